@@ -1,0 +1,5 @@
+"""Placeholder replaced by the real CLI in the next commit."""
+
+
+def main() -> None:
+    """Entry point."""

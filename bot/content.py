@@ -1,0 +1,83 @@
+"""The Center's content folder, loaded once at start-up and shared read-only.
+
+Domain packages (policies, eligibility, privacy…) each provide a loader function taking the
+content root; :meth:`Content.get` calls it once and caches the result, so a typo in a
+content file is reported at start-up (and by ``khuyencong content check``), not mid-chat.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from bot.nlu import fold
+from bot.texts import ContentError, Texts, load_yaml
+
+T = TypeVar("T")
+
+DEFAULT_CONTENT_DIR = Path(__file__).resolve().parent.parent / "content"
+
+
+@dataclass(frozen=True, slots=True)
+class CenterInfo:
+    """The Center's own details, shown in greetings, notices and fallbacks."""
+
+    name: str
+    short_name: str
+    province: str
+    address: str
+    phone: str
+    email: str
+    hours: str
+    website: str = ""
+
+
+class Content:
+    """Everything under ``content/``: texts, the Center's details, typed command words."""
+
+    def __init__(self, root: Path = DEFAULT_CONTENT_DIR) -> None:
+        self.root = root
+        self.center = _load_center(root / "center.yaml")
+        self.texts = Texts(root, globals_={"center": self.center})
+        self.command_words = _load_command_words(root / "commands.yaml")
+        self._cache: dict[Callable[[Path], Any], Any] = {}
+
+    def get(self, loader: Callable[[Path], T]) -> T:
+        """The result of ``loader(root)``, computed once."""
+        if loader not in self._cache:
+            self._cache[loader] = loader(self.root)
+        result: T = self._cache[loader]
+        return result
+
+    def command_for(self, text: str) -> str | None:
+        """The command a typed word means ("menu", "huy", "tro giup"…), if any."""
+        return self.command_words.get(fold(text).strip(" .!?"))
+
+
+def _load_center(path: Path) -> CenterInfo:
+    data = load_yaml(path)
+    if not isinstance(data, dict):
+        msg = f"{path}: expected a mapping"
+        raise ContentError(msg)
+    try:
+        return CenterInfo(**{str(k): str(v) for k, v in data.items()})
+    except TypeError as exc:
+        msg = f"{path}: {exc}"
+        raise ContentError(msg) from exc
+
+
+def _load_command_words(path: Path) -> dict[str, str]:
+    data = load_yaml(path)
+    if not isinstance(data, dict):
+        msg = f"{path}: expected a mapping of command to typed words"
+        raise ContentError(msg)
+    words: dict[str, str] = {}
+    for command, phrases in data.items():
+        if not isinstance(phrases, list):
+            msg = f"{path}: {command}: expected a list of words"
+            raise ContentError(msg)
+        for phrase in phrases:
+            words[fold(str(phrase))] = str(command)
+    return words
