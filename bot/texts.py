@@ -16,7 +16,7 @@ import yaml
 from bot import formatting
 
 TEMPLATE_SUFFIX = ".j2"
-LABELS_FILE = "labels.yaml"
+LABELS_DIR = "labels"
 
 
 class ContentError(Exception):
@@ -24,7 +24,7 @@ class ContentError(Exception):
 
 
 class Texts:
-    """Renders templates from ``<content>/templates`` and labels from ``labels.yaml``."""
+    """Renders templates from ``<content>/templates`` and labels from ``labels/*.yaml``."""
 
     def __init__(self, root: Path, *, globals_: Mapping[str, Any] | None = None) -> None:
         self.root = root
@@ -43,7 +43,7 @@ class Texts:
             percent=formatting.percent,
         )
         self._env.globals.update(globals_ or {})
-        self._labels = _load_labels(root / LABELS_FILE)
+        self._labels = _load_labels(root / LABELS_DIR)
 
     @property
     def environment(self) -> jinja2.Environment:
@@ -62,7 +62,7 @@ class Texts:
         try:
             raw = self._labels[key]
         except KeyError as exc:
-            msg = f"{self.root / LABELS_FILE}: no label {key!r}"
+            msg = f"{self.root / LABELS_DIR}: no label {key!r}"
             raise ContentError(msg) from exc
         return raw.format(**context) if context else raw
 
@@ -77,12 +77,20 @@ class Texts:
         )
 
 
-def _load_labels(path: Path) -> dict[str, str]:
-    data = load_yaml(path)
-    if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
-        msg = f"{path}: expected a mapping of label keys to texts"
-        raise ContentError(msg)
-    return {str(k): v for k, v in data.items()}
+def _load_labels(folder: Path) -> dict[str, str]:
+    """Merge ``labels/*.yaml`` (one file per area); a key defined twice is an error."""
+    labels: dict[str, str] = {}
+    for path in sorted(folder.glob("*.yaml")):
+        data = load_yaml(path) or {}
+        if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
+            msg = f"{path}: expected a mapping of label keys to texts"
+            raise ContentError(msg)
+        for key, value in data.items():
+            if key in labels:
+                msg = f"{path}: label {key!r} is already defined in another labels file"
+                raise ContentError(msg)
+            labels[str(key)] = value
+    return labels
 
 
 def load_yaml(path: Path) -> Any:
