@@ -1,0 +1,130 @@
+"""Settings from environment variables and an optional ``.env`` file.
+
+A malformed value stops start-up with one line naming the variable (see
+:func:`load_settings`); a missing Telegram token only switches Telegram off.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from bot.content import DEFAULT_CONTENT_DIR
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///khuyencong.sqlite3"
+DEFAULT_TELEGRAM_API = "https://api.telegram.org/bot"
+DEFAULT_PORT = 8080
+MAX_PORT = 65_535
+DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
+DEFAULT_HANDOFF_IDLE_HOURS = 48
+DEFAULT_RETENTION_DAYS = 730
+DEFAULT_DEDUP_RETENTION_HOURS = 72
+MIN_DEDUP_RETENTION_HOURS = 48
+MIN_SECRET_LENGTH = 16
+
+
+class ConfigError(Exception):
+    """One clear line saying which variable is wrong and why."""
+
+
+class Settings(BaseSettings):
+    """Every setting, with the environment variable that sets it."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    database_url: str = Field(default=DEFAULT_DATABASE_URL)
+    host: str = Field(default="0.0.0.0")
+    port: int = Field(default=DEFAULT_PORT, ge=1, le=MAX_PORT)
+    public_url: str | None = None
+    telegram_bot_token: str | None = None
+    telegram_api_base_url: str = DEFAULT_TELEGRAM_API
+    telegram_webhook_secret: str | None = None
+    #: Where new leads and hand-offs are posted: "telegram:-100123,telegram:456".
+    staff_chats: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    #: Who may use the dashboard: "admin:password" pairs, comma-separated.
+    dashboard_users: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    content_dir: Path = DEFAULT_CONTENT_DIR
+    timezone: str = DEFAULT_TIMEZONE
+    handoff_idle_hours: int = Field(default=DEFAULT_HANDOFF_IDLE_HOURS, ge=1)
+    lead_retention_days: int = Field(default=DEFAULT_RETENTION_DAYS, ge=1)
+    dedup_retention_hours: int = Field(
+        default=DEFAULT_DEDUP_RETENTION_HOURS, ge=MIN_DEDUP_RETENTION_HOURS
+    )
+    log_level: str = "INFO"
+    #: The web chat at /chat; on by default so the bot can be tried without any token.
+    webchat_enabled: bool = True
+
+    @field_validator("staff_chats", "dashboard_users", mode="before")
+    @classmethod
+    def _split_commas(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("staff_chats")
+    @classmethod
+    def _check_staff_chats(cls, value: list[str]) -> list[str]:
+        for item in value:
+            channel, _, chat = item.partition(":")
+            if not channel or not chat:
+                msg = f"expected channel:chat_id, got {item!r}"
+                raise ValueError(msg)
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: str) -> str:
+        if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            msg = "use sqlite+aiosqlite:///file.sqlite3 or postgresql+asyncpg://user@host/db"
+            raise ValueError(msg)
+        return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _check_public_url(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        assert value is not None
+        if not value.startswith("https://"):
+            msg = "Telegram webhooks need an https:// address"
+            raise ValueError(msg)
+        return value.rstrip("/")
+
+    @field_validator("telegram_webhook_secret")
+    @classmethod
+    def _check_secret(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        assert value is not None
+        allowed = value.replace("_", "").replace("-", "")
+        if len(value) < MIN_SECRET_LENGTH or not allowed.isalnum() or not allowed.isascii():
+            msg = f"use {MIN_SECRET_LENGTH}-256 characters from A-Z a-z 0-9 _ -"
+            raise ValueError(msg)
+        return value
+
+    @field_validator("telegram_bot_token")
+    @classmethod
+    def _empty_token_is_none(cls, value: str | None) -> str | None:
+        return value or None
+
+    @property
+    def telegram_enabled(self) -> bool:
+        return self.telegram_bot_token is not None
+
+    @property
+    def staff_targets(self) -> list[tuple[str, str]]:
+        """Staff chats as (channel, chat_id) pairs."""
+        return [tuple(item.split(":", 1)) for item in self.staff_chats]  # type: ignore[misc]
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the settings, turning validation errors into one :class:`ConfigError` line."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = str(first["loc"][0]).upper() if first["loc"] else "?"
+        raise ConfigError(f"Invalid setting {name}: {first['msg']}") from None

@@ -1,0 +1,50 @@
+"""Apply Alembic migrations from async code (``khuyencong db upgrade`` and ``serve``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.engine import Connection
+
+from storage.database import Database
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+
+def alembic_config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return config
+
+
+async def upgrade(database: Database, *, revision: str = "head") -> None:
+    """Bring the schema to ``revision``; a no-op when it is already there."""
+    config = alembic_config()
+
+    def _run(connection: Connection) -> None:
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)
+
+    async with database.engine.begin() as connection:
+        await connection.run_sync(_run)
+
+
+async def pending_revisions(database: Database) -> list[str]:
+    """Revisions not yet applied (empty when the schema is current)."""
+    script = ScriptDirectory.from_config(alembic_config())
+
+    def _current(connection: Connection) -> set[str]:
+        return set(MigrationContext.configure(connection).get_current_heads())
+
+    async with database.engine.connect() as connection:
+        current = await connection.run_sync(_current)
+    pending: list[str] = []
+    for rev in script.walk_revisions():
+        if rev.revision in current:
+            break
+        pending.append(rev.revision)
+    return pending
