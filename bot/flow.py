@@ -71,7 +71,9 @@ class FlowContext:
     def today(self) -> date:
         return self.now.date()
 
-    def notify(self, channel: str, chat_id: str, message: OutboundMessage, *, topic: str = "") -> None:
+    def notify(
+        self, channel: str, chat_id: str, message: OutboundMessage, *, topic: str = ""
+    ) -> None:
         """Queue a message to another chat, sent only after this step commits."""
         self.notices.append(Notice(channel, chat_id, message, topic))
 
