@@ -1,5 +1,25 @@
-"""Understanding Vietnamese typed with or without diacritics."""
+"""Understanding Vietnamese typed with or without diacritics, abbreviations and typos.
 
+``normalize``/``fold`` give the display and diacritic-free forms; ``load_lexicon`` reads the
+abbreviations, synonyms and stop words under ``content/nlu/``; ``Index`` searches
+``SearchDocument`` phrases; ``Understanding`` decides between answering and offering choices.
+"""
+
+from bot.nlu.index import Index, Match, SearchDocument
+from bot.nlu.lexicon import Lexicon, Token, load_lexicon
 from bot.nlu.normalize import fold, normalize
+from bot.nlu.understanding import DEFAULT_THRESHOLD, Answer, Understanding
 
-__all__ = ["fold", "normalize"]
+__all__ = [
+    "DEFAULT_THRESHOLD",
+    "Answer",
+    "Index",
+    "Lexicon",
+    "Match",
+    "SearchDocument",
+    "Token",
+    "Understanding",
+    "fold",
+    "load_lexicon",
+    "normalize",
+]

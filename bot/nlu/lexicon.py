@@ -1,0 +1,255 @@
+"""The words the bot knows about owners' chat: abbreviations, synonyms and stop words.
+
+Staff keep three files under ``content/nlu/``: ``abbreviations.yaml`` (full word → the short
+and chat spellings owners type: "ko", "dc", "mmtb"…), ``synonyms.yaml`` (groups of phrases that
+mean the same topic: "hội chợ" ≈ "triển lãm" ≈ "gian hàng") and ``stopwords.yaml`` (polite
+fillers and question words that say nothing about the topic). :func:`load_lexicon` reads them
+once; :class:`Lexicon` turns a text into the tokens and terms the search index compares.
+
+Matching is on the folded (diacritic-free) form, because most owners type without diacritics.
+One refinement keeps that from going wrong: a token typed *with* diacritics only matches an
+entry written with exactly those diacritics, so "hồng" (pink) is never read as "hong" (không)
+and "nhà" (house) is never dropped as the particle "nha".
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from bot.nlu.normalize import fold, normalize
+from bot.texts import ContentError, load_yaml
+
+NLU_DIR = "nlu"
+ABBREVIATIONS_FILE = "abbreviations.yaml"
+SYNONYMS_FILE = "synonyms.yaml"
+STOP_WORDS_FILE = "stopwords.yaml"
+
+#: Prefix of the term standing for a synonym group; tokens never contain "_", so no clash.
+CONCEPT_PREFIX = "_"
+#: A synonym group needs at least two phrases, or it says nothing.
+MIN_GROUP_SIZE = 2
+
+_TOKEN = re.compile(r"[^\W_]+")
+#: "300tr", "50k", "2tr5": a number glued to a unit is read as two tokens.
+_NUMBER_UNIT = re.compile(r"^(\d+)([^\W\d_]+)(\d*)$")
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    """One word of a text: as typed (``norm``, NFC lower case) and folded (``key``).
+
+    ``corrected`` marks a word the index changed to a known word (a typo fix), so the match
+    counts it with less confidence.
+    """
+
+    norm: str
+    key: str
+    corrected: bool = False
+
+    @property
+    def plain(self) -> bool:
+        """Typed without diacritics (đ aside), so its meaning is the folded one."""
+        return self.norm.replace("đ", "d") == self.key
+
+    @classmethod
+    def of(cls, text: str) -> Token:
+        norm = normalize(text)
+        return cls(norm, fold(norm))
+
+
+@dataclass(frozen=True, slots=True)
+class Lexicon:
+    """Abbreviations, synonym groups and stop words, ready for fast look-up."""
+
+    #: Folded plain spelling → the tokens it stands for ("dc" → được).
+    abbreviations: Mapping[str, tuple[Token, ...]]
+    #: Spelling typed with diacritics ("hông") → the tokens it stands for.
+    accented_abbreviations: Mapping[str, tuple[Token, ...]]
+    #: Folded phrase (tuple of keys) → the concept term of its group.
+    synonyms: Mapping[tuple[str, ...], str]
+    #: Stop words as written (with diacritics) and folded.
+    stop_words: frozenset[str]
+    stop_keys: frozenset[str]
+
+    @property
+    def longest_synonym(self) -> int:
+        return max((len(phrase) for phrase in self.synonyms), default=0)
+
+    def known_keys(self) -> frozenset[str]:
+        """Folded words this lexicon understands without any document (never typo-fixed)."""
+        keys = set(self.stop_keys) | set(self.abbreviations)
+        keys.update(word for phrase in self.synonyms for word in phrase)
+        for expansion in (*self.abbreviations.values(), *self.accented_abbreviations.values()):
+            keys.update(token.key for token in expansion)
+        return frozenset(keys)
+
+    def synonym_keys(self) -> frozenset[str]:
+        """Folded words of the synonym phrases (typos of them are worth fixing)."""
+        return frozenset(word for phrase in self.synonyms for word in phrase)
+
+    def tokens(self, text: str) -> list[Token]:
+        """Split ``text`` into tokens, dropping numbers and expanding abbreviations."""
+        result: list[Token] = []
+        for word in _TOKEN.findall(normalize(text)):
+            for piece in _split_number_unit(word):
+                if piece.isdigit():
+                    continue  # amounts and years say nothing about the topic
+                token = Token(piece, fold(piece))
+                result.extend(self.expand(token))
+        return result
+
+    def expand(self, token: Token) -> tuple[Token, ...]:
+        """The tokens an abbreviation or chat spelling stands for (or the token itself)."""
+        if token.plain:
+            expansion = self.abbreviations.get(token.key)
+        else:
+            expansion = self.accented_abbreviations.get(token.norm)
+        if expansion is None:
+            return (token,)
+        if token.corrected:
+            return tuple(replace(part, corrected=True) for part in expansion)
+        return expansion
+
+    def terms(self, tokens: Iterable[Token]) -> list[Token]:
+        """Replace synonym phrases by their concept and drop stop words.
+
+        A plain word whose folded form is a stop word ("nha": nhé or nhà?) is taken as the stop
+        word; a word typed with other diacritics than the stop word ("nhà") is kept.
+        """
+        words = list(tokens)
+        longest = self.longest_synonym
+        result: list[Token] = []
+        index = 0
+        while index < len(words):
+            concept, size = self._concept_at(words, index, longest)
+            if concept is not None:
+                corrected = any(word.corrected for word in words[index : index + size])
+                result.append(Token(concept, concept, corrected=corrected))
+                index += size
+                continue
+            word = words[index]
+            index += 1
+            if not self._is_stop_word(word):
+                result.append(word)
+        return result
+
+    def _concept_at(self, words: list[Token], start: int, longest: int) -> tuple[str | None, int]:
+        for size in range(min(longest, len(words) - start), 0, -1):
+            phrase = tuple(word.key for word in words[start : start + size])
+            concept = self.synonyms.get(phrase)
+            if concept is not None:
+                return concept, size
+        return None, 0
+
+    def _is_stop_word(self, word: Token) -> bool:
+        return word.norm in self.stop_words or (word.plain and word.key in self.stop_keys)
+
+
+def load_lexicon(root: Path) -> Lexicon:
+    """Read ``<root>/nlu/*.yaml``; a malformed file raises :class:`ContentError` naming it."""
+    folder = root / NLU_DIR
+    plain, accented = _load_abbreviations(folder / ABBREVIATIONS_FILE)
+    stop_words = _load_stop_words(folder / STOP_WORDS_FILE)
+    return Lexicon(
+        abbreviations=plain,
+        accented_abbreviations=accented,
+        synonyms=_load_synonyms(folder / SYNONYMS_FILE),
+        stop_words=stop_words,
+        stop_keys=frozenset(fold(word) for word in stop_words),
+    )
+
+
+def concept_name(phrase: str) -> str:
+    """The term standing for the synonym group whose first phrase is ``phrase``."""
+    return CONCEPT_PREFIX + "_".join(fold(phrase).split())
+
+
+def _split_number_unit(word: str) -> tuple[str, ...]:
+    match = _NUMBER_UNIT.match(word)
+    if match is None:
+        return (word,)
+    return tuple(part for part in match.groups() if part)
+
+
+def _phrase_tokens(text: str) -> tuple[Token, ...]:
+    return tuple(Token(word, fold(word)) for word in _TOKEN.findall(normalize(text)))
+
+
+def _load_abbreviations(
+    path: Path,
+) -> tuple[dict[str, tuple[Token, ...]], dict[str, tuple[Token, ...]]]:
+    data = load_yaml(path)
+    if not isinstance(data, dict) or not data:
+        msg = f"{path}: expected a mapping of full words to lists of short spellings"
+        raise ContentError(msg)
+    plain: dict[str, tuple[Token, ...]] = {}
+    accented: dict[str, tuple[Token, ...]] = {}
+    for full, forms in data.items():
+        expansion = _phrase_tokens(str(full)) if isinstance(full, str) else ()
+        if not expansion:
+            msg = f"{path}: {full!r}: the full word must be text"
+            raise ContentError(msg)
+        for form in _string_list(path, str(full), forms):
+            token = Token.of(form)
+            if _TOKEN.fullmatch(token.norm) is None:
+                msg = f"{path}: {full}: {form!r} must be one word (letters and digits)"
+                raise ContentError(msg)
+            table, key = (plain, token.key) if token.plain else (accented, token.norm)
+            previous = table.get(key)
+            if previous is not None and previous != expansion:
+                msg = f"{path}: {form!r} is listed for two different words"
+                raise ContentError(msg)
+            table[key] = expansion
+    return plain, accented
+
+
+def _load_synonyms(path: Path) -> dict[tuple[str, ...], str]:
+    data = load_yaml(path)
+    if not isinstance(data, list) or not data:
+        msg = f"{path}: expected a list of synonym groups (each a list of phrases)"
+        raise ContentError(msg)
+    synonyms: dict[tuple[str, ...], str] = {}
+    for number, group in enumerate(data, start=1):
+        phrases = _string_list(path, f"group {number}", group)
+        if len(phrases) < MIN_GROUP_SIZE:
+            msg = f"{path}: group {number} needs at least {MIN_GROUP_SIZE} phrases"
+            raise ContentError(msg)
+        concept = concept_name(phrases[0])
+        for phrase in phrases:
+            key = tuple(token.key for token in _phrase_tokens(phrase))
+            if not key:
+                msg = f"{path}: group {number}: {phrase!r} has no word"
+                raise ContentError(msg)
+            previous = synonyms.get(key)
+            if previous is not None and previous != concept:
+                msg = f"{path}: {phrase!r} is in two groups"
+                raise ContentError(msg)
+            synonyms[key] = concept
+    return synonyms
+
+
+def _load_stop_words(path: Path) -> frozenset[str]:
+    data = load_yaml(path)
+    words = _string_list(path, "stop words", data)
+    result: set[str] = set()
+    for word in words:
+        token = Token.of(word)
+        if _TOKEN.fullmatch(token.norm) is None:
+            msg = f"{path}: {word!r} must be one word"
+            raise ContentError(msg)
+        result.add(token.norm)
+    return frozenset(result)
+
+
+def _string_list(path: Path, where: str, value: Any) -> list[str]:
+    if not isinstance(value, list) or not value:
+        msg = f"{path}: {where}: expected a non-empty list of texts"
+        raise ContentError(msg)
+    if not all(isinstance(item, str | int) and str(item).strip() for item in value):
+        msg = f"{path}: {where}: every entry must be a non-empty text"
+        raise ContentError(msg)
+    return [str(item).strip() for item in value]
