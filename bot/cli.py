@@ -1,5 +1,212 @@
-"""Placeholder replaced by the real CLI in the next commit."""
+"""``khuyencong``: run the bot, chat in the terminal, and the staff's command-line tools.
+
+Every failure a user can cause (a bad setting, a broken content file, a missing input file)
+ends with one clear line and a non-zero exit code, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+
+from bot.config import ConfigError, Settings, load_settings
+from bot.logs import setup_logging
+from bot.texts import ContentError
+
+EXIT_OK = 0
+EXIT_PROBLEMS = 1
+EXIT_USAGE = 2
 
 
-def main() -> None:
-    """Entry point."""
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="khuyencong",
+        description="Trợ lý khuyến công: Telegram, web chat và công cụ cho cán bộ Trung tâm.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    commands.add_parser(
+        "serve",
+        help="run the bot: web chat at /chat, Telegram when TELEGRAM_BOT_TOKEN is set",
+        description="Apply pending migrations, then serve the web chat, the health check and "
+        "(with a token) Telegram by long polling, or by webhook when PUBLIC_URL is set.",
+    )
+    chat = commands.add_parser(
+        "chat",
+        help="chat with the bot in this terminal",
+        description="A console chat on the same engine and database; options are numbered.",
+    )
+    chat.add_argument("--user", help="console user id (default: console-<login>)")
+
+    db = commands.add_parser("db", help="database tools", description="Database tools.")
+    db_commands = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    db_commands.add_parser(
+        "upgrade", help="apply pending migrations", description="Apply pending migrations."
+    )
+
+    content = commands.add_parser(
+        "content", help="content tools", description="Tools for the content/ folder."
+    )
+    content_commands = content.add_subparsers(dest="content_command", required=True)
+    check = content_commands.add_parser(
+        "check",
+        help="validate every content file",
+        description="Validate schemas, references, templates and citations; print file:line "
+        "for each problem and exit 1 if there is any.",
+    )
+    check.add_argument("--root", type=Path, help="content folder (default: CONTENT_DIR)")
+
+    eligibility = commands.add_parser(
+        "eligibility",
+        help="evaluate a file of answers and print the verdicts as JSON",
+        description="Evaluate a YAML or JSON file of eligibility facts with the same engine "
+        "as the chat; the fact names are documented in content/eligibility/facts.md.",
+    )
+    eligibility.add_argument("file", type=Path)
+    eligibility.add_argument("--on", type=date.fromisoformat, help="evaluation date YYYY-MM-DD")
+
+    leads = commands.add_parser("leads", help="lead tools", description="Lead tools for staff.")
+    lead_commands = leads.add_subparsers(dest="leads_command", required=True)
+    export = lead_commands.add_parser(
+        "export",
+        help="export leads to CSV or Excel",
+        description="Export leads (UTF-8 CSV with BOM, or XLSX), optionally filtered.",
+    )
+    export.add_argument("--format", choices=("csv", "xlsx"), default="csv")
+    export.add_argument("--status", action="append", help="only this status (repeatable)")
+    export.add_argument("--since", type=date.fromisoformat, help="created on or after YYYY-MM-DD")
+    export.add_argument("--output", type=Path, help="file to write (default: leads.<format>)")
+
+    privacy = commands.add_parser(
+        "privacy", help="personal-data tools", description="Personal-data tools."
+    )
+    privacy_commands = privacy.add_subparsers(dest="privacy_command", required=True)
+    privacy_commands.add_parser(
+        "purge",
+        help="anonymise leads inactive longer than LEAD_RETENTION_DAYS",
+        description="Anonymise the personal fields of leads inactive beyond the retention "
+        "period (LEAD_RETENTION_DAYS); anonymous statistics are kept.",
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings()
+        setup_logging(settings.log_level)
+        return _run(args, settings)
+    except (ConfigError, ContentError) as exc:
+        print(f"khuyencong: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return EXIT_OK
+
+
+def _run(args: argparse.Namespace, settings: Settings) -> int:
+    if args.command == "serve":
+        from bot.runtime import BotRuntime
+
+        asyncio.run(BotRuntime(settings).run_until_signal())
+        return EXIT_OK
+    if args.command == "chat":
+        return asyncio.run(_chat(settings, user=args.user))
+    if args.command == "db":
+        return asyncio.run(_db_upgrade(settings))
+    if args.command == "content":
+        return _content_check(args.root or settings.content_dir)
+    if args.command == "eligibility":
+        return _eligibility(args.file, settings=settings, on=args.on)
+    if args.command == "leads":
+        return asyncio.run(_export(settings, args))
+    if args.command == "privacy":
+        return asyncio.run(_purge(settings))
+    return EXIT_USAGE  # pragma: no cover - argparse enforces the choices
+
+
+async def _chat(settings: Settings, *, user: str | None) -> int:
+    from bot.channels.console import run_console
+    from bot.runtime import BotRuntime
+
+    runtime = BotRuntime(
+        settings.model_copy(update={"telegram_bot_token": None}), with_console=True
+    )
+    await runtime.start(serve_http=False)
+    try:
+        assert runtime.engine is not None
+        await run_console(runtime.engine.process, user_id=user)
+    finally:
+        await runtime.stop()
+    return EXIT_OK
+
+
+async def _db_upgrade(settings: Settings) -> int:
+    from storage import Database, upgrade
+
+    database = Database(settings.database_url)
+    try:
+        await upgrade(database)
+    finally:
+        await database.dispose()
+    print("khuyencong: database is up to date")
+    return EXIT_OK
+
+
+def _content_check(root: Path) -> int:
+    from bot.content_check import check_content
+
+    problems = check_content(root)
+    for problem in problems:
+        print(problem)
+    if problems:
+        print(f"khuyencong: {len(problems)} problem(s) in {root}", file=sys.stderr)
+        return EXIT_PROBLEMS
+    print(f"khuyencong: content in {root} is valid")
+    return EXIT_OK
+
+
+def _eligibility(path: Path, *, settings: Settings, on: date | None) -> int:
+    from bot.eligibility.cli import run_file
+
+    result = run_file(path, content_root=settings.content_dir, on=on)
+    print(json.dumps(result, ensure_ascii=False, indent=2))
+    return EXIT_OK
+
+
+async def _export(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.leads.export import export_leads
+    from storage import Database, upgrade
+
+    output: Path = args.output or Path(f"leads.{args.format}")
+    database = Database(settings.database_url)
+    try:
+        await upgrade(database)
+        count = await export_leads(
+            database, fmt=args.format, out=output, status=args.status, since=args.since
+        )
+    finally:
+        await database.dispose()
+    print(f"khuyencong: {count} lead(s) written to {output}")
+    return EXIT_OK
+
+
+async def _purge(settings: Settings) -> int:
+    from bot.leads.purge import purge_inactive
+    from storage import Database, upgrade
+    from storage.types import utcnow
+
+    database = Database(settings.database_url)
+    try:
+        await upgrade(database)
+        count = await purge_inactive(
+            database, now=utcnow(), retention_days=settings.lead_retention_days
+        )
+    finally:
+        await database.dispose()
+    print(f"khuyencong: {count} lead(s) anonymised")
+    return EXIT_OK

@@ -37,7 +37,7 @@ class Settings(BaseSettings):
 
     database_url: str = Field(default=DEFAULT_DATABASE_URL)
     host: str = Field(default="0.0.0.0")
-    port: int = Field(default=DEFAULT_PORT, ge=1, le=MAX_PORT)
+    port: int = Field(default=DEFAULT_PORT, ge=0, le=MAX_PORT)  # 0: any free port (tests)
     public_url: str | None = None
     telegram_bot_token: str | None = None
     telegram_api_base_url: str = DEFAULT_TELEGRAM_API

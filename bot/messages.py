@@ -146,3 +146,28 @@ class Step:
 
     conversation: Conversation
     replies: list[OutboundMessage] = field(default_factory=list)
+
+
+def message_to_dict(message: OutboundMessage) -> dict[str, object]:
+    """JSON form of a reply, for the outbox and the web chat."""
+    return {
+        "text": message.text,
+        "choices": [{"id": c.id, "label": c.label} for c in message.choices],
+        "request_contact": message.request_contact,
+        "links": [{"label": link.label, "url": link.url} for link in message.links],
+        "columns": message.columns,
+    }
+
+
+def message_from_dict(data: dict[str, object]) -> OutboundMessage:
+    choices = data.get("choices") or []
+    links = data.get("links") or []
+    assert isinstance(choices, list)
+    assert isinstance(links, list)
+    return OutboundMessage(
+        text=str(data.get("text", "")),
+        choices=tuple(Choice(id=str(c["id"]), label=str(c["label"])) for c in choices),
+        request_contact=bool(data.get("request_contact", False)),
+        links=tuple(Link(label=str(x["label"]), url=str(x["url"])) for x in links),
+        columns=int(str(data.get("columns", 1))),
+    )

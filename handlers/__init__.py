@@ -1,0 +1,49 @@
+"""Conversation flows. Channel-neutral: nothing here imports a channel SDK."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from typing import cast
+
+from bot.flow import Flow, Handler
+from bot.router import Router, StaffHandler, StopAll
+from handlers.menu import build_menu_flow
+
+log = logging.getLogger(__name__)
+
+#: Flow modules, each exporting ``FLOW``; the menu links to them by name.
+FLOW_MODULES = (
+    "handlers.policies",
+    "handlers.eligibility",
+    "handlers.registration",
+    "handlers.myleads",
+    "handlers.subscriptions",
+    "handlers.privacy",
+    "handlers.handoff",
+)
+
+
+def build_router() -> Router:
+    """The router with every flow of the bot."""
+    answer_text = cast(Handler | None, _optional("handlers.questions", "answer_question"))
+    router = Router(menu=build_menu_flow(answer_text=answer_text))
+    for module_name in FLOW_MODULES:
+        flow = _optional(module_name, "FLOW")
+        if isinstance(flow, Flow):
+            router.add(flow)
+    staff = cast(StaffHandler | None, _optional("handlers.staff", "handle_staff_event"))
+    stop = cast(StopAll | None, _optional("handlers.subscriptions", "stop_all"))
+    router.staff_handler = staff
+    router.stop_subscriptions = stop
+    return router
+
+
+def _optional(module_name: str, attribute: str) -> object:
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name != module_name:
+            raise
+        return None
+    return getattr(module, attribute)

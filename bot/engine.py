@@ -1,0 +1,281 @@
+"""The engine: incoming event → locked state → handler → one commit → replies.
+
+Every step runs in one database transaction that records the event id (de-duplication),
+loads and locks the user's state, runs the flow, then writes the new state, any domain rows,
+the message log and the outbox together. Replies are sent only after that commit, so a user
+is never told about something that was not saved; if the process dies before the commit the
+event is not marked processed and its redelivery is handled from scratch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.orm.exc import StaleDataError
+
+from bot.channels.base import Channel, SendResult, SendStatus
+from bot.config import Settings
+from bot.content import Content
+from bot.flow import FlowContext, Identity
+from bot.locks import KeyedLocks
+from bot.messages import (
+    Conversation,
+    EventKind,
+    InboundEvent,
+    OutboundMessage,
+    Step,
+    message_to_dict,
+)
+from bot.nlu import fold
+from bot.router import Router
+from storage import Database
+from storage import conversations as repo
+from storage.models import ChannelIdentity, ConversationState
+
+log = logging.getLogger(__name__)
+
+#: Attempts for one event when the database reports a transient conflict.
+MAX_STEP_ATTEMPTS = 3
+RETRY_PAUSE_SECONDS = 0.05
+
+Clock = Callable[[], datetime]
+
+
+class Engine:
+    """Handles events from every channel; channels call :meth:`process`."""
+
+    def __init__(
+        self,
+        *,
+        database: Database,
+        content: Content,
+        settings: Settings,
+        router: Router,
+        channels: Mapping[str, Channel] | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        self.database = database
+        self.content = content
+        self.settings = settings
+        self.router = router
+        self.channels: dict[str, Channel] = dict(channels or {})
+        self._zone = ZoneInfo(settings.timezone)
+        self._clock = clock or (lambda: datetime.now(self._zone))
+        self._locks = KeyedLocks()
+        self._staff_chats = set(settings.staff_targets)
+        #: Set when a step queued outbox messages, so the outbox worker wakes at once.
+        self.outbox_ready = asyncio.Event()
+
+    def register_channel(self, channel: Channel) -> None:
+        self.channels[channel.name] = channel
+
+    def now(self) -> datetime:
+        return self._clock().astimezone(self._zone)
+
+    async def process(self, event: InboundEvent) -> None:
+        """Handle ``event`` and send the replies on its channel (the adapters' entry point)."""
+        replies = await self.handle(event)
+        if replies:
+            await self.deliver(event.channel, event.chat_id, replies)
+
+    async def deliver(
+        self, channel_name: str, chat_id: str, replies: list[OutboundMessage]
+    ) -> list[SendResult]:
+        channel = self.channels.get(channel_name)
+        if channel is None:
+            log.warning("no channel %s to deliver %d replies", channel_name, len(replies))
+            return []
+        results = []
+        for reply in replies:
+            result = await channel.send(chat_id, reply)
+            results.append(result)
+            if result.status in {SendStatus.BLOCKED, SendStatus.NOT_FOUND}:
+                break
+        return results
+
+    async def handle(self, event: InboundEvent) -> list[OutboundMessage]:
+        """Run one step for ``event`` and return the replies, after the commit."""
+        started = time.perf_counter()
+        async with self._locks.hold((event.channel, event.user_id)):
+            for attempt in range(1, MAX_STEP_ATTEMPTS + 1):
+                try:
+                    replies = await self._step(event)
+                except (StaleDataError, OperationalError, DBAPIError) as exc:
+                    if attempt == MAX_STEP_ATTEMPTS or not _is_transient(exc):
+                        raise
+                    log.warning("retrying event after a database conflict: %s", type(exc).__name__)
+                    await asyncio.sleep(RETRY_PAUSE_SECONDS * attempt)
+                    continue
+                log.info(
+                    "event handled",
+                    extra={
+                        "channel": event.channel,
+                        "kind": event.kind.value,
+                        "replies": len(replies),
+                        "ms": round((time.perf_counter() - started) * 1000, 1),
+                    },
+                )
+                return replies
+        return []  # pragma: no cover - the loop always returns or raises
+
+    async def _step(self, event: InboundEvent) -> list[OutboundMessage]:
+        now = self.now()
+        async with self.database.session() as session, session.begin():
+            fresh = await repo.mark_processed(
+                session, channel=event.channel, event_id=event.event_id, now=now
+            )
+            if not fresh:
+                log.info("duplicate event ignored", extra={"channel": event.channel})
+                return []
+            identity = await repo.ensure_identity(
+                session,
+                channel=event.channel,
+                user_id=event.user_id,
+                chat_id=event.chat_id,
+                now=now,
+            )
+            if event.kind in {EventKind.BLOCKED, EventKind.UNBLOCKED}:
+                identity.blocked_at = now if event.kind is EventKind.BLOCKED else None
+                return []
+            identity.blocked_at = None
+            state = await repo.lock_state(session, identity_id=identity.id, now=now)
+            event = map_typed_choice(event, state.last_choices)
+            repo.log_message(
+                session,
+                identity_id=identity.id,
+                direction="in",
+                kind=event.kind.value,
+                text=_describe_inbound(event),
+                now=now,
+            )
+            ctx = FlowContext(
+                content=self.content,
+                settings=self.settings,
+                session=session,
+                identity=_identity_of(identity),
+                now=now,
+            )
+            if (event.channel, event.chat_id) in self._staff_chats:
+                ctx.trace["staff_chat"] = True
+            step = await self._run_flow(ctx, state, event)
+            self._save(ctx, identity=identity, state=state, step=step, now=now)
+        if ctx.notices:
+            self.outbox_ready.set()
+        return step.replies
+
+    async def _run_flow(
+        self, ctx: FlowContext, state: ConversationState, event: InboundEvent
+    ) -> Step:
+        conversation = Conversation(flow=state.flow, step=state.step, data=dict(state.data))
+        try:
+            async with ctx.session.begin_nested():
+                return await self.router.dispatch(ctx, conversation, event)
+        except (StaleDataError, OperationalError):
+            raise
+        except Exception:
+            # The flow's own writes were rolled back with its savepoint; the user keeps their
+            # place and gets an apology instead of a stack trace.
+            log.exception("flow %s failed", state.flow)
+            ctx.notices.clear()
+            unchanged = Conversation(flow=state.flow, step=state.step, data=dict(state.data))
+            return Step(unchanged, [ctx.say("core/error")])
+
+    def _save(
+        self,
+        ctx: FlowContext,
+        *,
+        identity: ChannelIdentity,
+        state: ConversationState,
+        step: Step,
+        now: datetime,
+    ) -> None:
+        conv = step.conversation
+        state.flow, state.step, state.data = conv.flow, conv.step, dict(conv.data)
+        offered = [reply for reply in step.replies if reply.choices]
+        if offered:
+            state.last_choices = [[c.id, c.label] for c in offered[-1].choices]
+        elif step.replies:
+            state.last_choices = []
+        state.updated_at = now
+        for reply in step.replies:
+            repo.log_message(
+                ctx.session,
+                identity_id=identity.id,
+                direction="out",
+                kind="reply",
+                text=reply.text,
+                now=now,
+            )
+        for notice in ctx.notices:
+            repo.enqueue(
+                ctx.session,
+                channel=notice.channel,
+                chat_id=notice.chat_id,
+                payload=message_to_dict(notice.message),
+                topic=notice.topic,
+                now=now,
+            )
+
+
+def map_typed_choice(event: InboundEvent, last_choices: list[object]) -> InboundEvent:
+    """Read a typed "2" or a typed button label as a tap on that option.
+
+    Channels without buttons show numbered options; owners also often type the label.
+    """
+    if event.kind is not EventKind.TEXT or not last_choices:
+        return event
+    typed = event.text.strip().rstrip(".)")
+    options = [(str(item[0]), str(item[1])) for item in last_choices if isinstance(item, list)]
+    if typed.isdigit():
+        index = int(typed)
+        if 1 <= index <= len(options):
+            return event.with_choice(options[index - 1][0])
+        return event
+    key = _label_key(typed)
+    if not key:
+        return event
+    for choice_id, label in options:
+        if _label_key(label) == key:
+            return event.with_choice(choice_id)
+    return event
+
+
+def _label_key(text: str) -> str:
+    folded = fold(text)
+    return " ".join("".join(ch if ch.isalnum() else " " for ch in folded).split())
+
+
+def _identity_of(identity: ChannelIdentity) -> Identity:
+    return Identity(
+        identity_id=identity.id,
+        person_id=identity.person_id,
+        channel=identity.channel,
+        user_id=identity.user_id,
+        chat_id=identity.chat_id,
+    )
+
+
+def _describe_inbound(event: InboundEvent) -> str:
+    if event.kind is EventKind.CONTACT:
+        return "[contact]"
+    if event.kind is EventKind.LOCATION:
+        return "[location]"
+    if event.kind is EventKind.COMMAND:
+        return f"/{event.text} {event.args}".strip()
+    return event.text
+
+
+def _is_transient(exc: Exception) -> bool:
+    if isinstance(exc, StaleDataError):
+        return True
+    text = str(exc).lower()
+    return any(
+        marker in text
+        for marker in ("database is locked", "deadlock", "could not serialize", "busy")
+    )

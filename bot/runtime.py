@@ -1,0 +1,168 @@
+"""Assembles and runs the whole bot: database, engine, channels, web app, workers.
+
+Start-up applies pending migrations and loads the content (a broken content file stops it
+with the file and line); shutdown finishes the update in hand before closing connections.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from aiohttp import web
+
+from bot.channels.console import ConsoleChannel
+from bot.channels.webchat import WebChatChannel
+from bot.config import Settings
+from bot.content import Content
+from bot.engine import Engine
+from bot.web.app import create_app
+from bot.workers.maintenance import MaintenanceWorker
+from bot.workers.outbox import OutboxWorker
+from handlers import build_router
+from storage import Database, upgrade
+
+log = logging.getLogger(__name__)
+
+SHUTDOWN_GRACE_SECONDS = 10.0
+
+
+class BotRuntime:
+    """One running bot process. ``start`` then ``stop``; or ``run_until_signal``."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        clock: Callable[[], datetime] | None = None,
+        with_console: bool = False,
+    ) -> None:
+        self.settings = settings
+        self._clock = clock
+        self._with_console = with_console
+        self.database: Database | None = None
+        self.engine: Engine | None = None
+        self.telegram: Any = None
+        self._runner: web.AppRunner | None = None
+        self._site: web.TCPSite | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._workers: list[OutboxWorker | MaintenanceWorker] = []
+        self.port: int | None = None
+
+    async def start(self, *, serve_http: bool = True) -> None:
+        settings = self.settings
+        content = await asyncio.to_thread(Content, settings.content_dir)
+        self.database = Database(settings.database_url)
+        await upgrade(self.database)
+        router = build_router()
+        engine = Engine(
+            database=self.database,
+            content=content,
+            settings=settings,
+            router=router,
+            clock=self._clock,
+        )
+        self.engine = engine
+        engine.register_channel(WebChatChannel(self.database))
+        if self._with_console:
+            engine.register_channel(ConsoleChannel())
+        webhook_route = None
+        if settings.telegram_enabled:
+            webhook_route = await self._start_telegram(engine)
+        else:
+            log.info("TELEGRAM_BOT_TOKEN is not set: Telegram is off, the web chat still runs")
+        self._start_workers(engine)
+        if serve_http:
+            app = create_app(
+                engine, telegram_webhook=webhook_route, webchat=settings.webchat_enabled
+            )
+            self._runner = web.AppRunner(app, shutdown_timeout=SHUTDOWN_GRACE_SECONDS)
+            await self._runner.setup()
+            self._site = web.TCPSite(self._runner, settings.host, settings.port)
+            await self._site.start()
+            self.port = _bound_port(self._runner) or settings.port
+            log.info("web app listening", extra={"port": self.port})
+
+    async def _start_telegram(self, engine: Engine) -> Any:
+        from bot.channels.telegram import WEBHOOK_PATH, TelegramChannel
+
+        settings = self.settings
+        assert settings.telegram_bot_token is not None
+        channel = TelegramChannel(
+            settings.telegram_bot_token,
+            dispatch=engine.process,
+            base_url=settings.telegram_api_base_url,
+            webhook_secret=settings.telegram_webhook_secret,
+            texts=engine.content.texts,
+        )
+        engine.register_channel(channel)
+        self.telegram = channel
+        if settings.public_url:
+            await channel.start_webhook(settings.public_url)
+            log.info("Telegram in webhook mode")
+            return (WEBHOOK_PATH, channel.handle_webhook)
+        await channel.start_polling()
+        log.info("Telegram in long-polling mode (PUBLIC_URL is not set)")
+        return None
+
+    def _start_workers(self, engine: Engine) -> None:
+        assert self.database is not None
+        outbox = OutboxWorker(self.database, engine.channels, wake=engine.outbox_ready)
+        close_idle = _optional_hook("handlers.handoff", "close_idle_handoffs")
+        maintenance = MaintenanceWorker(
+            self.database,
+            keep_event_hours=self.settings.dedup_retention_hours,
+            handoff_idle_hours=self.settings.handoff_idle_hours,
+            close_idle_handoffs=close_idle,
+        )
+        self._workers = [outbox, maintenance]
+        self._tasks = [asyncio.create_task(worker.run()) for worker in self._workers]
+
+    async def stop(self) -> None:
+        """Stop taking updates, finish the ones in hand, then close everything."""
+        if self.telegram is not None:
+            with contextlib.suppress(Exception):
+                await self.telegram.stop()
+        if self._runner is not None:
+            await self._runner.cleanup()
+        for worker in self._workers:
+            worker.stop()
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=SHUTDOWN_GRACE_SECONDS)
+        if self.database is not None:
+            await self.database.dispose()
+
+    async def run_until_signal(self) -> None:
+        await self.start()
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError):
+                loop.add_signal_handler(sig, stop.set)
+        try:
+            await stop.wait()
+        finally:
+            log.info("shutting down")
+            await self.stop()
+
+
+def _bound_port(runner: web.AppRunner) -> int | None:
+    for address in runner.addresses:
+        if isinstance(address, tuple) and len(address) >= 2:
+            return int(address[1])
+    return None
+
+
+def _optional_hook(module_name: str, attribute: str) -> Any:
+    import importlib
+
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError:
+        return None
+    return getattr(module, attribute, None)

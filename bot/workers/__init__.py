@@ -1,0 +1,1 @@
+"""Background workers: the outbox sender and periodic maintenance."""

@@ -1,0 +1,71 @@
+"""Periodic upkeep: forget old event ids (kept ≥ 48 h) and close silent hand-offs."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage import Database
+from storage import conversations as repo
+from storage.types import utcnow
+
+log = logging.getLogger(__name__)
+
+MAINTENANCE_INTERVAL_SECONDS = 3600.0
+
+#: ``close_idle(session, now=..., idle=...) -> closed count`` from the hand-off flow.
+IdleCloser = Callable[..., Awaitable[int]]
+
+
+async def purge_old_events(database: Database, *, now: datetime, keep_hours: int) -> int:
+    async with database.session() as session, session.begin():
+        return await repo.purge_processed(session, older_than=now - timedelta(hours=keep_hours))
+
+
+class MaintenanceWorker:
+    def __init__(
+        self,
+        database: Database,
+        *,
+        keep_event_hours: int,
+        handoff_idle_hours: int,
+        close_idle_handoffs: IdleCloser | None = None,
+    ) -> None:
+        self._database = database
+        self._keep_event_hours = keep_event_hours
+        self._idle = timedelta(hours=handoff_idle_hours)
+        self._close_idle = close_idle_handoffs
+        self._stopping = asyncio.Event()
+
+    async def run_once(self, *, now: datetime | None = None) -> dict[str, int]:
+        moment = now or utcnow()
+        done = {
+            "events_purged": await purge_old_events(
+                self._database, now=moment, keep_hours=self._keep_event_hours
+            )
+        }
+        if self._close_idle is not None:
+            session: AsyncSession
+            async with self._database.session() as session, session.begin():
+                done["handoffs_closed"] = await self._close_idle(
+                    session, now=moment, idle=self._idle
+                )
+        return done
+
+    async def run(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                done = await self.run_once()
+                log.info("maintenance done", extra=done)
+            except Exception:
+                log.exception("maintenance failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), timeout=MAINTENANCE_INTERVAL_SECONDS)
+
+    def stop(self) -> None:
+        self._stopping.set()

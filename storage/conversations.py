@@ -1,0 +1,170 @@
+"""Queries the engine runs on every step: de-duplication, identities, state, logs, outbox."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import (
+    ChannelIdentity,
+    ConversationState,
+    MessageLog,
+    OutboxMessage,
+    Person,
+    ProcessedEvent,
+)
+
+LOG_TEXT_LIMIT = 4000
+
+
+def _is_postgres(session: AsyncSession) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+async def mark_processed(
+    session: AsyncSession, *, channel: str, event_id: str, now: datetime
+) -> bool:
+    """Record the event id; False if it was already there (a redelivery or a retry)."""
+    insert = pg_insert if _is_postgres(session) else sqlite_insert
+    statement = (
+        insert(ProcessedEvent)
+        .values(channel=channel, event_id=event_id, processed_at=now)
+        .on_conflict_do_nothing(index_elements=["channel", "event_id"])
+    )
+    result = await session.execute(statement)
+    return bool(getattr(result, "rowcount", 0))
+
+
+async def purge_processed(session: AsyncSession, *, older_than: datetime) -> int:
+    result = await session.execute(
+        delete(ProcessedEvent).where(ProcessedEvent.processed_at < older_than)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def find_identity(
+    session: AsyncSession, *, channel: str, user_id: str
+) -> ChannelIdentity | None:
+    statement = select(ChannelIdentity).where(
+        ChannelIdentity.channel == channel, ChannelIdentity.user_id == user_id
+    )
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
+async def ensure_identity(
+    session: AsyncSession, *, channel: str, user_id: str, chat_id: str, now: datetime
+) -> ChannelIdentity:
+    """The identity for (channel, user), created with its person on first contact."""
+    identity = await find_identity(session, channel=channel, user_id=user_id)
+    if identity is None:
+        try:
+            async with session.begin_nested():
+                person = Person(created_at=now)
+                session.add(person)
+                await session.flush()
+                identity = ChannelIdentity(
+                    person_id=person.id,
+                    channel=channel,
+                    user_id=user_id,
+                    chat_id=chat_id,
+                    created_at=now,
+                    last_seen_at=now,
+                )
+                session.add(identity)
+                await session.flush()
+        except IntegrityError:  # another worker created it first
+            identity = await find_identity(session, channel=channel, user_id=user_id)
+            assert identity is not None
+    identity.last_seen_at = now
+    identity.chat_id = chat_id
+    return identity
+
+
+async def lock_state(
+    session: AsyncSession, *, identity_id: int, now: datetime
+) -> ConversationState:
+    """The conversation row, locked for this transaction on PostgreSQL so two workers never
+    interleave one user's updates (SQLite transactions are already exclusive)."""
+    statement = select(ConversationState).where(ConversationState.identity_id == identity_id)
+    if _is_postgres(session):
+        statement = statement.with_for_update()
+    state = (await session.execute(statement)).scalar_one_or_none()
+    if state is not None:
+        return state
+    try:
+        async with session.begin_nested():
+            state = ConversationState(
+                identity_id=identity_id,
+                flow="menu",
+                step="start",
+                data={},
+                last_choices=[],
+                updated_at=now,
+            )
+            session.add(state)
+            await session.flush()
+    except IntegrityError:
+        state = (await session.execute(statement)).scalar_one()
+    return state
+
+
+def log_message(
+    session: AsyncSession, *, identity_id: int, direction: str, kind: str, text: str, now: datetime
+) -> None:
+    session.add(
+        MessageLog(
+            identity_id=identity_id,
+            direction=direction,
+            kind=kind,
+            text=text[:LOG_TEXT_LIMIT],
+            created_at=now,
+        )
+    )
+
+
+def enqueue(
+    session: AsyncSession,
+    *,
+    channel: str,
+    chat_id: str,
+    payload: dict[str, Any],
+    topic: str,
+    now: datetime,
+) -> None:
+    session.add(
+        OutboxMessage(
+            channel=channel,
+            chat_id=chat_id,
+            payload=payload,
+            topic=topic,
+            status="pending",
+            attempts=0,
+            next_attempt_at=now,
+            created_at=now,
+            last_error="",
+            message_ids=[],
+        )
+    )
+
+
+async def history(
+    session: AsyncSession, *, identity_id: int, after_id: int = 0, kinds: tuple[str, ...] = ()
+) -> list[MessageLog]:
+    statement = (
+        select(MessageLog)
+        .where(MessageLog.identity_id == identity_id, MessageLog.id > after_id)
+        .order_by(MessageLog.id)
+    )
+    if kinds:
+        statement = statement.where(MessageLog.kind.in_(kinds))
+    return list((await session.execute(statement)).scalars())
+
+
+def retention_cutoff(now: datetime, hours: int) -> datetime:
+    return now - timedelta(hours=hours)
