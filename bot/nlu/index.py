@@ -31,6 +31,7 @@ one of its terms: well under a millisecond with a thousand documents.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
@@ -56,9 +57,9 @@ MIN_CORRECTABLE = 3
 LONG_WORD = 6
 SHORT_WORD_EDITS = 1
 LONG_WORD_EDITS = 2
-#: How many candidate corrections rapidfuzz returns before the most frequent is chosen.
+#: How many candidate corrections rapidfuzz returns before the context picks one.
 CORRECTION_CANDIDATES = 5
-#: Remembered typo fixes (the same misspellings come back all day); cleared when full.
+#: Remembered typo candidates (the same misspellings come back all day); cleared when full.
 CORRECTION_CACHE_SIZE = 4096
 
 
@@ -103,6 +104,7 @@ class Index:
         phrase_document: Sequence[int],
         phrase_weight: Sequence[float],
         vocabulary: dict[str, int],
+        bigrams: frozenset[tuple[str, str]],
     ) -> None:
         self._lexicon = lexicon
         self._ids = tuple(ids)
@@ -117,7 +119,8 @@ class Index:
         #: Typo fixes aim at document words and at synonym words the documents may not use.
         self._choices = tuple(sorted(set(vocabulary) | lexicon.synonym_keys()))
         self._known = lexicon.known_keys() | frozenset(vocabulary)
-        self._corrections: dict[str, str | None] = {}
+        self._bigrams = bigrams
+        self._corrections: dict[str, tuple[str, ...]] = {}
 
     @classmethod
     def build(cls, docs: Iterable[SearchDocument], lexicon: Lexicon) -> Index:
@@ -132,12 +135,15 @@ class Index:
         phrase_terms: list[frozenset[str]] = []
         phrase_document: list[int] = []
         document_terms: list[Counter[str]] = []
+        bigrams = set(lexicon.synonym_bigrams())
         for number, doc in enumerate(documents):
             counts: Counter[str] = Counter()
             words: set[str] = set()
             for phrase in (doc.title, *doc.phrases):
                 tokens = lexicon.tokens(phrase)
                 words.update(token.key for token in tokens)
+                keys = [token.key for token in tokens]
+                bigrams.update(itertools.pairwise(keys))
                 terms = [term.key for term in lexicon.terms(tokens)]
                 if not terms:
                     continue
@@ -173,6 +179,7 @@ class Index:
             phrase_document=phrase_document,
             phrase_weight=[sum(idf[term] for term in terms) for terms in phrase_terms],
             vocabulary=dict(vocabulary),
+            bigrams=frozenset(bigrams),
         )
 
     def __len__(self) -> int:
@@ -224,38 +231,53 @@ class Index:
 
     def analyse(self, query: str) -> list[Token]:
         """The query's terms after abbreviations, typo fixes, synonyms and stop words."""
+        words = self._lexicon.tokens(query)
         tokens: list[Token] = []
-        for token in self._lexicon.tokens(query):
-            if token.key in self._known or len(token.key) < MIN_CORRECTABLE:
-                tokens.append(token)
-                continue
-            fixed = self._correct(token.key)
+        for position, token in enumerate(words):
+            fixed = None
+            if token.key not in self._known and len(token.key) >= MIN_CORRECTABLE:
+                before = words[position - 1].key if position else ""
+                after = words[position + 1].key if position + 1 < len(words) else ""
+                fixed = self._correct(token.key, before=before, after=after)
             tokens.append(token if fixed is None else Token(fixed, fixed, corrected=True))
         return self._lexicon.terms(tokens)
 
-    def _correct(self, word: str) -> str | None:
-        if word in self._corrections:
-            return self._corrections[word]
+    def _correct(self, word: str, *, before: str, after: str) -> str | None:
+        """The word meant by a typo, if the documents make it clear enough.
+
+        A short Vietnamese syllable one edit away from a known one is most often another real
+        word ("bong" is not a typo of "cong"), so a fix is taken only when a neighbour confirms
+        it ("tiet bi" → "thiet bi": the documents say "thiết bị") or when the word is long.
+        """
+        candidates = self._candidates(word)
+        for candidate in candidates:
+            if (before, candidate) in self._bigrams or (candidate, after) in self._bigrams:
+                return candidate
+        if candidates and len(word) >= LONG_WORD:
+            return candidates[0]
+        return None
+
+    def _candidates(self, word: str) -> tuple[str, ...]:
+        """Known words within the allowed edits: fewest edits first, then the most used."""
+        cached = self._corrections.get(word)
+        if cached is not None:
+            return cached
         edits = LONG_WORD_EDITS if len(word) >= LONG_WORD else SHORT_WORD_EDITS
-        candidates = process.extract(
+        found = process.extract(
             word,
             self._choices,
             scorer=DamerauLevenshtein.distance,
             score_cutoff=edits,
             limit=CORRECTION_CANDIDATES,
         )
-        fixed = None
-        if candidates:
-            # Fewest edits first, then the word the documents use most.
-            ranked = sorted(
-                (distance, -self._vocabulary.get(choice, 0), choice)
-                for choice, distance, _ in candidates
-            )
-            fixed = ranked[0][2]
+        ranked = sorted(
+            (distance, -self._vocabulary.get(choice, 0), choice) for choice, distance, _ in found
+        )
+        candidates = tuple(choice for _, _, choice in ranked)
         if len(self._corrections) >= CORRECTION_CACHE_SIZE:
             self._corrections.clear()
-        self._corrections[word] = fixed
-        return fixed
+        self._corrections[word] = candidates
+        return candidates
 
 
 def _idf(total: int, frequency: int) -> float:

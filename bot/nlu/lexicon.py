@@ -14,6 +14,7 @@ and "nhà" (house) is never dropped as the particle "nha".
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
@@ -90,6 +91,10 @@ class Lexicon:
     def synonym_keys(self) -> frozenset[str]:
         """Folded words of the synonym phrases (typos of them are worth fixing)."""
         return frozenset(word for phrase in self.synonyms for word in phrase)
+
+    def synonym_bigrams(self) -> frozenset[tuple[str, str]]:
+        """Pairs of adjacent folded words inside synonym phrases ("thiet", "bi")."""
+        return frozenset(pair for phrase in self.synonyms for pair in itertools.pairwise(phrase))
 
     def tokens(self, text: str) -> list[Token]:
         """Split ``text`` into tokens, dropping numbers and expanding abbreviations."""

@@ -88,6 +88,8 @@ def _tone_position(letters: list[tuple[str, str]]) -> int | None:
     if not cluster:
         return None if start == 0 else start - 1  # "gì" after stripping gi: the i itself
     has_final = index < len(letters)
+    if any(base in _VOWELS for base, _ in letters[index:]):
+        return None  # two vowel groups: a foreign word ("café"), not one syllable
     marked = [position for position in cluster if letters[position][1]]
     if marked:
         return marked[-1]  # ươ carries the tone on ơ, uyê on ê, iê on ê
