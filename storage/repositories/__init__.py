@@ -1,0 +1,40 @@
+"""Repositories for leads, consents, subscriptions and hand-offs (they never commit)."""
+
+from storage.repositories.consents import PURPOSE_LEAD, SUBSCRIBE_PREFIX, Consents
+from storage.repositories.erasure import ErasureReport, anonymise_leads, erase_person
+from storage.repositories.handoffs import HANDOFF_TOPIC_PREFIX, Handoffs, handoff_topic
+from storage.repositories.leads import (
+    ACTOR_OWNER,
+    ACTOR_SYSTEM,
+    CORRECTABLE_FIELDS,
+    PERSONAL_FIELDS,
+    LeadFields,
+    Leads,
+    Outcome,
+    Submission,
+    support_key,
+)
+from storage.repositories.subscriptions import TOPIC_ALL, Subscriptions
+
+__all__ = [
+    "ACTOR_OWNER",
+    "ACTOR_SYSTEM",
+    "CORRECTABLE_FIELDS",
+    "HANDOFF_TOPIC_PREFIX",
+    "PERSONAL_FIELDS",
+    "PURPOSE_LEAD",
+    "SUBSCRIBE_PREFIX",
+    "TOPIC_ALL",
+    "Consents",
+    "ErasureReport",
+    "Handoffs",
+    "LeadFields",
+    "Leads",
+    "Outcome",
+    "Submission",
+    "Subscriptions",
+    "anonymise_leads",
+    "erase_person",
+    "handoff_topic",
+    "support_key",
+]
