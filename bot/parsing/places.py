@@ -423,7 +423,8 @@ def _parse_query(query: str) -> _Query:
     kind: UnitKind | None = None
     for prefix, prefix_kind in _UNIT_PREFIXES.items():
         size = len(prefix)
-        if tuple(folded_words[:size]) == prefix and len(folded_words) > size:
+        if tuple(folded_words[:size]) == prefix:
+            # "xã" alone names no place: the query becomes empty and finds nothing.
             kind = UnitKind(prefix_kind)
             marked_words = marked_words[size:]
             folded_words = folded_words[size:]
