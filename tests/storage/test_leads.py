@@ -12,8 +12,14 @@ from sqlalchemy import func, select
 import storage.all_models  # noqa: F401 - registers the lead tables
 from storage import Database
 from storage.leads import AppendOnlyError, ConsentAction, Lead, LeadHistory, LeadStatus
-from storage.models import Base, ChannelIdentity, ConversationState, MessageLog, OutboxMessage
-from storage.models import Person
+from storage.models import (
+    Base,
+    ChannelIdentity,
+    ConversationState,
+    MessageLog,
+    OutboxMessage,
+    Person,
+)
 from storage.repositories import (
     PURPOSE_LEAD,
     Consents,
@@ -133,13 +139,12 @@ async def test_a_closed_lead_is_not_reopened(database: Database) -> None:
 async def test_history_and_consents_are_append_only(database: Database) -> None:
     person = await make_person(database)
     created = await submit(database, person, "draft-1")
-    async with database.session() as session:
-        async with session.begin():
-            entry = (await Leads(session).history(created.lead.id))[0]
-            entry.note = "rewritten"
-            with pytest.raises(AppendOnlyError):
-                await session.flush()
-            await session.rollback()
+    async with database.session() as session, session.begin():
+        entry = (await Leads(session).history(created.lead.id))[0]
+        entry.note = "rewritten"
+        with pytest.raises(AppendOnlyError):
+            await session.flush()
+        await session.rollback()
     async with database.session() as session, session.begin():
         consent = await Consents(session).record(
             person[0],
