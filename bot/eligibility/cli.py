@@ -22,6 +22,8 @@ from bot.texts import ContentError, load_yaml
 JSON_SUFFIX = ".json"
 #: The Center's calendar: "today" is the day in Việt Nam.
 TIMEZONE = "Asia/Ho_Chi_Minh"
+#: YAML 1.1 reads a bare ``on:`` key as the boolean true.
+YAML_ON = True
 
 
 class EligibilityInputError(ContentError):
@@ -38,9 +40,12 @@ def run_file(path: Path, *, content_root: Path, on: date | None = None) -> dict[
     raw = _read(path)
     nested = raw.get("facts")
     facts_raw: Mapping[str, object] = nested if isinstance(nested, Mapping) else raw
-    day = on or _day(raw.get("on"), path) or datetime.now(ZoneInfo(TIMEZONE)).date()
+    today = datetime.now(ZoneInfo(TIMEZONE)).date()
+    day = on or _day(raw.get("on", raw.get(YAML_ON)), path) or today
     content = load_eligibility(content_root)
-    facts = validate_facts(content, {k: v for k, v in facts_raw.items() if k != "on"}, where=path)
+    facts = validate_facts(
+        content, {k: v for k, v in facts_raw.items() if k not in {"on", YAML_ON}}, where=path
+    )
     verdicts = evaluate(content, load_catalogue(content_root), facts, on=day)
     return {
         "evaluated_on": day.isoformat(),

@@ -338,7 +338,7 @@ def _settings(raw: Mapping[str, Any], path: Path) -> Settings:
     province = raw.get("default_province_code")
     return Settings(
         resume_prompt_after=timedelta(hours=hours),
-        default_province_code=None if province is None else str(province),
+        default_province_code=None if province is None else int(province),
         yes_words=words("yes_words"),
         no_words=words("no_words"),
         unknown_words=words("unknown_words"),

@@ -168,7 +168,7 @@ class Document:
 @dataclass(frozen=True, slots=True)
 class Settings:
     resume_prompt_after: timedelta
-    default_province_code: str | None
+    default_province_code: int | None
     yes_words: frozenset[str]
     no_words: frozenset[str]
     unknown_words: frozenset[str]
