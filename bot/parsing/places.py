@@ -161,6 +161,8 @@ class _Indexed:
     marked: str
     folded: str
     folded_words: tuple[str, ...]
+    #: The folded name between spaces, so a whole-word test is one substring search.
+    padded: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -411,7 +413,7 @@ def _fuzzy_score(raw: float) -> float:
 
 def _index(unit: PlaceMatch) -> _Indexed:
     folded = fold(unit.bare_name)
-    return _Indexed(unit, normalize(unit.bare_name), folded, tuple(folded.split()))
+    return _Indexed(unit, normalize(unit.bare_name), folded, tuple(folded.split()), f" {folded} ")
 
 
 def _parse_query(query: str) -> _Query:
@@ -459,14 +461,10 @@ def _exact_matches(items: Sequence[_Indexed], parsed: _Query) -> list[PlaceMatch
 
 def _contains_matches(items: Sequence[_Indexed], parsed: _Query) -> list[PlaceMatch]:
     """Units whose name holds the typed words in order ("long phu" → "Long Phú 1")."""
-    words = tuple(parsed.folded.split())
-    size = len(words)
-    matches = []
-    for item in items:
-        name = item.folded_words
-        if len(name) <= size:
-            continue
-        if any(name[i : i + size] == words for i in range(len(name) - size + 1)):
-            score = SCORE_CONTAINS - (len(name) - size)
-            matches.append(replace(item.match, score=score, exact=False))
-    return matches
+    words = f" {parsed.folded} "
+    size = words.count(" ") - 1
+    return [
+        replace(item.match, score=SCORE_CONTAINS - (len(item.folded_words) - size), exact=False)
+        for item in items
+        if words in item.padded and item.folded != parsed.folded
+    ]
