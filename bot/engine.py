@@ -79,10 +79,15 @@ class Engine:
         return self._clock().astimezone(self._zone)
 
     async def process(self, event: InboundEvent) -> None:
-        """Handle ``event`` and send the replies on its channel (the adapters' entry point)."""
-        replies = await self.handle(event)
-        if replies:
-            await self.deliver(event.channel, event.chat_id, replies)
+        """Handle ``event`` and send the replies on its channel (the adapters' entry point).
+
+        The user's lock is held until the replies are sent, so a user's replies also leave
+        in order; other users are not held up by a slow send.
+        """
+        async with self._locks.hold((event.channel, event.user_id)):
+            replies = await self._handle_with_retries(event)
+            if replies:
+                await self.deliver(event.channel, event.chat_id, replies)
 
     async def deliver(
         self, channel_name: str, chat_id: str, replies: list[OutboundMessage]
@@ -101,27 +106,30 @@ class Engine:
 
     async def handle(self, event: InboundEvent) -> list[OutboundMessage]:
         """Run one step for ``event`` and return the replies, after the commit."""
-        started = time.perf_counter()
         async with self._locks.hold((event.channel, event.user_id)):
-            for attempt in range(1, MAX_STEP_ATTEMPTS + 1):
-                try:
-                    replies = await self._step(event)
-                except (StaleDataError, OperationalError, DBAPIError) as exc:
-                    if attempt == MAX_STEP_ATTEMPTS or not _is_transient(exc):
-                        raise
-                    log.warning("retrying event after a database conflict: %s", type(exc).__name__)
-                    await asyncio.sleep(RETRY_PAUSE_SECONDS * attempt)
-                    continue
-                log.info(
-                    "event handled",
-                    extra={
-                        "channel": event.channel,
-                        "kind": event.kind.value,
-                        "replies": len(replies),
-                        "ms": round((time.perf_counter() - started) * 1000, 1),
-                    },
-                )
-                return replies
+            return await self._handle_with_retries(event)
+
+    async def _handle_with_retries(self, event: InboundEvent) -> list[OutboundMessage]:
+        started = time.perf_counter()
+        for attempt in range(1, MAX_STEP_ATTEMPTS + 1):
+            try:
+                replies = await self._step(event)
+            except (StaleDataError, OperationalError, DBAPIError) as exc:
+                if attempt == MAX_STEP_ATTEMPTS or not _is_transient(exc):
+                    raise
+                log.warning("retrying event after a database conflict: %s", type(exc).__name__)
+                await asyncio.sleep(RETRY_PAUSE_SECONDS * attempt)
+                continue
+            log.info(
+                "event handled",
+                extra={
+                    "channel": event.channel,
+                    "kind": event.kind.value,
+                    "replies": len(replies),
+                    "ms": round((time.perf_counter() - started) * 1000, 1),
+                },
+            )
+            return replies
         return []  # pragma: no cover - the loop always returns or raises
 
     async def _step(self, event: InboundEvent) -> list[OutboundMessage]:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from storage import Database, upgrade
 
@@ -18,20 +21,37 @@ POSTGRES_URL = os.environ.get(
     "TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 )
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+TEST_DATABASE_PREFIX = "kc_test_"
+
+
+async def _admin_execute(statement: str) -> None:
+    """Run one statement outside a transaction on the server's ``test`` database."""
+    admin = create_async_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    try:
+        async with admin.connect() as connection:
+            await connection.execute(text(statement))
+    finally:
+        await admin.dispose()
 
 
 async def _fresh_postgres() -> Database:
-    database = Database(POSTGRES_URL)
+    """A new, empty database per test, so parallel test runs never share tables."""
+    name = f"{TEST_DATABASE_PREFIX}{uuid.uuid4().hex[:12]}"
     try:
-        async with database.engine.begin() as connection:
-            await connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-            await connection.execute(text("CREATE SCHEMA public"))
+        await _admin_execute(f'CREATE DATABASE "{name}"')
     except (OSError, ConnectionError) as exc:
-        await database.dispose()
         if IN_CI:
             pytest.fail(f"PostgreSQL is required in CI and is not reachable: {exc}")
         pytest.skip(f"PostgreSQL not reachable at {POSTGRES_URL}: {exc}")
-    return database
+    return Database(make_url(POSTGRES_URL).set(database=name))
+
+
+async def drop_database(database: Database) -> None:
+    """Dispose of ``database`` and, for a per-test PostgreSQL database, drop it."""
+    await database.dispose()
+    name = database.url.database or ""
+    if database.is_postgres and name.startswith(TEST_DATABASE_PREFIX):
+        await _admin_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 async def make_database(kind: str, tmp_path: Path) -> Database:
@@ -51,7 +71,7 @@ async def database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncItera
     try:
         yield db
     finally:
-        await db.dispose()
+        await drop_database(db)
 
 
 @pytest.fixture
