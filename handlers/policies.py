@@ -19,7 +19,7 @@ from bot.policy import (
     load_catalogue,
     render_document,
 )
-from bot.policy.model import GENERAL_PREFIX
+from bot.policy.model import GENERAL_PREFIX, SUMMARY_BUTTONS
 
 NAME = "policies"
 PREFIX = f"{NAME}:"
@@ -29,17 +29,6 @@ BACK = "back"
 MAIN_MENU_CHOICE = "menu:main"
 ELIGIBILITY_CHOICE = "eligibility:start:{programme}"
 REGISTER_CHOICE = "register:start:{programme}"
-#: Sections offered as buttons under a programme summary, in this order.
-SUMMARY_BUTTONS = (
-    "details",
-    "beneficiaries",
-    "conditions",
-    "levels",
-    "documents",
-    "procedure",
-    "priorities",
-    FAQ_SECTION,
-)
 SUMMARY_COLUMNS = 2
 STATE_KEY = "at"
 

@@ -5,7 +5,8 @@ Programmes live in ``content/programmes/<id>.yaml`` and the general questions in
 :func:`render_document` turns any search document into the text owners see on a given day.
 """
 
-from bot.policy.catalogue import Catalogue, DocumentRef, SearchDocument, load_catalogue
+from bot.nlu import SearchDocument
+from bot.policy.catalogue import Catalogue, DocumentRef, load_catalogue
 from bot.policy.model import (
     FAQ_SECTION,
     SEARCH_SECTIONS,

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.nlu import SearchDocument
 from bot.policy.model import (
     FAQ_SECTION,
     GENERAL_PREFIX,
@@ -17,7 +18,6 @@ from bot.policy.model import (
     TEXT_SECTIONS,
     Figure,
     GeneralEntry,
-    LocalSearchDocument,
     Programme,
 )
 from bot.policy.schema import Issue, parse_general, parse_programme
@@ -28,8 +28,6 @@ PROGRAMMES_DIR = "programmes"
 GENERAL_FILE = "general.yaml"
 LABELS_FILE = Path("labels") / "policies.yaml"
 SECTION_LABEL = "policies.section.{section}"
-
-SearchDocument = LocalSearchDocument
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,7 @@ content file, never a code change, and an old answer can be reproduced for any d
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
@@ -28,6 +28,38 @@ SEARCH_SECTIONS: tuple[str, ...] = (
 TEXT_SECTIONS: tuple[str, ...] = ("summary", "details", *SEARCH_SECTIONS[1:])
 FAQ_SECTION = "faq"
 GENERAL_PREFIX = "general"
+#: Sections offered as buttons under a programme summary, in this order.
+SUMMARY_BUTTONS: tuple[str, ...] = (
+    "details",
+    "beneficiaries",
+    "conditions",
+    "levels",
+    "documents",
+    "procedure",
+    "priorities",
+    FAQ_SECTION,
+)
+#: Every label and template the policy screens use (checked by ``khuyencong content check``).
+LABEL_KEYS: tuple[str, ...] = (
+    *(f"policies.section.{s}" for s in (*TEXT_SECTIONS, FAQ_SECTION)),
+    *(f"policies.button.{s}" for s in SUMMARY_BUTTONS),
+    "policies.button.eligibility",
+    "policies.button.register",
+    "policies.button.general",
+    "nav.back",
+    "nav.menu",
+)
+TEMPLATE_NAMES: tuple[str, ...] = (
+    "policies/figure_value",
+    "policies/section",
+    "policies/faq_answer",
+    "policies/general_answer",
+    "policies/menu",
+    "policies/faq_list",
+    "policies/general_list",
+    "policies/not_found",
+    "policies/hint",
+)
 
 
 class Unit(StrEnum):
@@ -174,12 +206,3 @@ class Programme:
                 return entry
         msg = f"programme {self.id!r} has no FAQ entry {slug!r}"
         raise KeyError(msg)
-
-
-@dataclass(frozen=True, slots=True)
-class LocalSearchDocument:
-    """Stand-in for ``bot.nlu.SearchDocument`` until the search index package provides it."""
-
-    id: str
-    title: str
-    phrases: tuple[str, ...] = field(default=())
