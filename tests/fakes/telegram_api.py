@@ -131,6 +131,8 @@ class TelegramFault:
     chat_id: int | str | None = None
     retry_after: float = 1
     times: int = 1
+    #: Matching calls to let through before failing (fail the 2nd part of a long text).
+    after: int = 0
 
     def matches(self, method: str, params: Mapping[str, Any]) -> bool:
         if self.method.lower() != method.lower():
@@ -587,12 +589,14 @@ class FakeTelegramAPI:
         error: FaultKind = "blocked",
         retry_after: float = 1,
         times: int = 1,
+        after: int = 0,
     ) -> None:
-        """Make the next ``times`` calls of ``method`` fail like Telegram would."""
+        """Make the next ``times`` calls of ``method`` fail like Telegram would (after
+        letting ``after`` matching calls through)."""
         if error not in FAULTS:
             msg = f"unknown fault {error!r}; known: {sorted(FAULTS)}"
             raise ValueError(msg)
-        self._faults.append(TelegramFault(method, error, chat_id, retry_after, times))
+        self._faults.append(TelegramFault(method, error, chat_id, retry_after, times, after))
 
     def delay(self, method: str, seconds: float) -> None:
         """Answer every call of ``method`` after ``seconds`` (0 removes the delay)."""
@@ -649,6 +653,9 @@ class FakeTelegramAPI:
     def _take_fault(self, method: str, params: Mapping[str, Any]) -> ApiError | None:
         for fault in self._faults:
             if fault.matches(method, params):
+                if fault.after > 0:
+                    fault.after -= 1
+                    return None
                 fault.times -= 1
                 if fault.times <= 0:
                     self._faults.remove(fault)

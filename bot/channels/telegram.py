@@ -1,0 +1,570 @@
+"""Telegram adapter: python-telegram-bot 22 as a typed client and update source, nothing more.
+
+Updates become neutral :class:`~bot.messages.InboundEvent` objects handed to the engine's
+``dispatch``; replies come back through :meth:`TelegramChannel.send`. Conversation state,
+de-duplication and persistence live in the engine and the database, so there is no
+ConversationHandler and no PTB persistence here: both keep state in one process's memory.
+
+Polling runs updates of different users concurrently and one user's updates in order. In
+webhook mode our own aiohttp app receives the POST, the update is handled before answering
+200, and a failure answers 503 so Telegram delivers it again (the engine drops repeats by id).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import inspect
+import logging
+import re
+import secrets
+import warnings
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Final, Protocol
+
+from aiohttp import web
+from telegram import (
+    BotCommand,
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    Message,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+    Update,
+)
+from telegram.constants import ChatMemberStatus, ChatType, MessageLimit, ParseMode
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    RetryAfter,
+    TelegramError,
+)
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    BaseUpdateProcessor,
+    ContextTypes,
+    TypeHandler,
+)
+from telegram.warnings import PTBDeprecationWarning
+
+from bot.channels.base import SendResult, SendStatus
+from bot.formatting import split_text
+from bot.locks import KeyedLocks
+from bot.messages import (
+    ChannelCapabilities,
+    EventKind,
+    GeoLocation,
+    InboundEvent,
+    OutboundMessage,
+    SharedContact,
+)
+
+log = logging.getLogger(__name__)
+
+CHANNEL_NAME: Final = "telegram"
+#: Where our aiohttp app mounts :meth:`TelegramChannel.handle_webhook`.
+WEBHOOK_PATH: Final = "/telegram/webhook"
+SECRET_HEADER: Final = "X-Telegram-Bot-Api-Secret-Token"
+#: Always sent explicitly: when omitted, Telegram keeps whatever was set before.
+ALLOWED_UPDATES: Final = ("message", "callback_query", "my_chat_member")
+#: Commands shown in Telegram's "/" menu, each described by ``telegram.commands.<name>``.
+DEFAULT_COMMANDS: Final = ("start", "menu", "help", "huy")
+SHARE_CONTACT_LABEL: Final = "telegram.share_contact"
+CONTACT_PLACEHOLDER_LABEL: Final = "telegram.contact_placeholder"
+COMMAND_LABEL_PREFIX: Final = "telegram.commands."
+
+MAX_TEXT_LENGTH: Final = int(MessageLimit.MAX_TEXT_LENGTH)
+#: Telegram accepts at most 100 inline buttons and 8 per row.
+MAX_BUTTONS: Final = 100
+MAX_BUTTONS_PER_ROW: Final = 8
+DEFAULT_CONCURRENCY: Final = 16
+#: Updates allowed to wait for a processing slot, per slot, before polling pauses.
+BACKLOG_PER_SLOT: Final = 8
+#: Retries of a 429 inside PTB's rate limiter: a safety net for interactive replies only.
+RATE_LIMIT_RETRIES: Final = 2
+#: Long-poll length in seconds; Telegram answers as soon as an update arrives.
+POLL_TIMEOUT_SECONDS: Final = 30
+#: BadRequest descriptions meaning the chat is gone rather than the message being wrong.
+NOT_FOUND_MARKERS: Final = ("chat not found", "user not found", "peer_id_invalid")
+
+COMMAND_RE: Final = re.compile(r"/([A-Za-z0-9_]{1,32})(?:@[A-Za-z0-9_]+)?(?:\s+(.*))?", re.DOTALL)
+BOLD_RE: Final = re.compile(r"\*\*(.+?)\*\*", re.DOTALL)
+
+#: In a private chat, the bot's own membership says whether the user blocked it.
+_MEMBER_EVENTS: Final[dict[str, EventKind]] = {
+    ChatMemberStatus.BANNED: EventKind.BLOCKED,
+    ChatMemberStatus.MEMBER: EventKind.UNBLOCKED,
+}
+
+Dispatch = Callable[[InboundEvent], Awaitable[None]]
+ReplyMarkup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove
+
+
+class LabelSource(Protocol):
+    """Where button labels and command descriptions come from (:class:`bot.texts.Texts`)."""
+
+    def label(self, key: str) -> str: ...
+
+
+# -- inbound: Telegram update → neutral event ------------------------------------------------
+
+
+def to_event(update: Update) -> InboundEvent | None:
+    """The neutral event for ``update``, or None for updates the bot does not act on."""
+    event_id = str(update.update_id)
+    if update.callback_query is not None:
+        return _choice_event(event_id, update.callback_query)
+    if update.my_chat_member is not None:
+        member = update.my_chat_member
+        if member.chat.type != ChatType.PRIVATE:
+            return None
+        kind = _MEMBER_EVENTS.get(member.new_chat_member.status)
+        if kind is None:
+            return None
+        return InboundEvent(
+            channel=CHANNEL_NAME,
+            user_id=str(member.from_user.id),
+            chat_id=str(member.chat.id),
+            event_id=event_id,
+            kind=kind,
+            received_at=member.date,
+        )
+    if update.message is not None:
+        return _message_event(event_id, update.message)
+    return None
+
+
+def _choice_event(event_id: str, query: CallbackQuery) -> InboundEvent:
+    chat_id = query.message.chat.id if query.message is not None else query.from_user.id
+    return InboundEvent(
+        channel=CHANNEL_NAME,
+        user_id=str(query.from_user.id),
+        chat_id=str(chat_id),
+        event_id=event_id,
+        kind=EventKind.CHOICE if query.data else EventKind.UNKNOWN,
+        text=query.data or "",
+        received_at=datetime.now(UTC),
+    )
+
+
+def _message_event(event_id: str, message: Message) -> InboundEvent | None:
+    if message.from_user is None:  # channel posts and anonymous admins
+        return None
+    reply_to = message.reply_to_message
+    common: dict[str, Any] = {
+        "channel": CHANNEL_NAME,
+        "user_id": str(message.from_user.id),
+        "chat_id": str(message.chat.id),
+        "event_id": event_id,
+        "received_at": message.date,
+        "reply_to_message_id": str(reply_to.message_id) if reply_to is not None else None,
+    }
+    if message.text is not None:
+        command = COMMAND_RE.fullmatch(message.text.strip())
+        if command is not None:
+            args = (command.group(2) or "").strip()
+            return InboundEvent(
+                kind=EventKind.COMMAND, text=command.group(1).lower(), args=args, **common
+            )
+        return InboundEvent(kind=EventKind.TEXT, text=message.text, **common)
+    if message.contact is not None:
+        contact = message.contact
+        shared = SharedContact(
+            phone=contact.phone_number,
+            owner_user_id=str(contact.user_id) if contact.user_id else None,
+            first_name=contact.first_name,
+        )
+        return InboundEvent(kind=EventKind.CONTACT, contact=shared, **common)
+    if message.location is not None:
+        where = GeoLocation(message.location.latitude, message.location.longitude)
+        return InboundEvent(kind=EventKind.LOCATION, location=where, **common)
+    return InboundEvent(kind=EventKind.UNKNOWN, text=message.caption or "", **common)
+
+
+# -- outbound: neutral message → Telegram messages ------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RenderedPart:
+    """One Telegram message: HTML text and the keyboard it carries (the last part only)."""
+
+    text: str
+    reply_markup: ReplyMarkup | None = None
+
+
+def to_html(text: str) -> str:
+    """Neutral text to Telegram HTML: everything escaped, ``**bold**`` made bold."""
+    return BOLD_RE.sub(r"<b>\1</b>", html.escape(text, quote=False))
+
+
+def render(
+    message: OutboundMessage, *, contact_label: str, contact_placeholder: str | None = None
+) -> list[RenderedPart]:
+    """Split on paragraphs (before escaping, so each part stays within 4096 characters
+    once Telegram has parsed the HTML) and put the keyboard on the last part."""
+    parts = [to_html(part) for part in split_text(message.text, MAX_TEXT_LENGTH)]
+    markup: ReplyMarkup | None = None
+    if message.request_contact:
+        markup = _contact_keyboard(message, contact_label, contact_placeholder)
+        if message.links:  # a reply keyboard leaves no room for URL buttons
+            anchors = "\n".join(
+                f'<a href="{html.escape(link.url)}">{html.escape(link.label)}</a>'
+                for link in message.links
+            )
+            parts[-1] = f"{parts[-1]}\n\n{anchors}"
+    elif message.choices or message.links:
+        markup = _inline_keyboard(message)
+    rendered = [RenderedPart(text) for text in parts[:-1]]
+    rendered.append(RenderedPart(parts[-1], markup))
+    return rendered
+
+
+def _columns(message: OutboundMessage) -> int:
+    return min(max(message.columns, 1), MAX_BUTTONS_PER_ROW)
+
+
+def _inline_keyboard(message: OutboundMessage) -> InlineKeyboardMarkup:
+    width = _columns(message)
+    buttons = [InlineKeyboardButton(c.label, callback_data=c.id) for c in message.choices]
+    rows = [buttons[i : i + width] for i in range(0, len(buttons), width)]
+    rows.extend([InlineKeyboardButton(link.label, url=link.url)] for link in message.links)
+    return InlineKeyboardMarkup(rows)
+
+
+def _contact_keyboard(
+    message: OutboundMessage, label: str, placeholder: str | None
+) -> ReplyKeyboardMarkup:
+    """The share-contact button; choices become typed-label buttons the engine maps back."""
+    width = _columns(message)
+    labels = [KeyboardButton(choice.label) for choice in message.choices]
+    rows = [[KeyboardButton(label, request_contact=True)]]
+    rows.extend(labels[i : i + width] for i in range(0, len(labels), width))
+    return ReplyKeyboardMarkup(
+        rows, resize_keyboard=True, one_time_keyboard=True, input_field_placeholder=placeholder
+    )
+
+
+def send_failure(exc: TelegramError, *, sent: Sequence[str] = ()) -> SendResult:
+    """What a Telegram error means for the sender (outbox, broadcasts)."""
+    detail = exc.message
+    ids = tuple(sent)
+    if isinstance(exc, Forbidden):
+        return SendResult(SendStatus.BLOCKED, message_ids=ids, detail=detail)
+    if isinstance(exc, RetryAfter):
+        seconds = _retry_seconds(exc)
+        return SendResult(
+            SendStatus.RETRY_AFTER, retry_after=seconds, message_ids=ids, detail=detail
+        )
+    if isinstance(exc, ChatMigrated):
+        return SendResult(SendStatus.NOT_FOUND, message_ids=ids, detail=detail)
+    if isinstance(exc, BadRequest):  # before NetworkError: BadRequest subclasses it
+        lowered = detail.lower()
+        if any(marker in lowered for marker in NOT_FOUND_MARKERS):
+            return SendResult(SendStatus.NOT_FOUND, message_ids=ids, detail=detail)
+        return SendResult(SendStatus.BAD_CONTENT, message_ids=ids, detail=detail)
+    # NetworkError, TimedOut, 5xx, and configuration errors (InvalidToken, Conflict) that a
+    # later attempt may get past once someone fixes them.
+    return SendResult(SendStatus.TRANSIENT, message_ids=ids, detail=detail)
+
+
+def _retry_seconds(exc: RetryAfter) -> float:
+    """``retry_after`` in seconds, whether PTB gives an int (v22) or a timedelta (v23)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        value = exc.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+# -- update processing ---------------------------------------------------------------------
+
+
+def _order_key(update: object) -> str | None:
+    """Updates with the same key are handled one after another, in arrival order."""
+    if isinstance(update, Update):
+        if update.effective_user is not None:
+            return f"user:{update.effective_user.id}"
+        if update.effective_chat is not None:
+            return f"chat:{update.effective_chat.id}"
+    return None
+
+
+class PerUserUpdateProcessor(BaseUpdateProcessor):
+    """Concurrent across users, sequential for one user.
+
+    PTB's own bound (``max_concurrent_updates``) is kept high so that a user sending many
+    messages in a row waits on their own lock without holding the ``concurrency`` slots
+    other users need.
+    """
+
+    def __init__(self, concurrency: int) -> None:
+        super().__init__(max_concurrent_updates=concurrency * BACKLOG_PER_SLOT)
+        self._locks = KeyedLocks()
+        self._slots = asyncio.Semaphore(concurrency)
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        key = _order_key(update)
+        try:
+            if key is None:
+                async with self._slots:
+                    await coroutine
+                return
+            async with self._locks.hold(key), self._slots:
+                await coroutine
+        except BaseException:
+            if inspect.iscoroutine(coroutine) and inspect.getcoroutinestate(coroutine) == (
+                inspect.CORO_CREATED
+            ):
+                coroutine.close()  # cancelled while waiting: do not leave it un-awaited
+            raise
+
+    async def initialize(self) -> None:
+        """Nothing to allocate."""
+
+    async def shutdown(self) -> None:
+        """Nothing to free."""
+
+
+class TelegramChannel:
+    """The Telegram channel: receives updates (polling or webhook) and sends replies."""
+
+    def __init__(
+        self,
+        token: str,
+        *,
+        dispatch: Dispatch,
+        texts: LabelSource,
+        base_url: str | None = None,
+        webhook_secret: str | None = None,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        rate_limit_retries: int = RATE_LIMIT_RETRIES,
+        poll_timeout: float = POLL_TIMEOUT_SECONDS,
+    ) -> None:
+        if concurrency < 1:
+            msg = "concurrency must be at least 1"
+            raise ValueError(msg)
+        self._token = token
+        self._dispatch = dispatch
+        self._texts = texts
+        self._base_url = base_url
+        self._webhook_secret = webhook_secret
+        self._concurrency = concurrency
+        self._rate_limit_retries = rate_limit_retries
+        self._poll_timeout = poll_timeout
+        self._app: Application[Any, Any, Any, Any, Any, Any] | None = None
+        self._locks = KeyedLocks()
+        #: Chats showing the share-contact keyboard; the next other message removes it.
+        self._contact_keyboards: set[str] = set()
+        self._in_flight = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._stopping = False
+
+    @property
+    def name(self) -> str:
+        return CHANNEL_NAME
+
+    @property
+    def capabilities(self) -> ChannelCapabilities:
+        return ChannelCapabilities(
+            max_text_length=MAX_TEXT_LENGTH,
+            max_buttons=MAX_BUTTONS,
+            supports_buttons=True,
+            supports_contact_request=True,
+            supports_bold=True,
+        )
+
+    @property
+    def application(self) -> Application[Any, Any, Any, Any, Any, Any]:
+        if self._app is None:
+            msg = "the Telegram channel is not started"
+            raise RuntimeError(msg)
+        return self._app
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    async def start_polling(self) -> None:
+        """Fetch updates with getUpdates (one process only: Telegram allows one poller)."""
+        app = await self._start(polling=True)
+        await app.start()
+        assert app.updater is not None
+        await app.updater.start_polling(
+            timeout=int(self._poll_timeout),
+            allowed_updates=list(ALLOWED_UPDATES),
+            drop_pending_updates=False,
+        )
+
+    async def start_webhook(self, public_url: str) -> None:
+        """Ask Telegram to POST updates to ``public_url + WEBHOOK_PATH`` (served by our app)."""
+        if not self._webhook_secret:
+            msg = "webhook mode needs a secret token"
+            raise ValueError(msg)
+        app = await self._start(polling=False)
+        await app.bot.set_webhook(
+            url=public_url.rstrip("/") + WEBHOOK_PATH,
+            secret_token=self._webhook_secret,
+            allowed_updates=list(ALLOWED_UPDATES),
+            max_connections=self._concurrency,
+            drop_pending_updates=False,
+        )
+
+    async def stop(self) -> None:
+        """Stop taking updates and finish the ones in hand, then close the HTTP client."""
+        app = self._app
+        if app is None:
+            return
+        self._stopping = True
+        if app.updater is not None and app.updater.running:
+            await app.updater.stop()
+        if app.running:
+            await app.stop()  # waits for updates already fetched
+        await self._idle.wait()  # webhook requests in hand
+        await app.shutdown()
+        self._app = None
+
+    async def set_commands(self, commands: Sequence[str] = DEFAULT_COMMANDS) -> None:
+        """Fill Telegram's "/" menu; descriptions come from ``telegram.commands.<name>``."""
+        await self.application.bot.set_my_commands(
+            [BotCommand(name, self._texts.label(COMMAND_LABEL_PREFIX + name)) for name in commands]
+        )
+
+    async def _start(self, *, polling: bool) -> Application[Any, Any, Any, Any, Any, Any]:
+        if self._app is not None:
+            msg = "the Telegram channel is already started"
+            raise RuntimeError(msg)
+        builder = (
+            Application.builder()
+            .token(self._token)
+            .rate_limiter(AIORateLimiter(max_retries=self._rate_limit_retries))
+            .concurrent_updates(PerUserUpdateProcessor(self._concurrency))
+        )
+        if self._base_url:
+            builder = builder.base_url(self._base_url)
+        if not polling:
+            builder = builder.updater(None)
+        app = builder.build()
+        app.add_handler(TypeHandler(Update, self._on_update))
+        await app.initialize()  # getMe: fails fast on a wrong token
+        self._app = app
+        self._stopping = False
+        return app
+
+    # -- receiving -------------------------------------------------------------------------
+
+    async def handle_webhook(self, request: web.Request) -> web.Response:
+        """Our aiohttp route for Telegram's POSTs: 200 only once the update is handled."""
+        given = request.headers.get(SECRET_HEADER, "").encode()
+        secret = (self._webhook_secret or "").encode()
+        if not secret or not secrets.compare_digest(given, secret):
+            return web.Response(status=401)
+        if self._app is None or self._stopping:
+            return web.Response(status=503)  # Telegram retries; the next instance takes it
+        try:
+            data = await request.json()
+        except ValueError:
+            return web.Response(status=400, text="bad JSON")
+        try:
+            update = Update.de_json(data, self._app.bot) if isinstance(data, dict) else None
+        except (KeyError, TypeError, ValueError):
+            update = None
+        if update is None:
+            return web.Response(status=400, text="not an update")
+        self._in_flight += 1
+        self._idle.clear()
+        try:
+            async with self._locks.hold(_order_key(update) or "-"):
+                await self._process(update)
+        except Exception:
+            log.exception("telegram update %s failed; Telegram will retry", update.update_id)
+            return web.Response(status=503)
+        finally:
+            self._in_flight -= 1
+            if self._in_flight == 0:
+                self._idle.set()
+        return web.Response()
+
+    async def _on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """PTB handler in polling mode: the update is already confirmed, so only log."""
+        try:
+            await self._process(update)
+        except Exception:
+            log.exception("telegram update %s failed", update.update_id)
+
+    async def _process(self, update: Update) -> None:
+        event = to_event(update)
+        query = update.callback_query
+        # Answer the tap at once (the spinner stops), whatever happens to the event.
+        answer = asyncio.create_task(self._answer(query)) if query is not None else None
+        try:
+            if event is not None:
+                await self._dispatch(event)
+        finally:
+            if answer is not None:
+                await answer
+
+    async def _answer(self, query: CallbackQuery) -> None:
+        try:
+            await query.answer()
+        except TelegramError as exc:  # too old after a redelivery, network hiccup
+            log.info("callback query %s not answered: %s", query.id, exc)
+
+    # -- sending ---------------------------------------------------------------------------
+
+    async def send(self, chat_id: str, message: OutboundMessage) -> SendResult:
+        """Send one reply (several messages if long). Never raises for Telegram errors."""
+        if self._app is None:
+            return SendResult(SendStatus.TRANSIENT, detail="the Telegram channel is not started")
+        bot = self._app.bot
+        parts = render(
+            message,
+            contact_label=self._texts.label(SHARE_CONTACT_LABEL),
+            contact_placeholder=self._texts.label(CONTACT_PLACEHOLDER_LABEL),
+        )
+        remove_keyboard = not message.request_contact and chat_id in self._contact_keyboards
+        sent: list[str] = []
+        try:
+            for index, part in enumerate(parts):
+                markup = part.reply_markup
+                later_markup: InlineKeyboardMarkup | None = None
+                if remove_keyboard and index == 0:
+                    # One markup per message: remove the contact keyboard now, and add the
+                    # inline buttons right after when they belong on this same message.
+                    if isinstance(markup, InlineKeyboardMarkup):
+                        later_markup = markup
+                    markup = ReplyKeyboardRemove()
+                result = await bot.send_message(
+                    chat_id, part.text, parse_mode=ParseMode.HTML, reply_markup=markup
+                )
+                sent.append(str(result.message_id))
+                if later_markup is not None:
+                    await bot.edit_message_reply_markup(
+                        chat_id, result.message_id, reply_markup=later_markup
+                    )
+        except TelegramError as exc:
+            if sent and remove_keyboard:
+                self._contact_keyboards.discard(chat_id)  # the first part removed it
+            return send_failure(exc, sent=sent)
+        if message.request_contact:
+            self._contact_keyboards.add(chat_id)
+        else:
+            self._contact_keyboards.discard(chat_id)
+        return SendResult(SendStatus.SENT, message_ids=tuple(sent))
+
+
+__all__ = [
+    "ALLOWED_UPDATES",
+    "CHANNEL_NAME",
+    "WEBHOOK_PATH",
+    "PerUserUpdateProcessor",
+    "RenderedPart",
+    "TelegramChannel",
+    "render",
+    "send_failure",
+    "to_event",
+    "to_html",
+]
