@@ -46,7 +46,7 @@ def create_app(
     app[ENGINE_KEY] = engine
     app.router.add_get("/healthz", healthz)
     if webchat:
-        app.router.add_get("/", lambda _request: _redirect("/chat"))
+        app.router.add_get("/", home)
         app.router.add_get("/chat", chat_page)
         app.router.add_post("/chat/api/message", chat_message)
         app.router.add_get("/chat/api/poll", chat_poll)
@@ -56,8 +56,8 @@ def create_app(
     return app
 
 
-async def _redirect(location: str) -> web.StreamResponse:
-    raise web.HTTPFound(location)
+async def home(_request: web.Request) -> web.StreamResponse:
+    raise web.HTTPFound("/chat")
 
 
 async def healthz(request: web.Request) -> web.Response:
