@@ -6,7 +6,6 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
-
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.channels.webchat import SESSION_COOKIE, WebChatChannel
