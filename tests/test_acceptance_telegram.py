@@ -1,0 +1,194 @@
+"""The real ``khuyencong serve`` runtime against the fake Telegram Bot API, with the real
+python-telegram-bot client, in long-polling and in webhook mode."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from bot.config import Settings, load_settings
+from bot.runtime import BotRuntime
+from tests.fakes.telegram_api import FakeTelegramAPI
+from tests.harness import Clock
+from tests.scripts import load_script
+
+USER = 7001
+OTHER = 7002
+SECRET = "test-secret-0123456789"
+
+
+@pytest.fixture(autouse=True)
+def _timedelta_retry_after(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PTB_TIMEDELTA", "true")
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeTelegramAPI]:
+    async with FakeTelegramAPI() as server:
+        yield server
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _settings(tmp_path: Path, fake: FakeTelegramAPI, **extra: Any) -> Settings:
+    return load_settings(
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'bot.sqlite3'}",
+        host="127.0.0.1",
+        port=extra.pop("port", 0),
+        telegram_bot_token=fake.token,
+        telegram_api_base_url=fake.base_url,
+        **extra,
+    )
+
+
+async def _texts(fake: FakeTelegramAPI, chat: int, count: int) -> list[str]:
+    sent = await fake.wait_for_sent(chat, count)
+    return [str(call.get("text", "")) for call in sent if call["method"] == "sendMessage"]
+
+
+async def test_polling_start_menu_tap_and_redelivery(
+    tmp_path: Path, fake: FakeTelegramAPI
+) -> None:
+    runtime = BotRuntime(_settings(tmp_path, fake), clock=Clock())
+    await runtime.start()
+    try:
+        fake.send_command(USER, "start")
+        texts = await _texts(fake, USER, 1)
+        assert "Xin chào" in texts[0]
+        first = fake.sent(USER)[0]
+        assert first["parse_mode"] == "HTML"
+        assert "<b>Trung tâm Khuyến công Cần Thơ</b>" in first["text"]
+
+        update_id = fake.press_button(USER, "menu:help")
+        texts = await _texts(fake, USER, 3)
+        assert any("Em giúp được gì" in t for t in texts)
+        answers = await fake.wait_for_calls("answerCallbackQuery", 1)
+        assert answers
+
+        before = len(fake.sent(USER))
+        fake.redeliver(update_id)
+        await fake.wait_until_delivered()
+        fake.send_text(USER, "menu")  # a marker after the redelivery
+        await fake.wait_for_sent(USER, before + 1)
+        await asyncio.sleep(0.2)
+        after = fake.sent(USER)[before:]
+        assert len(after) == 1, after  # the redelivered tap produced nothing
+        assert "Anh/chị cần em giúp gì" in str(after[0]["text"])
+    finally:
+        await runtime.stop()
+
+
+async def test_the_basic_script_runs_on_telegram(tmp_path: Path, fake: FakeTelegramAPI) -> None:
+    runtime = BotRuntime(_settings(tmp_path, fake), clock=Clock())
+    await runtime.start()
+    try:
+        count = 0
+        for step in load_script("basic"):
+            send = step["send"]
+            before = len(fake.sent(USER))
+            if "command" in send:
+                fake.send_command(USER, send["command"])
+            elif "choice" in send:
+                fake.press_button(USER, send["choice"])
+            else:
+                fake.send_text(USER, send["text"])
+            await fake.wait_for_sent(USER, before + 1)
+            await asyncio.sleep(0.1)  # let a second reply of the same step arrive
+            text = "\n".join(str(c.get("text", "")) for c in fake.sent(USER)[before:])
+            for fragment in step["expect"]:
+                assert fragment in text, (send, text)
+            count += 1
+        assert count == len(load_script("basic"))
+    finally:
+        await runtime.stop()
+
+
+async def test_a_server_error_from_telegram_crashes_nothing(
+    tmp_path: Path, fake: FakeTelegramAPI
+) -> None:
+    runtime = BotRuntime(_settings(tmp_path, fake), clock=Clock())
+    await runtime.start()
+    try:
+        fake.fail_next("sendMessage", chat_id=USER, error="server_error")
+        fake.send_command(USER, "start")
+        await fake.wait_for_calls("sendMessage", 1)
+        fake.send_command(OTHER, "start")
+        assert "Xin chào" in (await _texts(fake, OTHER, 1))[0]
+        fake.send_text(USER, "menu")
+        assert any("Anh/chị cần em giúp gì" in t for t in await _texts(fake, USER, 1))
+    finally:
+        await runtime.stop()
+
+
+async def test_state_survives_a_restart_mid_conversation(
+    tmp_path: Path, fake: FakeTelegramAPI
+) -> None:
+    settings = _settings(tmp_path, fake)
+    runtime = BotRuntime(settings, clock=Clock())
+    await runtime.start()
+    fake.send_command(USER, "start")
+    await fake.wait_for_sent(USER, 1)
+    await runtime.stop()
+
+    restarted = BotRuntime(settings, clock=Clock())
+    await restarted.start()
+    try:
+        fake.send_text(USER, "8")  # the 8th option of the menu shown before the restart
+        texts = await _texts(fake, USER, 2)
+        assert "Em giúp được gì" in texts[1]
+    finally:
+        await restarted.stop()
+
+
+async def test_webhook_mode_checks_the_secret_and_handles_updates(
+    tmp_path: Path, fake: FakeTelegramAPI
+) -> None:
+    port = _free_port()
+    settings = _settings(
+        tmp_path,
+        fake,
+        port=port,
+        public_url=f"http://127.0.0.1:{port}",
+        telegram_webhook_secret=SECRET,
+    )
+    runtime = BotRuntime(settings, clock=Clock())
+    await runtime.start()
+    try:
+        assert fake.webhook_url == f"http://127.0.0.1:{port}/telegram/webhook"
+        assert fake.webhook_secret == SECRET
+        (call,) = await fake.wait_for_calls("setWebhook", 1)
+        assert set(call["params"]["allowed_updates"]) == {
+            "message",
+            "callback_query",
+            "my_chat_member",
+        }
+        update_id = fake.send_command(USER, "start")
+        assert "Xin chào" in (await _texts(fake, USER, 1))[0]
+
+        fake.redeliver(update_id)
+        await fake.wait_until_delivered()
+        await asyncio.sleep(0.1)
+        assert len(fake.sent(USER)) == 1  # handled once
+
+        async with aiohttp.ClientSession() as client:
+            url = f"http://127.0.0.1:{port}/telegram/webhook"
+            wrong = {"X-Telegram-Bot-Api-Secret-Token": "wrong-secret-000000"}
+            response = await client.post(url, json={"update_id": 1}, headers=wrong)
+            assert response.status == 401
+            response = await client.post(url, json={"update_id": 1})
+            assert response.status == 401
+            right = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
+            response = await client.post(url, data="not json", headers=right)
+            assert response.status == 400
+    finally:
+        await runtime.stop()
