@@ -64,6 +64,7 @@ from bot.messages import (
     OutboundMessage,
     SharedContact,
 )
+from bot.nlu.normalize import fold
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +94,9 @@ POLL_TIMEOUT_SECONDS: Final = 30
 #: BadRequest descriptions meaning the chat is gone rather than the message being wrong.
 NOT_FOUND_MARKERS: Final = ("chat not found", "user not found", "peer_id_invalid")
 
-COMMAND_RE: Final = re.compile(r"/([A-Za-z0-9_]{1,32})(?:@[A-Za-z0-9_]+)?(?:\s+(.*))?", re.DOTALL)
+#: ``/name``, ``/name@our_bot``, then the arguments. Names are folded ("/Huỷ" means "huy"):
+#: owners type commands by hand, with diacritics and capitals.
+COMMAND_RE: Final = re.compile(r"/(\S+?)(?:@[A-Za-z0-9_]+)?(?:\s+(.*))?", re.DOTALL)
 BOLD_RE: Final = re.compile(r"\*\*(.+?)\*\*", re.DOTALL)
 
 #: In a private chat, the bot's own membership says whether the user blocked it.
@@ -169,9 +172,8 @@ def _message_event(event_id: str, message: Message) -> InboundEvent | None:
         command = COMMAND_RE.fullmatch(message.text.strip())
         if command is not None:
             args = (command.group(2) or "").strip()
-            return InboundEvent(
-                kind=EventKind.COMMAND, text=command.group(1).lower(), args=args, **common
-            )
+            name = fold(command.group(1))
+            return InboundEvent(kind=EventKind.COMMAND, text=name, args=args, **common)
         return InboundEvent(kind=EventKind.TEXT, text=message.text, **common)
     if message.contact is not None:
         contact = message.contact

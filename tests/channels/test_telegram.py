@@ -167,7 +167,23 @@ def test_commands_drop_slash_and_bot_name(fixture: str, command: str, args: str)
     assert (event.kind, event.text, event.args) == (EventKind.COMMAND, command, args)
 
 
-@pytest.mark.parametrize("text", ["/", "/home/lan", "/ đăng ký"])
+@pytest.mark.parametrize(
+    ("text", "command", "args"),
+    [
+        ("/Huỷ", "huy", ""),
+        ("/dangky@khuyencong_test_bot   mây tre\nđan ", "dangky", "mây tre\nđan"),
+        ("/home/lan", "home/lan", ""),
+    ],
+)
+def test_typed_commands_are_folded(text: str, command: str, args: str) -> None:
+    data = json.loads((FIXTURES / "text.json").read_text(encoding="utf-8"))
+    data["message"]["text"] = text
+    event = to_event(Update.de_json(data, None))
+    assert event is not None
+    assert (event.kind, event.text, event.args) == (EventKind.COMMAND, command, args)
+
+
+@pytest.mark.parametrize("text", ["/", "/ đăng ký", "gõ /start"])
 def test_slash_text_that_is_no_command_stays_text(text: str) -> None:
     data = json.loads((FIXTURES / "text.json").read_text(encoding="utf-8"))
     data["message"]["text"] = text
