@@ -39,12 +39,12 @@ def run_file(path: Path, *, content_root: Path, on: date | None = None) -> dict[
 
     raw = _read(path)
     nested = raw.get("facts")
-    facts_raw: Mapping[str, object] = nested if isinstance(nested, Mapping) else raw
+    facts_raw: Mapping[object, object] = nested if isinstance(nested, Mapping) else raw
     today = datetime.now(ZoneInfo(TIMEZONE)).date()
     day = on or _day(raw.get("on", raw.get(YAML_ON)), path) or today
     content = load_eligibility(content_root)
     facts = validate_facts(
-        content, {k: v for k, v in facts_raw.items() if k not in {"on", YAML_ON}}, where=path
+        content, {str(k): v for k, v in facts_raw.items() if k not in {"on", YAML_ON}}, where=path
     )
     verdicts = evaluate(content, load_catalogue(content_root), facts, on=day)
     return {
@@ -95,7 +95,7 @@ def _check_value(
     return None if isinstance(value, str) else f"expected a text, got {value!r}"
 
 
-def _read(path: Path) -> Mapping[str, object]:
+def _read(path: Path) -> Mapping[object, object]:
     if path.suffix.lower() == JSON_SUFFIX:
         try:
             data = json.loads(path.read_text(encoding="utf-8"))

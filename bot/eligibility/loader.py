@@ -342,6 +342,8 @@ def _settings(raw: Mapping[str, Any], path: Path) -> Settings:
         yes_words=words("yes_words"),
         no_words=words("no_words"),
         unknown_words=words("unknown_words"),
+        back_words=words("back_words"),
+        restart_words=words("restart_words"),
         max_questions=int(raw.get("max_questions", DEFAULT_MAX_QUESTIONS)),
     )
 

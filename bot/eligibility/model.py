@@ -172,6 +172,8 @@ class Settings:
     yes_words: frozenset[str]
     no_words: frozenset[str]
     unknown_words: frozenset[str]
+    back_words: frozenset[str]
+    restart_words: frozenset[str]
     max_questions: int
 
 
