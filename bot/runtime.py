@@ -73,7 +73,7 @@ class BotRuntime:
             engine.register_channel(ConsoleChannel())
         webhook_route = None
         if settings.telegram_enabled:
-            webhook_route = await self._start_telegram(engine)
+            webhook_route = self._make_telegram(engine)
         else:
             log.info("TELEGRAM_BOT_TOKEN is not set: Telegram is off, the web chat still runs")
         self._start_workers(engine)
@@ -87,8 +87,12 @@ class BotRuntime:
             await self._site.start()
             self.port = _bound_port(self._runner) or settings.port
             log.info("web app listening", extra={"port": self.port})
+        if self.telegram is not None:
+            # Only now: the webhook route must be listening before Telegram is told about it.
+            await self._start_telegram(self.telegram)
 
-    async def _start_telegram(self, engine: Engine) -> Any:
+    def _make_telegram(self, engine: Engine) -> Any:
+        """Build the Telegram channel; returns the webhook route in webhook mode."""
         from bot.channels.telegram import WEBHOOK_PATH, TelegramChannel
 
         settings = self.settings
@@ -102,13 +106,20 @@ class BotRuntime:
         )
         engine.register_channel(channel)
         self.telegram = channel
+        return (WEBHOOK_PATH, channel.handle_webhook) if settings.public_url else None
+
+    async def _start_telegram(self, channel: Any) -> None:
+        settings = self.settings
         if settings.public_url:
             await channel.start_webhook(settings.public_url)
             log.info("Telegram in webhook mode")
-            return (WEBHOOK_PATH, channel.handle_webhook)
-        await channel.start_polling()
-        log.info("Telegram in long-polling mode (PUBLIC_URL is not set)")
-        return None
+        else:
+            await channel.start_polling()
+            log.info("Telegram in long-polling mode (PUBLIC_URL is not set)")
+        try:
+            await channel.set_commands()
+        except Exception:  # the command menu is a nicety, never fatal
+            log.warning("could not set the Telegram command menu")
 
     def _start_workers(self, engine: Engine) -> None:
         assert self.database is not None

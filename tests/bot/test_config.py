@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+import pytest
+
+from bot.config import ConfigError, load_settings
+
+
+def test_defaults_run_the_web_chat_on_sqlite_without_telegram(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name in ("DATABASE_URL", "PORT", "TELEGRAM_BOT_TOKEN", "PUBLIC_URL", "STAFF_CHATS"):
+        monkeypatch.delenv(name, raising=False)
+    settings = load_settings(_env_file=None)
+    assert settings.database_url.startswith("sqlite+aiosqlite:///")
+    assert settings.port == 8080
+    assert not settings.telegram_enabled
+    assert settings.webchat_enabled
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "fragment"),
+    [
+        ("PORT", "tám nghìn", "PORT"),
+        ("PORT", "70000", "PORT"),
+        ("PUBLIC_URL", "http://bot.example.vn", "PUBLIC_URL: Value error, Telegram webhooks"),
+        ("DATABASE_URL", "mysql://x", "DATABASE_URL"),
+        ("STAFF_CHATS", "telegram", "STAFF_CHATS"),
+        ("TELEGRAM_WEBHOOK_SECRET", "short", "TELEGRAM_WEBHOOK_SECRET"),
+        ("TELEGRAM_WEBHOOK_SECRET", "có dấu không được dùng!!", "TELEGRAM_WEBHOOK_SECRET"),
+        ("DEDUP_RETENTION_HOURS", "24", "DEDUP_RETENTION_HOURS"),
+    ],
+)
+def test_a_malformed_value_is_one_line_naming_the_variable(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str, fragment: str
+) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError) as error:
+        load_settings(_env_file=None)
+    message = str(error.value)
+    assert fragment in message
+    assert "\n" not in message
+
+
+def test_staff_chats_and_an_empty_token(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STAFF_CHATS", "telegram:-1001, telegram:42")
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "")
+    settings = load_settings(_env_file=None)
+    assert settings.staff_targets == [("telegram", "-1001"), ("telegram", "42")]
+    assert not settings.telegram_enabled
