@@ -1,0 +1,82 @@
+"""The non-chat entry point: answers from a file, verdicts as JSON, clear errors."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from bot.eligibility.cli import EligibilityInputError, run_file
+from bot.texts import ContentError
+from tests.eligibility.conftest import CONTENT_DIR
+
+BANH_PIA = """
+on: 2026-11-26
+facts:
+  facility_type: ho_kinh_doanh
+  unit_kind: xa
+  province_kind: thanh_pho_trung_uong
+  activity: san_xuat
+  products: bánh pía
+  support_wanted: may_moc_thiet_bi
+  machine_cost: 700000000
+  is_full_line: false
+  prior_state_support_same_content: false
+  counterpart_funds: true
+"""
+
+
+def test_yaml_answers_give_json_verdicts(tmp_path: Path) -> None:
+    path = tmp_path / "answers.yaml"
+    path.write_text(BANH_PIA, encoding="utf-8")
+    result = run_file(path, content_root=CONTENT_DIR)
+    assert json.loads(json.dumps(result)) == result
+    assert result["evaluated_on"] == "2026-11-26"
+    [verdict] = result["verdicts"]  # type: ignore[misc]
+    assert verdict["outcome"] == "likely_eligible"
+    assert verdict["support"]["amount"] == 300_000_000
+    assert verdict["support"]["capped"] is True
+    assert {line["rule"] for line in verdict["trace"]} >= {"registered", "location_area"}
+
+
+def test_json_answers_and_an_explicit_day(tmp_path: Path) -> None:
+    path = tmp_path / "answers.json"
+    facts = {
+        "facility_type": "ho_kinh_doanh",
+        "unit_kind": "xa",
+        "activity": "san_xuat",
+        "support_wanted": "may_moc_thiet_bi",
+        "machine_cost": 600_000_000,
+        "prior_state_support_same_content": False,
+        "counterpart_funds": True,
+    }
+    path.write_text(json.dumps(facts), encoding="utf-8")
+    result = run_file(path, content_root=CONTENT_DIR, on=date(2018, 5, 10))
+    [verdict] = result["verdicts"]  # type: ignore[misc]
+    assert verdict["support"]["amount"] == 200_000_000
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("facility_type: cong_ty_lon\n", "facility_type: expected one of"),
+        ("facilty_type: ho_kinh_doanh\n", "unknown fact 'facilty_type'"),
+        ("machine_cost: 4 trăm triệu\n", "machine_cost: expected a whole number"),
+        ("registered: có\n", "registered: expected true or false"),
+        ("on: hôm nay\nfacility_type: ho_kinh_doanh\n", "'on' must be a date"),
+        ("- a\n- b\n", "expected a mapping"),
+        ("facility_type: [\n", "answers.yaml:"),
+    ],
+)
+def test_bad_input_is_one_clear_error(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "answers.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(EligibilityInputError, match=message):
+        run_file(path, content_root=CONTENT_DIR)
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(ContentError, match="file not found"):
+        run_file(tmp_path / "none.json", content_root=CONTENT_DIR)
