@@ -260,11 +260,12 @@ def _check_template_fields(
 
 
 def _render_dates(catalogue: Catalogue) -> list[date]:
-    """Each day a figure changes, the day before, and today: every version owners can see."""
-    days = {datetime.now(tz=LOCAL_TIME).date()}
-    for figure in catalogue.figures():
-        for value in figure.values:
-            days.update({value.effective_from, value.effective_from - timedelta(days=1)})
+    """Each day a figure changes, the day before the first change, and today: one day per
+    version of the figures that owners can see."""
+    starts = {value.effective_from for f in catalogue.figures() for value in f.values}
+    days = {datetime.now(tz=LOCAL_TIME).date(), *starts}
+    if starts:
+        days.add(min(starts) - timedelta(days=1))
     return sorted(days)
 
 
@@ -358,11 +359,12 @@ def _render_all(root: Path, catalogue: Catalogue) -> list[Problem]:
     doc_ids = [d.id for d in catalogue.search_documents()]
     doc_ids += [f"{p.id}.details" for p in catalogue.programmes]
     failed: set[str] = set()
+    compiled: dict[str, jinja2.Template] = {}
     for doc_id, day in itertools.product(doc_ids, _render_dates(catalogue)):
         if doc_id in failed:
             continue
         try:
-            render_document(texts, catalogue, doc_id, day=day)
+            render_document(texts, catalogue, doc_id, day=day, compiled=compiled)
         except Exception as exc:  # report any failure with the document
             ref = catalogue.resolve(doc_id)
             path = (

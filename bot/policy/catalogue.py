@@ -184,7 +184,8 @@ def load_catalogue(root: Path) -> Catalogue:
 
 
 def _section_titles(root: Path) -> dict[str, str]:
-    labels = load_yaml(root / LABELS_FILE) or {}
+    path = root / LABELS_FILE
+    labels = load_yaml(path) if path.exists() else {}  # missing labels: content check says so
     titles: dict[str, str] = {}
     for section in (*TEXT_SECTIONS, FAQ_SECTION):
         key = SECTION_LABEL.format(section=section)

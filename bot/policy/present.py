@@ -14,6 +14,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+import jinja2
+
 from bot.policy.catalogue import Catalogue, DocumentRef
 from bot.policy.model import FAQ_SECTION, GENERAL_PREFIX, Figure, Programme, Scope, Unit
 from bot.texts import Texts
@@ -133,24 +135,39 @@ def render_source(
     *,
     day: date,
     programme: Programme | None = None,
+    compiled: dict[str, jinja2.Template] | None = None,
 ) -> tuple[str, FigureLookup]:
-    """Render one template held in a content file; return the text and the lookup used."""
+    """Render one template held in a content file; return the text and the lookup used.
+
+    ``compiled`` lets a caller rendering many documents (the content check) compile each
+    source once; it behaves exactly like :meth:`Texts.render_string`.
+    """
     lookup = FigureLookup(catalogue, texts, day, programme.id if programme else "")
     context: dict[str, Any] = {FIGURE_FUNCTION: lookup, "today": day}
     if programme is not None:
         context["programme"] = programme
-    return texts.render_string(source, **context), lookup
+    if compiled is None:
+        return texts.render_string(source, **context), lookup
+    template = compiled.get(source)
+    if template is None:
+        template = compiled[source] = texts.environment.from_string(source)
+    return template.render(**context).strip(), lookup
 
 
 def render_document(
-    texts: Texts, catalogue: Catalogue, doc_id: str, *, day: date
+    texts: Texts,
+    catalogue: Catalogue,
+    doc_id: str,
+    *,
+    day: date,
+    compiled: dict[str, jinja2.Template] | None = None,
 ) -> RenderedAnswer:
     """Render any search document (``<programme>.<section>``, ``<programme>.faq.<slug>``,
     ``general.<slug>``) as the owner sees it on ``day``. ``KeyError`` for unknown ids."""
     ref = catalogue.resolve(doc_id)
     if ref.section == GENERAL_PREFIX:
         entry = catalogue.general_entry(ref.slug)
-        body, lookup = render_source(texts, catalogue, entry.answer, day=day)
+        body, lookup = render_source(texts, catalogue, entry.answer, day=day, compiled=compiled)
         text = texts.render(GENERAL_TEMPLATE, entry=entry, body=body, **_notes(lookup), today=day)
         return RenderedAnswer(ref, text, tuple(lookup.used))
     programme = catalogue.programme(ref.programme_id)
@@ -169,7 +186,12 @@ def render_document(
         )
         return RenderedAnswer(ref, text, tuple(lookup.used))
     body, lookup = render_source(
-        texts, catalogue, programme.text(ref.section), day=day, programme=programme
+        texts,
+        catalogue,
+        programme.text(ref.section),
+        day=day,
+        programme=programme,
+        compiled=compiled,
     )
     text = texts.render(
         SECTION_TEMPLATE,

@@ -155,6 +155,7 @@ def _reference(c: _Collector, node: Any, where: str) -> Reference | None:
             c.add(line_of(node, key), f"{where}: {key!r} must be a text")
             continue
         fields[key] = raw.strip()
+    fields.setdefault("document", "")  # only certain values must name a document
     return Reference(**fields)
 
 
