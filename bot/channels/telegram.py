@@ -451,7 +451,13 @@ class TelegramChannel:
             builder = builder.updater(None)
         app = builder.build()
         app.add_handler(TypeHandler(Update, self._on_update))
-        await app.initialize()  # getMe: fails fast on a wrong token
+        try:
+            await app.initialize()  # getMe: fails fast on a wrong token
+        except Exception:
+            # PTB's shutdown skips an Application that never finished initialising, which
+            # would leave the bot's HTTP connections open.
+            await app.bot.shutdown()
+            raise
         self._app = app
         self._stopping = False
         return app

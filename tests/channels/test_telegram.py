@@ -593,3 +593,13 @@ async def test_webhook_without_secret_is_refused(texts: Texts, recorder: Recorde
     channel = TelegramChannel("1:x", dispatch=recorder, texts=texts)
     with pytest.raises(ValueError, match="secret"):
         await channel.start_webhook("https://example.vn")
+
+
+async def test_a_wrong_token_fails_fast_and_cleanly(
+    fake: FakeTelegramAPI, texts: Texts, recorder: Recorder
+) -> None:
+    channel = TelegramChannel("42:wrong", dispatch=recorder, texts=texts, base_url=fake.base_url)
+    with pytest.raises(InvalidToken):
+        await channel.start_polling()
+    assert (await channel.send(str(LAN), OutboundMessage(text="x"))).status is SendStatus.TRANSIENT
+    await channel.stop()
