@@ -11,6 +11,7 @@ from bot.eligibility.answers import (
     interpret_multi_text,
     interpret_yes_no,
 )
+from bot.eligibility.check import check_eligibility
 from bot.eligibility.conditions import Condition, parse_condition
 from bot.eligibility.engine import check_rule, evaluate
 from bot.eligibility.loader import load_eligibility
@@ -62,6 +63,7 @@ __all__ = [
     "RuleResult",
     "SupportEstimate",
     "SupportKind",
+    "check_eligibility",
     "check_rule",
     "estimate_support",
     "evaluate",
