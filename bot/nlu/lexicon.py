@@ -17,7 +17,7 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -75,10 +75,12 @@ class Lexicon:
     #: Stop words as written (with diacritics) and folded.
     stop_words: frozenset[str]
     stop_keys: frozenset[str]
+    #: Words in the longest synonym phrase (how far ahead a phrase match must look).
+    longest_synonym: int = field(init=False)
 
-    @property
-    def longest_synonym(self) -> int:
-        return max((len(phrase) for phrase in self.synonyms), default=0)
+    def __post_init__(self) -> None:
+        longest = max((len(phrase) for phrase in self.synonyms), default=0)
+        object.__setattr__(self, "longest_synonym", longest)
 
     def known_keys(self) -> frozenset[str]:
         """Folded words this lexicon understands without any document (never typo-fixed)."""
