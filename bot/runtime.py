@@ -21,6 +21,7 @@ from bot.channels.webchat import WebChatChannel
 from bot.config import Settings
 from bot.content import Content
 from bot.engine import Engine
+from bot.router import FLOW_COMMANDS
 from bot.web.app import create_app
 from bot.workers.maintenance import MaintenanceWorker
 from bot.workers.outbox import OutboxWorker
@@ -30,6 +31,8 @@ from storage import Database, upgrade
 log = logging.getLogger(__name__)
 
 SHUTDOWN_GRACE_SECONDS = 10.0
+#: The Telegram command menu: the global commands, then one per flow.
+TELEGRAM_COMMANDS = ("start", "menu", "help", "huy", *FLOW_COMMANDS)
 
 
 class BotRuntime:
@@ -117,7 +120,7 @@ class BotRuntime:
             await channel.start_polling()
             log.info("Telegram in long-polling mode (PUBLIC_URL is not set)")
         try:
-            await channel.set_commands()
+            await channel.set_commands(TELEGRAM_COMMANDS)
         except Exception:  # the command menu is a nicety, never fatal
             log.warning("could not set the Telegram command menu")
 

@@ -21,6 +21,8 @@ POSTGRES_URL = os.environ.get(
     "TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 )
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+# PTB 22 warns on every RetryAfter unless opted in to timedelta values; warnings are errors.
+os.environ.setdefault("PTB_TIMEDELTA", "true")
 TEST_DATABASE_PREFIX = "kc_test_"
 
 

@@ -192,3 +192,46 @@ async def test_webhook_mode_checks_the_secret_and_handles_updates(
             assert response.status == 400
     finally:
         await runtime.stop()
+
+
+async def test_the_command_menu_is_set_in_vietnamese(
+    tmp_path: Path, fake: FakeTelegramAPI
+) -> None:
+    runtime = BotRuntime(_settings(tmp_path, fake), clock=Clock())
+    await runtime.start()
+    try:
+        (call,) = await fake.wait_for_calls("setMyCommands", 1)
+        commands = call["params"]["commands"]
+        names = [item["command"] for item in commands]
+        assert names[:4] == ["start", "menu", "help", "huy"]
+        assert "kiemtra" in names
+        assert all(item["description"] for item in commands)
+    finally:
+        await runtime.stop()
+
+
+async def test_blocking_the_bot_marks_the_user_inactive(
+    tmp_path: Path, fake: FakeTelegramAPI
+) -> None:
+    from sqlalchemy import select
+
+    from storage import ChannelIdentity
+
+    runtime = BotRuntime(_settings(tmp_path, fake), clock=Clock())
+    await runtime.start()
+    try:
+        fake.send_command(USER, "start")
+        await fake.wait_for_sent(USER, 1)
+        fake.chat_member(USER, "kicked")
+        await fake.wait_until_delivered()
+        assert runtime.database is not None
+        for _ in range(50):
+            async with runtime.database.session() as session:
+                identity = await session.scalar(select(ChannelIdentity))
+            if identity is not None and identity.blocked_at is not None:
+                break
+            await asyncio.sleep(0.05)
+        assert identity is not None
+        assert identity.blocked_at is not None
+    finally:
+        await runtime.stop()
