@@ -99,6 +99,8 @@ class Kit:
     settings: Settings
     now: datetime = NOW
     outbox: list[Notice] = field(default_factory=list)
+    staff: Owner | None = None
+    _users: itertools.count[int] = field(default_factory=lambda: itertools.count(501))
 
     @classmethod
     def create(cls, database: Database, **overrides: object) -> Kit:
@@ -109,7 +111,8 @@ class Kit:
     def later(self, **delta: float) -> None:
         self.now += timedelta(**delta)
 
-    async def owner(self, user_id: str = "501", channel: str = "telegram") -> Owner:
+    async def owner(self, user_id: str | None = None, channel: str = "telegram") -> Owner:
+        user_id = user_id or str(next(self._users))
         async with self.database.session() as session, session.begin():
             person = Person(created_at=self.now)
             session.add(person)
@@ -172,7 +175,9 @@ async def staff_event(
     """One event from the staff chat, handled by ``handlers.staff`` as the engine would."""
     from handlers.staff import handle_staff_event
 
-    staff = await kit.owner(user_id="9001")
+    if kit.staff is None:
+        kit.staff = await kit.owner(user_id="9001")
+    staff = kit.staff
     channel, chat_id = STAFF_CHAT
     event = InboundEvent(
         channel=channel,

@@ -1,0 +1,120 @@
+"""Data rights: view, correct, erase (keeping anonymous statistics), and re-consent."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from handlers import privacy, registration
+from handlers.privacy import FLOW
+from storage import Database
+from storage.leads import Consent, Lead, LeadHistory
+from storage.models import ConversationState, MessageLog, OutboxMessage
+from tests.handlers.leads_kit import Kit, Owner
+from tests.handlers.test_registration import NAME, consent, fill_form
+
+
+async def registered(kit: Kit) -> tuple[Owner, Lead]:
+    owner = await kit.owner()
+    await consent(owner)
+    await owner.tap(registration.FLOW, await fill_form(owner))
+    async with kit.database.session() as session:
+        [lead] = (await session.execute(select(Lead))).scalars()
+    return owner, lead
+
+
+async def test_view_shows_everything_stored_in_plain_words(database: Database) -> None:
+    kit = Kit.create(database)
+    owner, lead = await registered(kit)
+    await owner.start(FLOW)
+    view = await owner.tap(FLOW, "privacy:view")
+    assert NAME in view.text and "0912 345 678" in view.text
+    assert lead.code is not None and lead.code in view.text
+    assert "Đồng ý" in view.text and "2026-01" in view.text
+    assert "Mới tiếp nhận" in view.text
+
+
+async def test_correct_a_phone_number(database: Database) -> None:
+    kit = Kit.create(database)
+    owner, lead = await registered(kit)
+    await owner.start(FLOW)
+    pick = await owner.tap(FLOW, "privacy:fix")  # one lead: straight to the fields
+    assert "privacy:fixfield:phone" in pick.choices
+    ask = await owner.tap(FLOW, "privacy:fixfield:phone")
+    assert ask.replies[0].request_contact
+    done = await owner.say(FLOW, "0987 654 321")
+    assert "0987 654 321" in done.text
+    async with database.session() as session:
+        stored = await session.get(Lead, lead.id)
+        assert stored is not None and stored.phone == "+84987654321"
+        history = list((await session.execute(select(LeadHistory))).scalars())
+    assert history[-1].action == "corrected" and history[-1].fields == ["phone"]
+    assert "0987" not in history[-1].note
+    assert "Số điện thoại" in done.notices[0].message.text  # staff told which field changed
+
+
+async def test_erasure_anonymises_leads_and_keeps_statistics(database: Database) -> None:
+    kit = Kit.create(database)
+    owner, lead = await registered(kit)
+    async with database.session() as session, session.begin():
+        session.add(
+            MessageLog(
+                identity_id=owner.identity.identity_id, direction="in", kind="text", text=NAME
+            )
+        )
+        session.add(ConversationState(identity_id=owner.identity.identity_id, data={"x": NAME}))
+    await kit.deliver(kit.outbox, first_message_id=100)  # the staff notice of the new lead
+    owner.conv.data["eligibility"] = {"answers": {"unit_name": "Xã Phú Tâm"}}
+    await owner.start(FLOW)
+    confirm = await owner.tap(FLOW, "privacy:delete")
+    assert confirm.choices == ["privacy:delete:yes", "privacy:delete:no"]
+    done = await owner.tap(FLOW, "privacy:delete:yes")
+    assert owner.conv.data == {} and owner.conv.flow == "menu"
+    assert lead.code is not None and lead.code in done.notices[0].message.text
+    assert NAME not in done.notices[0].message.text
+    async with database.session() as session:
+        stored = await session.get(Lead, lead.id)
+        assert stored is not None
+        assert (stored.full_name, stored.phone, stored.facility_name, stored.need) == ("",) * 4
+        assert (stored.status, stored.support_kinds, stored.budget) == (
+            "new",
+            ["machinery"],
+            300_000_000,
+        )
+        assert stored.person_id is None
+        logs = list((await session.execute(select(MessageLog))).scalars())
+        assert logs == []
+        outbox = list((await session.execute(select(OutboxMessage))).scalars())
+        assert all(NAME not in str(row.payload) for row in outbox)
+        actions = [c.action for c in (await session.execute(select(Consent))).scalars()]
+    assert actions == ["consent", "withdraw"]
+    again = await owner.start(registration.FLOW)
+    assert again.choices == ["register:consent:yes", "register:consent:no"]
+
+
+async def test_keeping_the_data_changes_nothing(database: Database) -> None:
+    kit = Kit.create(database)
+    owner, lead = await registered(kit)
+    await owner.start(FLOW)
+    await owner.tap(FLOW, "privacy:delete")
+    home = await owner.tap(FLOW, "privacy:delete:no")
+    assert "privacy:view" in home.choices
+    async with database.session() as session:
+        stored = await session.get(Lead, lead.id)
+    assert stored is not None and stored.full_name == NAME
+
+
+async def test_nothing_to_fix_without_leads(database: Database) -> None:
+    kit = Kit.create(database)
+    owner = await kit.owner()
+    await owner.start(FLOW)
+    result = await owner.tap(FLOW, "privacy:fix")
+    assert "chưa lưu hồ sơ" in result.text
+
+
+async def test_notice_can_be_read_again(database: Database) -> None:
+    kit = Kit.create(database)
+    owner = await kit.owner()
+    await owner.start(FLOW)
+    result = await owner.tap(FLOW, "privacy:notice")
+    assert "Ai giữ thông tin" in result.text
+    assert privacy.lead_notice.__name__ == "lead_notice"
