@@ -20,6 +20,8 @@ from bot.flow import FlowContext, Identity
 from bot.messages import Conversation, EventKind, InboundEvent, OutboundMessage
 from bot.nlu import fold
 from handlers.eligibility import FLOW, PROGRESS_KEY, RESULT_KEY
+from storage import Database
+from tests.harness import User, choice_ids, make_engine, texts_of
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPTS = ROOT / "tests" / "fixtures" / "eligibility" / "scripts.yaml"
@@ -248,3 +250,20 @@ async def test_typed_back_and_restart_words(content: Content) -> None:
     await _answer_first_three(chat)
     assert "Câu 2." in await chat.say("quay lai")
     assert "Câu 1." in await chat.say("lam lai")
+
+
+async def test_a_script_through_the_real_engine(sqlite_database: Database) -> None:
+    """The same scripted conversation, through router, engine, database and commit."""
+    engine, _ = make_engine(sqlite_database)
+    user = User(engine)
+    script = next(s for s in _scripts() if s["name"].startswith("typed answers"))
+    for step in script["steps"]:
+        if "tap" in step:
+            replies = await user.tap(step["tap"])
+        else:
+            replies = await user.say(str(step["say"]))
+        text = texts_of(replies)
+        for fragment in step.get("expect", []):
+            assert fragment in text, (step, text)
+        for choice_id in step.get("expect_choices", []):
+            assert choice_id in choice_ids(replies), (step, text)
