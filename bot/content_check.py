@@ -389,7 +389,30 @@ def _from_error(path: Path, exc: ContentError) -> Problem:
 
 
 #: The checks ``khuyencong content check`` runs; add an area's check by appending it here.
-CHECKS: tuple[Check, ...] = (check_labels, check_templates, check_policies)
+def check_eligibility_content(root: Path) -> list[Problem]:
+    """The eligibility questionnaire, rules and their data cases (``bot.eligibility``)."""
+    from bot.eligibility import check_eligibility
+
+    return [_problem_from_line(line, default=root) for line in check_eligibility(root)]
+
+
+def _problem_from_line(line: str, *, default: Path) -> Problem:
+    """Turn ``file[:line]: message`` into a :class:`Problem` (line 1 when none is given)."""
+    location, separator, message = line.partition(": ")
+    if not separator:
+        return Problem(default, 1, line)
+    path_text, _, line_text = location.rpartition(":")
+    if path_text and line_text.isdigit():
+        return Problem(Path(path_text), int(line_text), message)
+    return Problem(Path(location), 1, message)
+
+
+CHECKS: tuple[Check, ...] = (
+    check_labels,
+    check_templates,
+    check_policies,
+    check_eligibility_content,
+)
 
 
 def check_content(root: Path, *, checks: Iterable[Check] = CHECKS) -> list[Problem]:

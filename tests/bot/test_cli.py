@@ -61,3 +61,28 @@ def test_the_console_script_is_installed() -> None:
     )
     assert result.returncode == 0
     assert "serve" in result.stdout
+
+
+def test_content_check_passes_on_the_shipped_content(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["content", "check"]) == 0
+    assert "is valid" in capsys.readouterr().out
+
+
+def test_content_check_reports_file_and_line_and_exits_1(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import shutil
+
+    root = tmp_path / "content"
+    shutil.copytree(Path(__file__).resolve().parents[2] / "content", root)
+    template = root / "templates" / "core" / "help.j2"
+    template.write_text("Xin chào {{ center.name\n", encoding="utf-8")  # unclosed tag
+    cases = root / "eligibility" / "cases" / "common.yaml"
+    cases.write_text(
+        cases.read_text(encoding="utf-8").replace("likely_eligible", "likely_not_eligible", 1),
+        encoding="utf-8",
+    )
+    assert main(["content", "check", "--root", str(root)]) == 1
+    out = capsys.readouterr().out
+    assert f"{template}:" in out
+    assert f"{cases}:" in out
