@@ -23,7 +23,8 @@ So the index keeps BM25's parts and adds what a chat bot needs:
    judged against its single best phrase (an example question, so word order and context
    count) and partly against the whole document (words spread over its keywords). A query
    word unknown to every document carries the highest weight, which is exactly what pushes
-   "thời tiết", "bóng đá" and "vay ngân hàng" below the threshold. BM25 breaks ties.
+   "thời tiết", "bóng đá" and "vay ngân hàng" below the threshold; unknown words right after
+   a known topic ("máy đóng gói") only qualify it and weigh less. BM25 breaks ties.
 
 Everything is precomputed into posting lists: a query touches only the documents that share
 one of its terms, and works out the phrase-level score for the few that can still win (see
@@ -43,7 +44,7 @@ from dataclasses import dataclass
 from rapidfuzz import process
 from rapidfuzz.distance import DamerauLevenshtein
 
-from bot.nlu.lexicon import Lexicon, Token
+from bot.nlu.lexicon import CONCEPT_PREFIX, Lexicon, Token
 
 #: BM25 parameters (the usual values); only used to break ties between equal scores.
 BM25_K1 = 1.2
@@ -55,6 +56,10 @@ BM25_TIE_SCALE = 1e-6
 PHRASE_SHARE = 0.75
 #: Even a phrase with many more words than the query keeps this share of the phrase score.
 PHRASE_FLOOR = 0.7
+#: Unknown words right after a known topic ("máy" + "đóng gói") are taken as its modifiers:
+#: at most this many, each weighing this share of an unknown word.
+MODIFIER_SPAN = 2
+MODIFIER_WEIGHT = 0.25
 #: A word fixed by typo correction counts this much of a word typed right.
 CORRECTION_CREDIT = 0.8
 #: Words shorter than this are never typo-fixed: two or three letters leave no room for a typo.
@@ -149,7 +154,7 @@ class Index:
                 keys = [token.key for token in tokens]
                 words.update(keys)
                 bigrams.update(itertools.pairwise(keys))
-                terms = [term.key for term in lexicon.terms(tokens)]
+                terms = [term.key for term in lexicon.terms(tokens, strict=True)]
                 if terms:
                     counts.update(terms)
                     phrases.append(frozenset(terms))
@@ -201,25 +206,10 @@ class Index:
         terms = self.analyse(query)
         if not terms or limit <= 0:
             return []
-        weights: dict[str, float] = {}
-        gains: dict[str, float] = {}
-        for term in terms:
-            weight = self._idf.get(term.key, self._unknown_idf)
-            credit = CORRECTION_CREDIT if term.corrected else 1.0
-            weights[term.key] = weight
-            gains[term.key] = max(gains.get(term.key, 0.0), weight * credit)
+        weights, gains = self._weigh(terms)
         total = sum(weights.values())
-
-        # The least telling terms ("hỗ trợ" is in nearly every document) make up at most
-        # SKIP_SHARE of the query: they find no candidates of their own (a document with only
-        # them scores below any useful level) and are counted for the candidates only.
-        skipped: dict[str, float] = {}
-        spent = 0.0
-        for key, gain in sorted(gains.items(), key=lambda item: item[1])[:-1]:
-            if spent + gain > SKIP_SHARE * total:
-                break
-            skipped[key] = gain
-            spent += gain
+        skipped = _least_telling(gains, total)
+        spent = sum(skipped.values())
 
         # One dict update per posting: the term's gain plus a tiny BM25 part that only orders
         # documents with the same gain (the best-explained first), never documents apart.
@@ -263,6 +253,29 @@ class Index:
             Match(self._ids[document], round(min(1.0, score), 4))
             for score, _, document in found[:limit]
         ]
+
+    def _weigh(self, terms: list[Token]) -> tuple[dict[str, float], dict[str, float]]:
+        """Each term's weight (its idf) and gain (the weight a match earns: less if typo-fixed).
+
+        Vietnamese puts modifiers after the head: in "máy đóng gói" the unknown "đóng gói" only
+        says which machine, so unknown words right after a known topic weigh less.
+        """
+        weights: dict[str, float] = {}
+        gains: dict[str, float] = {}
+        modifiers = 0
+        for term in terms:
+            weight = self._idf.get(term.key)
+            if weight is not None:
+                modifiers = MODIFIER_SPAN if term.key.startswith(CONCEPT_PREFIX) else 0
+            elif modifiers:
+                modifiers -= 1
+                weight = self._unknown_idf * MODIFIER_WEIGHT
+            else:
+                weight = self._unknown_idf
+            credit = CORRECTION_CREDIT if term.corrected else 1.0
+            weights[term.key] = weight
+            gains[term.key] = max(gains.get(term.key, 0.0), weight * credit)
+        return weights, gains
 
     def analyse(self, query: str) -> list[Token]:
         """The query's terms after abbreviations, typo fixes, synonyms and stop words."""
@@ -313,6 +326,21 @@ class Index:
             self._corrections.clear()
         self._corrections[word] = candidates
         return candidates
+
+
+def _least_telling(gains: dict[str, float], total: float) -> dict[str, float]:
+    """The least telling terms ("hỗ trợ" is in nearly every document), making up at most
+    :data:`SKIP_SHARE` of the query: they find no candidates of their own (a document with
+    only them scores below any useful level) and are counted for the candidates only. The
+    most telling term is never left out."""
+    skipped: dict[str, float] = {}
+    spent = 0.0
+    for key, gain in sorted(gains.items(), key=lambda item: item[1])[:-1]:
+        if spent + gain > SKIP_SHARE * total:
+            break
+        skipped[key] = gain
+        spent += gain
+    return skipped
 
 
 def _phrase_table(phrases: Sequence[frozenset[str]], idf: dict[str, float]) -> _Phrases:

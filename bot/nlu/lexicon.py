@@ -31,6 +31,8 @@ STOP_WORDS_FILE = "stopwords.yaml"
 
 #: Prefix of the term standing for a synonym group; tokens never contain "_", so no clash.
 CONCEPT_PREFIX = "_"
+#: The "concept" of a stop phrase: the phrase is dropped.
+DROP = ""
 #: A synonym group needs at least two phrases, or it says nothing.
 MIN_GROUP_SIZE = 2
 
@@ -70,8 +72,11 @@ class Lexicon:
     abbreviations: Mapping[str, tuple[Token, ...]]
     #: Spelling typed with diacritics ("hông") → the tokens it stands for.
     accented_abbreviations: Mapping[str, tuple[Token, ...]]
-    #: Folded phrase (tuple of keys) → the concept term of its group.
+    #: Folded phrase (tuple of keys) → the concept term of its group (``DROP`` for a stop
+    #: phrase).
     synonyms: Mapping[tuple[str, ...], str]
+    #: Synonym and stop phrases as written (NFC words), for matching typed-with-care text.
+    written_phrases: frozenset[tuple[str, ...]]
     #: Stop words as written (with diacritics) and folded.
     stop_words: frozenset[str]
     stop_keys: frozenset[str]
@@ -121,18 +126,24 @@ class Lexicon:
             return tuple(replace(part, corrected=True) for part in expansion)
         return expansion
 
-    def terms(self, tokens: Iterable[Token]) -> list[Token]:
+    def terms(self, tokens: Iterable[Token], *, strict: bool = False) -> list[Token]:
         """Replace synonym phrases by their concept and drop stop words.
 
         A plain word whose folded form is a stop word ("nha": nhé or nhà?) is taken as the stop
         word; a word typed with other diacritics than the stop word ("nhà") is kept.
+        ``strict`` (for the Center's own documents, typed with care) makes words written with
+        diacritics match only a phrase written the same way: "công nhận" is not "công nhân".
+        Owners' queries are matched leniently, so "máy mọc" still means "máy móc".
         """
         words = list(tokens)
         longest = self.longest_synonym
         result: list[Token] = []
         index = 0
         while index < len(words):
-            concept, size = self._concept_at(words, index, longest)
+            concept, size = self._concept_at(words, index, longest, strict=strict)
+            if concept == DROP:
+                index += size  # a stop phrase ("nhà nước")
+                continue
             if concept is not None:
                 corrected = any(word.corrected for word in words[index : index + size])
                 result.append(Token(concept, concept, corrected=corrected))
@@ -144,12 +155,18 @@ class Lexicon:
                 result.append(word)
         return result
 
-    def _concept_at(self, words: list[Token], start: int, longest: int) -> tuple[str | None, int]:
+    def _concept_at(
+        self, words: list[Token], start: int, longest: int, *, strict: bool
+    ) -> tuple[str | None, int]:
         for size in range(min(longest, len(words) - start), 0, -1):
-            phrase = tuple(word.key for word in words[start : start + size])
-            concept = self.synonyms.get(phrase)
-            if concept is not None:
-                return concept, size
+            window = words[start : start + size]
+            concept = self.synonyms.get(tuple(word.key for word in window))
+            if concept is None:
+                continue
+            accented = strict and not any(word.plain for word in window)
+            if accented and tuple(word.norm for word in window) not in self.written_phrases:
+                continue
+            return concept, size
         return None, 0
 
     def _is_stop_word(self, word: Token) -> bool:
@@ -160,11 +177,21 @@ def load_lexicon(root: Path) -> Lexicon:
     """Read ``<root>/nlu/*.yaml``; a malformed file raises :class:`ContentError` naming it."""
     folder = root / NLU_DIR
     plain, accented = _load_abbreviations(folder / ABBREVIATIONS_FILE)
-    stop_words = _load_stop_words(folder / STOP_WORDS_FILE)
+    synonyms, written = _load_synonyms(folder / SYNONYMS_FILE)
+    stop_path = folder / STOP_WORDS_FILE
+    stop_words, stop_phrases = _load_stop_words(stop_path)
+    for phrase in stop_phrases:
+        key = tuple(token.key for token in phrase)
+        if synonyms.get(key, DROP) != DROP:
+            msg = f"{stop_path}: {' '.join(key)!r} is also a synonym phrase"
+            raise ContentError(msg)
+        synonyms[key] = DROP
+        written.add(tuple(token.norm for token in phrase))
     return Lexicon(
         abbreviations=plain,
         accented_abbreviations=accented,
-        synonyms=_load_synonyms(folder / SYNONYMS_FILE),
+        synonyms=synonyms,
+        written_phrases=frozenset(written),
         stop_words=stop_words,
         stop_keys=frozenset(fold(word) for word in stop_words),
     )
@@ -214,12 +241,13 @@ def _load_abbreviations(
     return plain, accented
 
 
-def _load_synonyms(path: Path) -> dict[tuple[str, ...], str]:
+def _load_synonyms(path: Path) -> tuple[dict[tuple[str, ...], str], set[tuple[str, ...]]]:
     data = load_yaml(path)
     if not isinstance(data, list) or not data:
         msg = f"{path}: expected a list of synonym groups (each a list of phrases)"
         raise ContentError(msg)
     synonyms: dict[tuple[str, ...], str] = {}
+    written: set[tuple[str, ...]] = set()
     for number, group in enumerate(data, start=1):
         phrases = _string_list(path, f"group {number}", group)
         if len(phrases) < MIN_GROUP_SIZE:
@@ -227,7 +255,9 @@ def _load_synonyms(path: Path) -> dict[tuple[str, ...], str]:
             raise ContentError(msg)
         concept = concept_name(phrases[0])
         for phrase in phrases:
-            key = tuple(token.key for token in _phrase_tokens(phrase))
+            tokens = _phrase_tokens(phrase)
+            key = tuple(token.key for token in tokens)
+            written.add(tuple(token.norm for token in tokens))
             if not key:
                 msg = f"{path}: group {number}: {phrase!r} has no word"
                 raise ContentError(msg)
@@ -236,20 +266,24 @@ def _load_synonyms(path: Path) -> dict[tuple[str, ...], str]:
                 msg = f"{path}: {phrase!r} is in two groups"
                 raise ContentError(msg)
             synonyms[key] = concept
-    return synonyms
+    return synonyms, written
 
 
-def _load_stop_words(path: Path) -> frozenset[str]:
+def _load_stop_words(path: Path) -> tuple[frozenset[str], list[tuple[Token, ...]]]:
+    """Single stop words (as written) and stop phrases (dropped as a whole)."""
     data = load_yaml(path)
-    words = _string_list(path, "stop words", data)
-    result: set[str] = set()
-    for word in words:
-        token = Token.of(word)
-        if _TOKEN.fullmatch(token.norm) is None:
-            msg = f"{path}: {word!r} must be one word"
+    words: set[str] = set()
+    phrases: list[tuple[Token, ...]] = []
+    for entry in _string_list(path, "stop words", data):
+        tokens = _phrase_tokens(entry)
+        if " ".join(token.norm for token in tokens) != normalize(entry) or not tokens:
+            msg = f"{path}: {entry!r} must be words (letters and digits)"
             raise ContentError(msg)
-        result.add(token.norm)
-    return frozenset(result)
+        if len(tokens) == 1:
+            words.add(tokens[0].norm)
+        else:
+            phrases.append(tokens)
+    return frozenset(words), phrases
 
 
 def _string_list(path: Path, where: str, value: Any) -> list[str]:

@@ -58,6 +58,10 @@ def test_stop_words_are_dropped_but_accented_homographs_kept(lexicon: Lexicon) -
     assert terms(lexicon, "bán nhà") == ["ban", "nha"]
 
 
+def test_stop_phrases_are_dropped_whole(lexicon: Lexicon) -> None:
+    assert terms(lexicon, "nhà nước hỗ trợ máy") == ["ho", "tro", "_may_moc"]
+
+
 def test_numbers_carry_no_topic(lexicon: Lexicon) -> None:
     assert expanded(lexicon, "năm 2025 được 300tr") == "nam duoc trieu"
 
@@ -87,7 +91,8 @@ def write_nlu(root: Path, **files: str) -> Path:
         ("synonyms", "- [hội chợ, '...']\n", "has no word"),
         ("stopwords", "ạ: true\n", "expected a non-empty list"),
         ("stopwords", "- [ạ]\n", "every entry must be a non-empty text"),
-        ("stopwords", "- cho em\n", "must be one word"),
+        ("stopwords", "- cho, em\n", "must be words"),
+        ("stopwords", "- hội chợ\n", "also a synonym phrase"),
     ],
 )
 def test_malformed_files_raise_a_content_error_naming_the_file(
