@@ -482,6 +482,22 @@ class FakeTelegramAPI:
         msg = f"no button {callback_data!r} in the bot's messages to chat {chat_id}"
         raise LookupError(msg)
 
+    def forge_button(self, user_id: int, callback_data: str) -> int:
+        """A callback query for a button the bot never offered, attached to its newest
+        message: what a tampered or very old client can send. The bot must cope."""
+        chat_id = user_id
+        newest = max(mid for (chat, mid) in self._messages if chat == chat_id)
+        query_id = f"{next(self._query_ids)}{user_id}"
+        self._open_queries.add(query_id)
+        query = {
+            "id": query_id,
+            "from": self._user(user_id),
+            "message": dict(self._messages[(chat_id, newest)]),
+            "chat_instance": f"-{user_id}00",
+            "data": callback_data,
+        }
+        return self.inject({"callback_query": query})
+
     def chat_member(self, user_id: int, status: MemberStatus = "kicked") -> int:
         """The user blocks (``kicked``) or restarts (``member``) the bot in the private chat.
 

@@ -1,0 +1,119 @@
+"""The eligibility scripts of ``tests/fixtures/eligibility/scripts.yaml`` on the Telegram fake
+(real runtime, real PTB client) and on the web chat, plus resume after a restart."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+import yaml
+from aiohttp.test_utils import TestClient, TestServer
+
+from bot.config import Settings, load_settings
+from bot.runtime import BotRuntime
+from bot.web.app import create_app
+from storage import Database
+from tests.channel_drivers import TelegramDriver, WebDriver, check_step
+from tests.fakes.telegram_api import FakeTelegramAPI
+from tests.harness import Clock, make_engine
+
+SCRIPTS = Path(__file__).resolve().parent / "fixtures" / "eligibility" / "scripts.yaml"
+_user_ids = itertools.count(8001)
+
+
+def _scripts() -> list[dict[str, Any]]:
+    with SCRIPTS.open(encoding="utf-8") as handle:
+        scripts: list[dict[str, Any]] = yaml.safe_load(handle)["scripts"]
+    return scripts
+
+
+def _settings(tmp_path: Path, fake: FakeTelegramAPI) -> Settings:
+    return load_settings(
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'bot.sqlite3'}",
+        host="127.0.0.1",
+        port=0,
+        telegram_bot_token=fake.token,
+        telegram_api_base_url=fake.base_url,
+    )
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeTelegramAPI]:
+    async with FakeTelegramAPI() as server:
+        yield server
+
+
+@pytest.fixture
+async def telegram_runtime(tmp_path: Path, fake: FakeTelegramAPI) -> AsyncIterator[BotRuntime]:
+    runtime = BotRuntime(_settings(tmp_path, fake), clock=Clock())
+    await runtime.start()
+    try:
+        yield runtime
+    finally:
+        await runtime.stop()
+
+
+async def _run(driver: TelegramDriver | WebDriver, script: dict[str, Any]) -> None:
+    for number, step in enumerate(script["steps"], start=1):
+        if "tap" in step:
+            seen = await driver.tap(step["tap"])
+        else:
+            seen = await driver.say(str(step["say"]))
+        check_step(step, seen, f"{script['name']} step {number}")
+
+
+@pytest.mark.parametrize("script", _scripts(), ids=lambda script: script["name"])
+async def test_eligibility_script_on_telegram(
+    telegram_runtime: BotRuntime, fake: FakeTelegramAPI, script: dict[str, Any]
+) -> None:
+    driver = TelegramDriver(fake, next(_user_ids))
+    seen = await driver.say("/start")  # the menu carries the eligibility button
+    first = script["steps"][0].get("tap", "")
+    if first and first not in seen.choice_ids:
+        # A programme's own "check eligibility" button lives on that programme's page.
+        programme = first.rsplit(":", 1)[-1]
+        await driver.tap("policies:start")
+        await driver.tap(f"policies:prog:{programme}")
+    await _run(driver, script)
+
+
+@pytest.mark.parametrize("script", _scripts(), ids=lambda script: script["name"])
+async def test_eligibility_script_on_the_web_chat(
+    sqlite_database: Database, script: dict[str, Any]
+) -> None:
+    engine, _ = make_engine(sqlite_database)
+    jar = aiohttp.CookieJar(unsafe=True)
+    async with TestClient(TestServer(create_app(engine)), cookie_jar=jar) as client:
+        await _run(WebDriver(client), script)
+
+
+async def test_an_interrupted_check_resumes_after_a_restart(
+    tmp_path: Path, fake: FakeTelegramAPI
+) -> None:
+    settings = _settings(tmp_path, fake)
+    user = next(_user_ids)
+    runtime = BotRuntime(settings, clock=Clock())
+    await runtime.start()
+    driver = TelegramDriver(fake, user)
+    await driver.say("/start")
+    await driver.tap("eligibility:start")
+    seen = await driver.tap("eligibility:a:facility_type:ho_kinh_doanh")
+    assert "Câu 2." in seen.text
+    await runtime.stop()
+
+    clock = Clock()
+    restarted = BotRuntime(settings, clock=clock)
+    await restarted.start()
+    try:
+        seen = await driver.say("Phú Tâm")  # the answer to question 2, after the restart
+        assert "eligibility:place:31569" in seen.choice_ids
+        seen = await driver.tap("eligibility:place:31569")
+        assert "Câu 3." in seen.text
+        seen = await driver.tap("eligibility:back")
+        assert "Câu 2." in seen.text
+    finally:
+        await restarted.stop()
