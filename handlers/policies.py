@@ -207,13 +207,19 @@ async def start(ctx: FlowContext, conv: Conversation, event: InboundEvent) -> St
 
 
 async def handle(ctx: FlowContext, conv: Conversation, event: InboundEvent) -> Step:
-    """Follow a ``policies:`` choice; anything else re-shows the current screen with a hint."""
+    """Follow a ``policies:`` choice; answer a typed question; anything else re-shows the
+    current screen with a hint."""
     current = str(conv.data.get(STATE_KEY, MENU)) if conv.flow == NAME else MENU
     if event.kind is EventKind.CHOICE and event.text.startswith(PREFIX):
         target = event.text.removeprefix(PREFIX)
         if target == BACK:
             target = parent(current)
         return _go(ctx, target)
+    if event.kind is EventKind.TEXT:
+        # Owners browsing often just type their question: answer it from the content.
+        from handlers.questions import answer_question  # questions imports this module
+
+        return await answer_question(ctx, conv, event)
     step = _go(ctx, current)
     step.replies.insert(0, OutboundMessage(text=ctx.texts.render("policies/hint")))
     return step
