@@ -59,3 +59,19 @@ def test_a_notifying_status_without_message_is_refused(tmp_path: Path) -> None:
     )
     with pytest.raises(ContentError, match="needs a message"):
         load_statuses(tmp_path)
+
+
+def test_lead_content_check_passes_and_finds_a_missing_label(tmp_path: Path) -> None:
+    from bot.leads.check import check_leads
+
+    assert check_leads(CONTENT_DIR) == []
+    shutil.copytree(CONTENT_DIR, tmp_path / "content")
+    options = tmp_path / "content" / "leads" / "support_kinds.yaml"
+    options.write_text(
+        options.read_text(encoding="utf-8").replace("call_times: [", "call_times: [night, "),
+        encoding="utf-8",
+    )
+    problems = check_leads(tmp_path / "content")
+    assert [problem.message for problem in problems] == [
+        "no label 'register.call.night' in labels/"
+    ]
