@@ -6,7 +6,7 @@ abbreviations, synonyms and stop words under ``content/nlu/``; ``Index`` searche
 """
 
 from bot.nlu.index import Index, Match, SearchDocument
-from bot.nlu.lexicon import Lexicon, Token, load_lexicon
+from bot.nlu.lexicon import Lexicon, Token, check_lexicon, load_lexicon
 from bot.nlu.normalize import fold, normalize
 from bot.nlu.understanding import DEFAULT_THRESHOLD, Answer, Understanding
 
@@ -19,6 +19,7 @@ __all__ = [
     "SearchDocument",
     "Token",
     "Understanding",
+    "check_lexicon",
     "fold",
     "load_lexicon",
     "normalize",

@@ -197,6 +197,16 @@ def load_lexicon(root: Path) -> Lexicon:
     )
 
 
+def check_lexicon(root: Path) -> list[str]:
+    """Problems in ``<root>/nlu/*.yaml`` as ``file[:line]: message`` (empty when all is well),
+    for ``khuyencong content check``."""
+    try:
+        load_lexicon(root)
+    except ContentError as exc:
+        return str(exc).splitlines()
+    return []
+
+
 def concept_name(phrase: str) -> str:
     """The term standing for the synonym group whose first phrase is ``phrase``."""
     return CONCEPT_PREFIX + "_".join(fold(phrase).split())

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.nlu import Lexicon, load_lexicon
+from bot.nlu import Lexicon, check_lexicon, load_lexicon
 from bot.nlu.lexicon import ABBREVIATIONS_FILE, NLU_DIR, STOP_WORDS_FILE, SYNONYMS_FILE
 from bot.texts import ContentError
 from tests.nlu.conftest import CONTENT_DIR, read_table
@@ -104,6 +104,13 @@ def test_malformed_files_raise_a_content_error_naming_the_file(
     message = str(caught.value)
     assert f"{name}.yaml" in message
     assert problem in message
+
+
+def test_check_lexicon_lists_the_problem(tmp_path: Path) -> None:
+    assert check_lexicon(CONTENT_DIR) == []
+    root = write_nlu(tmp_path, synonyms="- [hội chợ]\n")
+    (problem,) = check_lexicon(root)
+    assert problem.startswith(str(root / NLU_DIR / SYNONYMS_FILE))
 
 
 def test_a_missing_file_is_named(tmp_path: Path) -> None:
