@@ -19,6 +19,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from bot.nlu.normalize import fold, normalize
@@ -80,12 +81,14 @@ class Lexicon:
     #: Stop words as written (with diacritics) and folded.
     stop_words: frozenset[str]
     stop_keys: frozenset[str]
-    #: Words in the longest synonym phrase (how far ahead a phrase match must look).
-    longest_synonym: int = field(init=False)
+    #: First word of a synonym or stop phrase → words in the longest phrase it starts.
+    phrase_heads: Mapping[str, int] = field(init=False)
 
     def __post_init__(self) -> None:
-        longest = max((len(phrase) for phrase in self.synonyms), default=0)
-        object.__setattr__(self, "longest_synonym", longest)
+        heads: dict[str, int] = {}
+        for phrase in self.synonyms:
+            heads[phrase[0]] = max(heads.get(phrase[0], 0), len(phrase))
+        object.__setattr__(self, "phrase_heads", MappingProxyType(heads))
 
     def known_keys(self) -> frozenset[str]:
         """Folded words this lexicon understands without any document (never typo-fixed)."""
@@ -136,11 +139,10 @@ class Lexicon:
         Owners' queries are matched leniently, so "máy mọc" still means "máy móc".
         """
         words = list(tokens)
-        longest = self.longest_synonym
         result: list[Token] = []
         index = 0
         while index < len(words):
-            concept, size = self._concept_at(words, index, longest, strict=strict)
+            concept, size = self._concept_at(words, index, strict=strict)
             if concept == DROP:
                 index += size  # a stop phrase ("nhà nước")
                 continue
@@ -156,8 +158,9 @@ class Lexicon:
         return result
 
     def _concept_at(
-        self, words: list[Token], start: int, longest: int, *, strict: bool
+        self, words: list[Token], start: int, *, strict: bool
     ) -> tuple[str | None, int]:
+        longest = self.phrase_heads.get(words[start].key, 0)
         for size in range(min(longest, len(words) - start), 0, -1):
             window = words[start : start + size]
             concept = self.synonyms.get(tuple(word.key for word in window))

@@ -15,6 +15,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Final
 
 _SPACES = re.compile(r"\s+")
 _WORD = re.compile(r"\w+")
@@ -46,27 +49,47 @@ def _place_tone(match: re.Match[str]) -> str:
     word = match.group(0)
     if word.isascii():
         return word
-    # Split each letter into (base letter, quality marks, tone marks).
+    # Each letter as (base letter, quality mark, tone mark).
     letters: list[tuple[str, str, str]] = []
+    tone = ""
     for char in word:
-        decomposed = unicodedata.normalize("NFD", char)
-        base, marks = decomposed[0], decomposed[1:]
-        quality = "".join(mark for mark in marks if mark in _QUALITY)
-        tone = "".join(mark for mark in marks if mark in _TONES)
-        if len(quality) + len(tone) != len(marks):
-            return word  # a mark that Vietnamese does not use: not a Vietnamese syllable
-        letters.append((base, quality, tone))
-    tones = [tone for _, _, tone in letters if tone]
-    if len(tones) != 1 or len(tones[0]) != 1:
+        parts = _LETTERS.get(char)
+        if parts is None:
+            if not (char.isascii() or char == "đ"):
+                return word  # a letter Vietnamese does not use: not a Vietnamese syllable
+            parts = (char, "", "")
+        elif parts[2]:
+            if tone:
+                return word  # two tone marks: leave it as typed
+            tone = parts[2]
+        letters.append(parts)
+    if not tone:
         return word
     target = _tone_position([(base, quality) for base, quality, _ in letters])
     if target is None:
         return word
-    rebuilt = [
-        unicodedata.normalize("NFC", base + quality + (tones[0] if index == target else ""))
+    return "".join(
+        _COMPOSED.get((base, quality, tone if index == target else ""), base)
         for index, (base, quality, _) in enumerate(letters)
-    ]
-    return "".join(rebuilt)
+    )
+
+
+def _letter_table() -> dict[str, tuple[str, str, str]]:
+    """Every precomposed Vietnamese vowel → (base, quality mark, tone mark)."""
+    table: dict[str, tuple[str, str, str]] = {}
+    for base in sorted(_VOWELS):
+        for quality in ("", *sorted(_QUALITY)):
+            for tone in ("", *sorted(_TONES)):
+                char = unicodedata.normalize("NFC", base + quality + tone)
+                if len(char) == 1:
+                    table[char] = (base, quality, tone)
+    return table
+
+
+_LETTERS: Final[Mapping[str, tuple[str, str, str]]] = MappingProxyType(_letter_table())
+_COMPOSED: Final[Mapping[tuple[str, str, str], str]] = MappingProxyType(
+    {parts: char for char, parts in _LETTERS.items()}
+)
 
 
 def _tone_position(letters: list[tuple[str, str]]) -> int | None:
