@@ -183,6 +183,7 @@ def _eligibility(path: Path, *, settings: Settings, on: date | None) -> int:
 
 
 async def _export(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.content import Content
     from bot.leads.export import export_leads
     from storage import Database, upgrade
 
@@ -191,7 +192,13 @@ async def _export(settings: Settings, args: argparse.Namespace) -> int:
     try:
         await upgrade(database)
         count = await export_leads(
-            database, fmt=args.format, out=output, status=args.status, since=args.since
+            database,
+            fmt=args.format,
+            out=output,
+            status=args.status,
+            since=args.since,
+            content=Content(settings.content_dir),
+            timezone=settings.timezone,
         )
     finally:
         await database.dispose()

@@ -407,11 +407,19 @@ def _problem_from_line(line: str, *, default: Path) -> Problem:
     return Problem(Path(location), 1, message)
 
 
+def check_leads_content(root: Path) -> list[Problem]:
+    """Lead statuses, support kinds and the consent notice (``bot.leads``)."""
+    from bot.leads.check import check_leads
+
+    return check_leads(root)
+
+
 CHECKS: tuple[Check, ...] = (
     check_labels,
     check_templates,
     check_policies,
     check_eligibility_content,
+    check_leads_content,
 )
 
 

@@ -29,6 +29,11 @@ FLOW_COMMANDS: dict[str, str] = {
 
 StaffHandler = Callable[[FlowContext, InboundEvent], Awaitable[list[OutboundMessage]]]
 StopAll = Callable[[FlowContext], Awaitable[bool]]
+CancelHook = Callable[[FlowContext], Awaitable[object]]
+
+#: Keys in ``Conversation.data`` holding half-filled forms, dropped when the user cancels:
+#: an abandoned registration must not keep a name or phone in the conversation state.
+DRAFT_KEYS = ("register", "privacy", "handoff")
 
 
 @dataclass
@@ -41,6 +46,8 @@ class Router:
     staff_handler: StaffHandler | None = None
     #: Stops every announcement subscription (``/huy``); None until subscriptions exist.
     stop_subscriptions: StopAll | None = None
+    #: Run on every cancel (e.g. end an open hand-off with staff).
+    cancel_hooks: list[CancelHook] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.flows.setdefault(self.menu.name, self.menu)
@@ -88,6 +95,10 @@ class Router:
         stopped = False
         if announce_stop and self.stop_subscriptions is not None:
             stopped = await self.stop_subscriptions(ctx)
+        for hook in self.cancel_hooks:
+            await hook(ctx)
+        for key in DRAFT_KEYS:
+            conv.data.pop(key, None)
         conv.flow, conv.step = MENU_FLOW, START_ACTION
         reply = ctx.say("core/cancelled", subscriptions_stopped=stopped)
         return Step(conv, [reply, self.menu_hint(ctx)])

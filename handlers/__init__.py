@@ -7,7 +7,7 @@ import logging
 from typing import cast
 
 from bot.flow import Flow, Handler
-from bot.router import Router, StaffHandler, StopAll
+from bot.router import CancelHook, Router, StaffHandler, StopAll
 from handlers.menu import build_menu_flow
 
 log = logging.getLogger(__name__)
@@ -36,6 +36,9 @@ def build_router() -> Router:
     stop = cast(StopAll | None, _optional("handlers.subscriptions", "stop_all"))
     router.staff_handler = staff
     router.stop_subscriptions = stop
+    close_handoff = cast(CancelHook | None, _optional("handlers.handoff", "close_open_handoff"))
+    if close_handoff is not None:
+        router.cancel_hooks.append(close_handoff)
     return router
 
 

@@ -28,7 +28,8 @@ class Database:
 
     def __init__(self, url: str | URL, *, echo: bool = False) -> None:
         self.url = make_url(url)
-        kwargs: dict[str, Any] = {"echo": echo}
+        # hide_parameters: an error logged with its SQL must not print names or phones.
+        kwargs: dict[str, Any] = {"echo": echo, "hide_parameters": True}
         if self.is_postgres:
             kwargs.update(pool_size=POSTGRES_POOL_SIZE, pool_pre_ping=True)
         self.engine: AsyncEngine = create_async_engine(self.url, **kwargs)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import exists, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.leads import Subscription
+from storage.models import ChannelIdentity
 
 #: The topic that means "every announcement", present and future.
 TOPIC_ALL = "all"
@@ -71,12 +72,18 @@ class Subscriptions:
         return stopped
 
     async def subscribers(self, topic: str) -> list[int]:
-        """Person ids to announce ``topic`` to: subscribed to it or to everything."""
+        """Person ids to announce ``topic`` to: subscribed to it or to everything, and still
+        reachable (a person who blocked the bot on every channel is inactive)."""
+        reachable = exists().where(
+            ChannelIdentity.person_id == Subscription.person_id,
+            ChannelIdentity.blocked_at.is_(None),
+        )
         query = (
             select(Subscription.person_id)
             .where(
                 Subscription.active.is_(True),
                 or_(Subscription.topic == topic, Subscription.topic == TOPIC_ALL),
+                reachable,
             )
             .distinct()
             .order_by(Subscription.person_id)
