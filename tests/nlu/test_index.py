@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from bot.nlu import DEFAULT_THRESHOLD, Index, Lexicon, SearchDocument
-from tests.nlu.conftest import read_table
+from tests.nlu.kit import read_table
 
 OUT_OF_SCOPE = "out_of_scope"
 MATCHING = read_table("matching.yaml")

@@ -7,7 +7,7 @@ import pytest
 from bot.nlu import Lexicon, check_lexicon, load_lexicon
 from bot.nlu.lexicon import ABBREVIATIONS_FILE, NLU_DIR, STOP_WORDS_FILE, SYNONYMS_FILE
 from bot.texts import ContentError
-from tests.nlu.conftest import CONTENT_DIR, read_table
+from tests.nlu.kit import CONTENT_DIR, read_table
 
 MIN_ABBREVIATIONS = 30
 

@@ -5,7 +5,7 @@ import unicodedata
 import pytest
 
 from bot.nlu import fold, normalize
-from tests.nlu.conftest import read_table
+from tests.nlu.kit import read_table
 
 TABLE = read_table("normalize.yaml")
 
