@@ -150,9 +150,16 @@ async def test_unknown_or_removed_item_falls_back_to_menu(ctx: FlowContext) -> N
     assert render_answer(ctx, "khong_con.summary")[0].text == step.replies[0].text
 
 
-async def test_typed_text_reshows_current_screen_with_a_hint(ctx: FlowContext) -> None:
+async def test_typed_text_is_answered_as_a_question(ctx: FlowContext) -> None:
     conv = Conversation(flow="policies", step="sec", data={"at": "sec:website_tmdt:levels"})
-    step = await FLOW.handle(ctx, conv, _event(EventKind.TEXT, "abc"))
+    step = await FLOW.handle(ctx, conv, _event(EventKind.TEXT, "thời tiết mai thế nào"))
+    assert "chưa trả lời được" in step.replies[0].text
+    assert step.conversation.data == {"at": "sec:website_tmdt:levels"}
+
+
+async def test_other_input_reshows_current_screen_with_a_hint(ctx: FlowContext) -> None:
+    conv = Conversation(flow="policies", step="sec", data={"at": "sec:website_tmdt:levels"})
+    step = await FLOW.handle(ctx, conv, _event(EventKind.LOCATION, ""))
     assert "gõ câu hỏi" in step.replies[0].text
     assert "cán bộ Trung tâm sẽ xác nhận" in step.replies[1].text
     assert step.conversation.data == {"at": "sec:website_tmdt:levels"}
