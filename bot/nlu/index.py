@@ -60,6 +60,8 @@ PHRASE_FLOOR = 0.7
 #: at most this many, each weighing this share of an unknown word.
 MODIFIER_SPAN = 2
 MODIFIER_WEIGHT = 0.25
+#: A topic the Center does not deal with weighs this many unknown words.
+OTHER_TOPIC_WEIGHT = 3.0
 #: A word fixed by typo correction counts this much of a word typed right.
 CORRECTION_CREDIT = 0.8
 #: Words shorter than this are never typo-fixed: two or three letters leave no room for a typo.
@@ -127,9 +129,14 @@ class Index:
         #: Folded document words with their document frequency (typo fixes prefer common ones).
         self._vocabulary = vocabulary
         #: Typo fixes aim at document words and at synonym words the documents may not use.
-        self._choices = tuple(sorted(set(vocabulary) | lexicon.synonym_keys()))
+        self._choices = tuple(sorted(set(vocabulary) | lexicon.synonym_keys(idf)))
         self._known = lexicon.known_keys() | frozenset(vocabulary)
+        #: Words never typo-fixed: the documents' own words and the chat words of the lexicon.
+        self._fixed_words = lexicon.chat_keys() | frozenset(vocabulary)
+        #: Adjacent word pairs that confirm a typo fix (the documents' and their topics').
         self._bigrams = bigrams
+        #: Every pair known anywhere, including topics the documents do not cover.
+        self._pairs = bigrams | lexicon.synonym_bigrams(lexicon.synonyms.values())
         self._corrections: dict[str, tuple[str, ...]] = {}
 
     @classmethod
@@ -142,7 +149,7 @@ class Index:
             msg = f"duplicate search document ids: {', '.join(duplicates)}"
             raise ValueError(msg)
         vocabulary: Counter[str] = Counter()
-        bigrams = set(lexicon.synonym_bigrams())
+        bigrams: set[tuple[str, str]] = set()
         document_phrases: list[list[frozenset[str]]] = []
         document_terms: list[Counter[str]] = []
         for doc in documents:
@@ -189,7 +196,7 @@ class Index:
             },
             phrases=[_phrase_table(phrases, idf) for phrases in document_phrases],
             vocabulary=dict(vocabulary),
-            bigrams=frozenset(bigrams),
+            bigrams=frozenset(bigrams | lexicon.synonym_bigrams(idf)),
         )
 
     def __len__(self) -> int:
@@ -258,7 +265,9 @@ class Index:
         """Each term's weight (its idf) and gain (the weight a match earns: less if typo-fixed).
 
         Vietnamese puts modifiers after the head: in "máy đóng gói" the unknown "đóng gói" only
-        says which machine, so unknown words right after a known topic weigh less.
+        says which machine, so unknown words right after a known topic weigh less. A topic the
+        Center does not deal with ("vay vốn") weighs more than any unknown word, so a question
+        about it is not answered with a programme, whatever else it mentions.
         """
         weights: dict[str, float] = {}
         gains: dict[str, float] = {}
@@ -267,6 +276,9 @@ class Index:
             weight = self._idf.get(term.key)
             if weight is not None:
                 modifiers = MODIFIER_SPAN if term.key.startswith(CONCEPT_PREFIX) else 0
+            elif term.key in self._lexicon.other_topics:
+                modifiers = 0
+                weight = self._unknown_idf * OTHER_TOPIC_WEIGHT
             elif modifiers:
                 modifiers -= 1
                 weight = self._unknown_idf * MODIFIER_WEIGHT
@@ -283,25 +295,30 @@ class Index:
         tokens: list[Token] = []
         for position, token in enumerate(words):
             fixed = None
-            if token.key not in self._known and len(token.key) >= MIN_CORRECTABLE:
+            key = token.key
+            if key not in self._fixed_words and len(key) >= MIN_CORRECTABLE:
                 before = words[position - 1].key if position else ""
                 after = words[position + 1].key if position + 1 < len(words) else ""
-                fixed = self._correct(token.key, before=before, after=after)
+                fixed = self._correct(key, before=before, after=after, real=key in self._known)
             tokens.append(token if fixed is None else Token(fixed, fixed, corrected=True))
         return self._lexicon.terms(tokens)
 
-    def _correct(self, word: str, *, before: str, after: str) -> str | None:
+    def _correct(self, word: str, *, before: str, after: str, real: bool) -> str | None:
         """The word meant by a typo, if the documents make it clear enough.
 
         A short Vietnamese syllable one edit away from a known one is most often another real
         word ("bong" is not a typo of "cong"), so a fix is taken only when a neighbour confirms
         it ("tiet bi" → "thiet bi": the documents say "thiết bị") or when the word is long.
+        A ``real`` word (one the lexicon knows, as "tiết" in "thời tiết") is fixed only when
+        it makes no known pair with its neighbours and a candidate does.
         """
+        if real and ((before, word) in self._pairs or (word, after) in self._pairs):
+            return None
         candidates = self._candidates(word)
         for candidate in candidates:
             if (before, candidate) in self._bigrams or (candidate, after) in self._bigrams:
                 return candidate
-        if candidates and len(word) >= LONG_WORD:
+        if candidates and len(word) >= LONG_WORD and not real:
             return candidates[0]
         return None
 

@@ -2,9 +2,11 @@
 
 Staff keep three files under ``content/nlu/``: ``abbreviations.yaml`` (full word → the short
 and chat spellings owners type: "ko", "dc", "mmtb"…), ``synonyms.yaml`` (groups of phrases that
-mean the same topic: "hội chợ" ≈ "triển lãm" ≈ "gian hàng") and ``stopwords.yaml`` (polite
-fillers and question words that say nothing about the topic). :func:`load_lexicon` reads them
-once; :class:`Lexicon` turns a text into the tokens and terms the search index compares.
+mean the same topic: "hội chợ" ≈ "triển lãm" ≈ "gian hàng"; and ``other_topics``, topics the
+Center does not deal with, such as bank loans) and ``stopwords.yaml`` (polite fillers and
+question words that say nothing about the topic, and phrases such as "nhà nước").
+:func:`load_lexicon` reads them once; :class:`Lexicon` turns a text into the tokens and terms
+the search index compares.
 
 Matching is on the folded (diacritic-free) form, because most owners type without diacritics.
 One refinement keeps that from going wrong: a token typed *with* diacritics only matches an
@@ -16,7 +18,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
@@ -34,6 +36,9 @@ STOP_WORDS_FILE = "stopwords.yaml"
 CONCEPT_PREFIX = "_"
 #: The "concept" of a stop phrase: the phrase is dropped.
 DROP = ""
+#: Sections of ``synonyms.yaml``: groups of the Center's topics, and topics it does not cover.
+GROUPS_KEY = "groups"
+OTHER_TOPICS_KEY = "other_topics"
 #: A synonym group needs at least two phrases, or it says nothing.
 MIN_GROUP_SIZE = 2
 
@@ -78,6 +83,8 @@ class Lexicon:
     synonyms: Mapping[tuple[str, ...], str]
     #: Synonym and stop phrases as written (NFC words), for matching typed-with-care text.
     written_phrases: frozenset[tuple[str, ...]]
+    #: Concepts of topics the Center does not deal with (bank loans, jobs…).
+    other_topics: frozenset[str]
     #: Stop words as written (with diacritics) and folded.
     stop_words: frozenset[str]
     stop_keys: frozenset[str]
@@ -90,21 +97,37 @@ class Lexicon:
             heads[phrase[0]] = max(heads.get(phrase[0], 0), len(phrase))
         object.__setattr__(self, "phrase_heads", MappingProxyType(heads))
 
-    def known_keys(self) -> frozenset[str]:
-        """Folded words this lexicon understands without any document (never typo-fixed)."""
+    def chat_keys(self) -> frozenset[str]:
+        """Folded stop words, abbreviations and their expansions: never typo-fixed."""
         keys = set(self.stop_keys) | set(self.abbreviations)
-        keys.update(word for phrase in self.synonyms for word in phrase)
         for expansion in (*self.abbreviations.values(), *self.accented_abbreviations.values()):
             keys.update(token.key for token in expansion)
         return frozenset(keys)
 
-    def synonym_keys(self) -> frozenset[str]:
-        """Folded words of the synonym phrases (typos of them are worth fixing)."""
-        return frozenset(word for phrase in self.synonyms for word in phrase)
+    def known_keys(self) -> frozenset[str]:
+        """Folded words this lexicon understands without any document."""
+        return self.chat_keys() | frozenset(word for phrase in self.synonyms for word in phrase)
 
-    def synonym_bigrams(self) -> frozenset[tuple[str, str]]:
-        """Pairs of adjacent folded words inside synonym phrases ("thiet", "bi")."""
-        return frozenset(pair for phrase in self.synonyms for pair in itertools.pairwise(phrase))
+    def synonym_keys(self, concepts: Collection[str]) -> frozenset[str]:
+        """Folded words of the phrases of ``concepts`` (typos of them are worth fixing).
+
+        Only concepts the documents use count: a group kept apart so that "máy bay" is not
+        read as a machine must never become the target of a typo fix ("máy sấy")."""
+        return frozenset(
+            word
+            for phrase, concept in self.synonyms.items()
+            if concept in concepts
+            for word in phrase
+        )
+
+    def synonym_bigrams(self, concepts: Collection[str]) -> frozenset[tuple[str, str]]:
+        """Pairs of adjacent folded words inside the phrases of ``concepts`` ("thiet", "bi")."""
+        return frozenset(
+            pair
+            for phrase, concept in self.synonyms.items()
+            if concept in concepts
+            for pair in itertools.pairwise(phrase)
+        )
 
     def tokens(self, text: str) -> list[Token]:
         """Split ``text`` into tokens, dropping numbers and expanding abbreviations."""
@@ -180,7 +203,7 @@ def load_lexicon(root: Path) -> Lexicon:
     """Read ``<root>/nlu/*.yaml``; a malformed file raises :class:`ContentError` naming it."""
     folder = root / NLU_DIR
     plain, accented = _load_abbreviations(folder / ABBREVIATIONS_FILE)
-    synonyms, written = _load_synonyms(folder / SYNONYMS_FILE)
+    synonyms, written, other_topics = _load_synonyms(folder / SYNONYMS_FILE)
     stop_path = folder / STOP_WORDS_FILE
     stop_words, stop_phrases = _load_stop_words(stop_path)
     for phrase in stop_phrases:
@@ -195,6 +218,7 @@ def load_lexicon(root: Path) -> Lexicon:
         accented_abbreviations=accented,
         synonyms=synonyms,
         written_phrases=frozenset(written),
+        other_topics=other_topics,
         stop_words=stop_words,
         stop_keys=frozenset(fold(word) for word in stop_words),
     )
@@ -254,32 +278,48 @@ def _load_abbreviations(
     return plain, accented
 
 
-def _load_synonyms(path: Path) -> tuple[dict[tuple[str, ...], str], set[tuple[str, ...]]]:
+def _load_synonyms(
+    path: Path,
+) -> tuple[dict[tuple[str, ...], str], set[tuple[str, ...]], frozenset[str]]:
+    """Phrase → concept for every group, the phrases as written, and the other topics."""
     data = load_yaml(path)
-    if not isinstance(data, list) or not data:
-        msg = f"{path}: expected a list of synonym groups (each a list of phrases)"
+    if not isinstance(data, dict) or not isinstance(data.get(GROUPS_KEY), list):
+        msg = f"{path}: expected {GROUPS_KEY}: (and {OTHER_TOPICS_KEY}:), each a list of groups"
+        raise ContentError(msg)
+    unknown = sorted(str(key) for key in data if key not in {GROUPS_KEY, OTHER_TOPICS_KEY})
+    if unknown:
+        msg = f"{path}: unknown section {unknown[0]!r}"
         raise ContentError(msg)
     synonyms: dict[tuple[str, ...], str] = {}
     written: set[tuple[str, ...]] = set()
-    for number, group in enumerate(data, start=1):
-        phrases = _string_list(path, f"group {number}", group)
-        if len(phrases) < MIN_GROUP_SIZE:
-            msg = f"{path}: group {number} needs at least {MIN_GROUP_SIZE} phrases"
+    other_topics: set[str] = set()
+    for section in (GROUPS_KEY, OTHER_TOPICS_KEY):
+        groups = data.get(section) or []
+        if not isinstance(groups, list):
+            msg = f"{path}: {section}: expected a list of groups (each a list of phrases)"
             raise ContentError(msg)
-        concept = concept_name(phrases[0])
-        for phrase in phrases:
-            tokens = _phrase_tokens(phrase)
-            key = tuple(token.key for token in tokens)
-            written.add(tuple(token.norm for token in tokens))
-            if not key:
-                msg = f"{path}: group {number}: {phrase!r} has no word"
+        for number, group in enumerate(groups, start=1):
+            where = f"{section} group {number}"
+            phrases = _string_list(path, where, group)
+            if len(phrases) < MIN_GROUP_SIZE:
+                msg = f"{path}: {where} needs at least {MIN_GROUP_SIZE} phrases"
                 raise ContentError(msg)
-            previous = synonyms.get(key)
-            if previous is not None and previous != concept:
-                msg = f"{path}: {phrase!r} is in two groups"
-                raise ContentError(msg)
-            synonyms[key] = concept
-    return synonyms, written
+            concept = concept_name(phrases[0])
+            if section == OTHER_TOPICS_KEY:
+                other_topics.add(concept)
+            for phrase in phrases:
+                tokens = _phrase_tokens(phrase)
+                key = tuple(token.key for token in tokens)
+                if not key:
+                    msg = f"{path}: {where}: {phrase!r} has no word"
+                    raise ContentError(msg)
+                previous = synonyms.get(key)
+                if previous is not None and previous != concept:
+                    msg = f"{path}: {phrase!r} is in two groups"
+                    raise ContentError(msg)
+                synonyms[key] = concept
+                written.add(tuple(token.norm for token in tokens))
+    return synonyms, written, frozenset(other_topics)
 
 
 def _load_stop_words(path: Path) -> tuple[frozenset[str], list[tuple[Token, ...]]]:

@@ -54,8 +54,15 @@ def test_longest_synonym_phrase_wins(lexicon: Lexicon) -> None:
 
 def test_stop_words_are_dropped_but_accented_homographs_kept(lexicon: Lexicon) -> None:
     assert terms(lexicon, "cho em hỏi với ạ") == []
-    assert terms(lexicon, "ban nha") == []  # bạn / nha typed plain: fillers
-    assert terms(lexicon, "bán nhà") == ["ban", "nha"]
+    assert terms(lexicon, "ban oi nha") == []  # bạn ơi nhé typed plain: fillers
+    assert terms(lexicon, "nhà") == ["nha"]
+    assert terms(lexicon, "nha") == []
+
+
+def test_other_topics_are_concepts_of_their_own(lexicon: Lexicon) -> None:
+    assert terms(lexicon, "bán nhà") == terms(lexicon, "nhà đất")
+    assert terms(lexicon, "vay vốn")[0] in lexicon.other_topics
+    assert terms(lexicon, "hội chợ")[0] not in lexicon.other_topics
 
 
 def test_stop_phrases_are_dropped_whole(lexicon: Lexicon) -> None:
@@ -85,10 +92,13 @@ def write_nlu(root: Path, **files: str) -> Path:
         ("abbreviations", "không: [ko]\nkhông biết: [ko]\n", "listed for two different words"),
         ("abbreviations", "không: [k o]\n", "must be one word"),
         ("abbreviations", "không: [ko\n", "abbreviations.yaml:"),
-        ("synonyms", "hội chợ: [triển lãm]\n", "expected a list of synonym groups"),
-        ("synonyms", "- [hội chợ]\n", "at least 2 phrases"),
-        ("synonyms", "- [hội chợ, triển lãm]\n- [triển lãm, gian hàng]\n", "in two groups"),
-        ("synonyms", "- [hội chợ, '...']\n", "has no word"),
+        ("synonyms", "- [hội chợ, triển lãm]\n", "expected groups:"),
+        ("synonyms", "groups: [[hội chợ, triển lãm]]\nother: []\n", "unknown section 'other'"),
+        ("synonyms", "groups: []\nother_topics: {a: b}\n", "other_topics: expected a list"),
+        ("synonyms", "groups:\n  - [hội chợ]\n", "groups group 1 needs at least 2"),
+        ("synonyms", "groups:\n  - [hội chợ, triển lãm]\n  - [triển lãm, web]\n", "in two"),
+        ("synonyms", "groups: [[hội chợ, triển lãm]]\nother_topics: [[vay, hội chợ]]\n", "two"),
+        ("synonyms", "groups:\n  - [hội chợ, '...']\n", "has no word"),
         ("stopwords", "ạ: true\n", "expected a non-empty list"),
         ("stopwords", "- [ạ]\n", "every entry must be a non-empty text"),
         ("stopwords", "- cho, em\n", "must be words"),
@@ -108,7 +118,7 @@ def test_malformed_files_raise_a_content_error_naming_the_file(
 
 def test_check_lexicon_lists_the_problem(tmp_path: Path) -> None:
     assert check_lexicon(CONTENT_DIR) == []
-    root = write_nlu(tmp_path, synonyms="- [hội chợ]\n")
+    root = write_nlu(tmp_path, synonyms="groups:\n  - [hội chợ]\n")
     (problem,) = check_lexicon(root)
     assert problem.startswith(str(root / NLU_DIR / SYNONYMS_FILE))
 
