@@ -414,12 +414,28 @@ def check_leads_content(root: Path) -> list[Problem]:
     return check_leads(root)
 
 
+def check_understanding_content(root: Path) -> list[Problem]:
+    """Abbreviations, synonyms and stop words, then the question index built from them."""
+    from bot.nlu import check_lexicon
+
+    problems = [_problem_from_line(line, default=root / "nlu") for line in check_lexicon(root)]
+    if not problems and _catalogue_or_none(root) is not None:  # else check_policies reports
+        from handlers.questions import load_question_index
+
+        try:
+            load_question_index(root)
+        except ContentError as exc:
+            problems.append(_problem_from_line(str(exc), default=root / "nlu"))
+    return problems
+
+
 CHECKS: tuple[Check, ...] = (
     check_labels,
     check_templates,
     check_policies,
     check_eligibility_content,
     check_leads_content,
+    check_understanding_content,
 )
 
 

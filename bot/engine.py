@@ -30,6 +30,7 @@ from bot.messages import (
     InboundEvent,
     OutboundMessage,
     Step,
+    message_from_dict,
     message_to_dict,
 )
 from bot.nlu import fold
@@ -88,6 +89,14 @@ class Engine:
             replies = await self._handle_with_retries(event)
             if replies:
                 await self.deliver(event.channel, event.chat_id, replies)
+                await self._mark_delivered(event)
+
+    async def _mark_delivered(self, event: InboundEvent) -> None:
+        """Once sent, a redelivery of this event must not send the replies again."""
+        async with self.database.session() as session, session.begin():
+            await repo.mark_delivered(
+                session, channel=event.channel, event_id=event.event_id, now=self.now()
+            )
 
     async def deliver(
         self, channel_name: str, chat_id: str, replies: list[OutboundMessage]
@@ -139,8 +148,15 @@ class Engine:
                 session, channel=event.channel, event_id=event.event_id, now=now
             )
             if not fresh:
-                log.info("duplicate event ignored", extra={"channel": event.channel})
-                return []
+                # Handled before: never run it twice. If its replies were committed but never
+                # confirmed sent (the process died in between), send them now.
+                stored = await repo.undelivered_replies(
+                    session, channel=event.channel, event_id=event.event_id
+                )
+                log.info(
+                    "duplicate event", extra={"channel": event.channel, "replayed": len(stored)}
+                )
+                return [message_from_dict(reply) for reply in stored]
             identity = await repo.ensure_identity(
                 session,
                 channel=event.channel,
@@ -173,6 +189,13 @@ class Engine:
                 ctx.trace["staff_chat"] = True
             step = await self._run_flow(ctx, state, event)
             self._save(ctx, identity=identity, state=state, step=step, now=now)
+            if step.replies:
+                await repo.record_replies(
+                    session,
+                    channel=event.channel,
+                    event_id=event.event_id,
+                    replies=[message_to_dict(reply) for reply in step.replies],
+                )
         if ctx.notices:
             self.outbox_ready.set()
         return step.replies

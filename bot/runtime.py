@@ -25,7 +25,7 @@ from bot.router import FLOW_COMMANDS
 from bot.web.app import create_app
 from bot.workers.maintenance import MaintenanceWorker
 from bot.workers.outbox import OutboxWorker
-from handlers import build_router
+from handlers import build_router, warm_up
 from storage import Database, upgrade
 
 log = logging.getLogger(__name__)
@@ -60,6 +60,7 @@ class BotRuntime:
     async def start(self, *, serve_http: bool = True) -> None:
         settings = self.settings
         content = await asyncio.to_thread(Content, settings.content_dir)
+        await asyncio.to_thread(warm_up, content)
         self.database = Database(settings.database_url)
         await upgrade(self.database)
         router = build_router()

@@ -6,6 +6,7 @@ import importlib
 import logging
 from typing import cast
 
+from bot.content import Content
 from bot.flow import Flow, Handler
 from bot.router import CancelHook, Router, StaffHandler, StopAll
 from handlers.menu import build_menu_flow
@@ -40,6 +41,19 @@ def build_router() -> Router:
     if close_handoff is not None:
         router.cancel_hooks.append(close_handoff)
     return router
+
+
+def warm_up(content: Content) -> None:
+    """Load every content-derived index once, at start-up (in a thread: it reads files and
+    builds indexes), so no owner's first question pays for it on the event loop."""
+    from bot.eligibility import load_eligibility
+    from bot.policy import load_catalogue
+    from handlers.eligibility import warm_gazetteer
+    from handlers.questions import load_question_index
+
+    for loader in (load_catalogue, load_question_index, load_eligibility):
+        content.get(loader)
+    warm_gazetteer(content)
 
 
 def _optional(module_name: str, attribute: str) -> object:

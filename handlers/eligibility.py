@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from bot.content import Content
 from bot.eligibility import (
     ALL_PROGRAMMES,
     LOCATION_FACTS,
@@ -96,6 +97,11 @@ def _catalogue(ctx: FlowContext) -> Catalogue:
 
 def _build_gazetteer(_root: Path) -> Gazetteer:
     return Gazetteer.build()
+
+
+def warm_gazetteer(content: Content) -> None:
+    """Build the gazetteer into the content cache (start-up, in a thread)."""
+    content.get(_build_gazetteer)
 
 
 async def _gazetteer(ctx: FlowContext) -> Gazetteer:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -39,6 +39,37 @@ async def mark_processed(
     )
     result = await session.execute(statement)
     return bool(getattr(result, "rowcount", 0))
+
+
+async def record_replies(
+    session: AsyncSession, *, channel: str, event_id: str, replies: list[dict[str, Any]]
+) -> None:
+    """Keep the step's replies with its event id, in the step's own transaction."""
+    await session.execute(
+        update(ProcessedEvent)
+        .where(ProcessedEvent.channel == channel, ProcessedEvent.event_id == event_id)
+        .values(replies=replies)
+    )
+
+
+async def undelivered_replies(
+    session: AsyncSession, *, channel: str, event_id: str
+) -> list[dict[str, Any]]:
+    """The replies of an already processed event that were never confirmed delivered."""
+    row = await session.get(ProcessedEvent, (channel, event_id))
+    if row is None or row.delivered_at is not None or not row.replies:
+        return []
+    return list(row.replies)
+
+
+async def mark_delivered(
+    session: AsyncSession, *, channel: str, event_id: str, now: datetime
+) -> None:
+    await session.execute(
+        update(ProcessedEvent)
+        .where(ProcessedEvent.channel == channel, ProcessedEvent.event_id == event_id)
+        .values(delivered_at=now)
+    )
 
 
 async def purge_processed(session: AsyncSession, *, older_than: datetime) -> int:

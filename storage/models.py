@@ -86,6 +86,10 @@ class ProcessedEvent(Base):
     channel: Mapped[str] = mapped_column(String(CHANNEL_LENGTH), primary_key=True)
     event_id: Mapped[str] = mapped_column(String(EXTERNAL_ID_LENGTH), primary_key=True)
     processed_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    #: The replies this event produced, committed with the step; replayed when the event
+    #: comes again before they were delivered (the process died between commit and send).
+    replies: Mapped[list[Any] | None] = mapped_column(default=None)
+    delivered_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class MessageLog(Base):

@@ -61,11 +61,56 @@ async def test_a_redelivered_event_is_handled_once(database: Database) -> None:
     await user.tap("count:start")
     event = user.event(EventKind.TEXT, "x")
     assert texts_of(await user.send(event)) == "1"
-    assert await user.send(event) == []  # same event id: ignored
+    # Same event id: not run again; its replies, never confirmed sent, are replayed as they were.
+    assert texts_of(await user.send(event)) == "1"
     assert texts_of(await user.say("y")) == "2"
     async with database.session() as session:
         count = await session.scalar(select(func.count()).select_from(ProcessedEvent))
     assert count == 3
+
+
+async def test_a_redelivery_after_the_replies_were_sent_sends_nothing(
+    database: Database,
+) -> None:
+    engine, channel = make_engine(database)
+    engine.router = counter_router()
+    user = User(engine)
+    await engine.process(user.event(EventKind.CHOICE, "count:start"))
+    event = user.event(EventKind.TEXT, "x")
+    await engine.process(event)
+    await engine.process(event)
+    assert [m.text for _, m in channel.sent] == ["0", "1"]
+
+
+async def test_killed_after_commit_before_sending_the_redelivery_tells_the_user(
+    database: Database,
+) -> None:
+    """Committed but never sent: the redelivered event sends the committed replies."""
+
+    class DiesWhileSending(RecordingChannel):
+        def __init__(self) -> None:
+            super().__init__()
+            self.dead = True
+
+        async def send(self, chat_id: str, message: OutboundMessage) -> SendResult:
+            if self.dead:
+                self.dead = False
+                raise asyncio.CancelledError  # the process is killed mid-send
+            return await super().send(chat_id, message)
+
+    engine, _ = make_engine(database)
+    engine.router = counter_router()
+    channel = DiesWhileSending()
+    engine.register_channel(channel)
+    user = User(engine)
+    await user.tap("count:start")
+    event = user.event(EventKind.TEXT, "x")
+    with pytest.raises(asyncio.CancelledError):
+        await engine.process(event)
+    assert channel.sent == []
+    await engine.process(event)  # the platform redelivers the update
+    assert [m.text for _, m in channel.sent] == ["1"]  # told once, the step not run twice
+    assert texts_of(await user.say("y")) == "2"
 
 
 async def test_state_survives_a_restart(database: Database) -> None:

@@ -6,12 +6,13 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.channels.webchat import SESSION_COOKIE, WebChatChannel
 from bot.messages import OutboundMessage
 from bot.web.app import ENGINE_KEY, create_app
-from storage import Database
+from storage import Database, MessageLog
 from tests.harness import make_engine
 from tests.scripts import load_script
 
@@ -51,10 +52,17 @@ async def test_the_basic_conversation_runs_in_the_web_chat(client: TestClient[An
 async def test_a_retried_post_with_the_same_event_id_is_handled_once(
     client: TestClient[Any, Any],
 ) -> None:
+    """A browser retry (lost response) gets the same answer; the step is not run twice."""
     await _send(client, {"text": "/start"})
     first = await _send(client, {"text": "2", "event_id": "retry-1"})
     again = await _send(client, {"text": "2", "event_id": "retry-1"})
-    assert first and again == []
+    assert first and again == first
+    engine = client.app[ENGINE_KEY]
+    async with engine.database.session() as session:
+        count = await session.scalar(
+            select(func.count()).select_from(MessageLog).where(MessageLog.direction == "in")
+        )
+    assert count == 2  # /start and one "2"
 
 
 async def test_healthz_reports_the_database(client: TestClient[Any, Any]) -> None:

@@ -63,6 +63,8 @@ def upgrade() -> None:
         sa.Column("channel", sa.String(16), primary_key=True),
         sa.Column("event_id", sa.String(64), primary_key=True),
         sa.Column("processed_at", UTCDateTime(), nullable=False),
+        sa.Column("replies", sa.JSON(), nullable=True),
+        sa.Column("delivered_at", UTCDateTime(), nullable=True),
     )
     op.create_index("ix_processed_event_processed_at", "processed_event", ["processed_at"])
     op.create_table(
