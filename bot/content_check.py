@@ -393,6 +393,8 @@ def check_eligibility_content(root: Path) -> list[Problem]:
     """The eligibility questionnaire, rules and their data cases (``bot.eligibility``)."""
     from bot.eligibility import check_eligibility
 
+    if _catalogue_or_none(root) is None:
+        return []  # the rules need the catalogue; check_policies reports what is wrong with it
     return [_problem_from_line(line, default=root) for line in check_eligibility(root)]
 
 
