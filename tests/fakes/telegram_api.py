@@ -406,6 +406,20 @@ class FakeTelegramAPI:
         """The user types ``text`` in the private chat; returns the update id."""
         return self._user_message(user_id, {"text": text}, user)
 
+    def group_reply(
+        self, group_id: int, user_id: int, text: str, *, reply_to_message_id: int
+    ) -> int:
+        """A member of a group (the staff chat) replies to one of the bot's messages there."""
+        message = {
+            "message_id": self._next_message_id(group_id),
+            "from": self._user(user_id),
+            "chat": {"id": group_id, "type": "supergroup", "title": "Cán bộ Trung tâm"},
+            "date": _now(),
+            "text": text,
+            "reply_to_message": dict(self._messages[(_chat_key(group_id), reply_to_message_id)]),
+        }
+        return self.inject({"message": message})
+
     def send_command(self, user_id: int, command: str, args: str = "", **user: Any) -> int:
         """The user sends ``/command args`` (with Telegram's ``bot_command`` entity)."""
         text = f"/{command} {args}".rstrip() if args else f"/{command}"

@@ -1,0 +1,72 @@
+"""Hỏi cán bộ on Telegram: the owner's question reaches the staff group, a staff member's
+reply to it reaches the owner, and the bot stays quiet meanwhile."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot.config import load_settings
+from bot.runtime import BotRuntime
+from tests.channel_drivers import TelegramDriver, plain
+from tests.fakes.telegram_api import FakeTelegramAPI
+from tests.harness import Clock
+
+STAFF_GROUP = -100888
+OFFICER = 6001
+OWNER = 6101
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeTelegramAPI]:
+    async with FakeTelegramAPI() as server:
+        yield server
+
+
+async def test_handoff_round_trip_through_the_staff_group(
+    tmp_path: Path, fake: FakeTelegramAPI
+) -> None:
+    settings = load_settings(
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'bot.sqlite3'}",
+        host="127.0.0.1",
+        port=0,
+        telegram_bot_token=fake.token,
+        telegram_api_base_url=fake.base_url,
+        staff_chats=f"telegram:{STAFF_GROUP}",
+    )
+    runtime = BotRuntime(settings, clock=Clock())
+    await runtime.start()
+    try:
+        owner = TelegramDriver(fake, OWNER)
+        await owner.say("/start")
+        await owner.tap("handoff:start")
+        await owner.tap("handoff:consent:yes")
+        await owner.say("Cho hỏi hạn nộp hồ sơ năm nay?")
+        staff_messages = await fake.wait_for_sent(STAFF_GROUP, 2)
+        forwarded = next(m for m in staff_messages if "hạn nộp hồ sơ" in plain(str(m["text"])))
+        forwarded_id = next(
+            call["result"]["message_id"]
+            for call in fake.calls
+            if call["method"] == "sendMessage" and call["params"].get("text") == forwarded["text"]
+        )
+
+        before = len(fake.sent(OWNER))
+        fake.group_reply(
+            STAFF_GROUP, OFFICER, "Hạn là 20/5 hằng năm ạ.", reply_to_message_id=forwarded_id
+        )
+        relayed = await fake.wait_for_sent(OWNER, before + 1)
+        assert "20/5" in plain(str(relayed[-1]["text"]))
+
+        # While the hand-off is open the bot gives no automated answer; the text goes to staff.
+        before_owner = len(fake.sent(OWNER))
+        before_staff = len(fake.sent(STAFF_GROUP))
+        fake.send_text(OWNER, "ho tro may moc bao nhieu")
+        await fake.wait_for_sent(STAFF_GROUP, before_staff + 1)
+        await asyncio.sleep(0.3)
+        assert len(fake.sent(OWNER)) == before_owner
+        assert "ho tro may moc" in plain(str(fake.sent(STAFF_GROUP)[-1]["text"]))
+    finally:
+        await runtime.stop()
