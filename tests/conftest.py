@@ -13,6 +13,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from storage import Database, upgrade
+from tests.fakes.telegram_api import FakeTelegramAPI
 
 ROOT = Path(__file__).resolve().parent.parent
 CONTENT_DIR = ROOT / "content"
@@ -84,3 +85,10 @@ async def sqlite_database(tmp_path: Path) -> AsyncIterator[Database]:
         yield db
     finally:
         await db.dispose()
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeTelegramAPI]:
+    """The fake Telegram Bot API on 127.0.0.1, for tests that drive the real client."""
+    async with FakeTelegramAPI() as server:
+        yield server

@@ -25,6 +25,7 @@ from bot.messages import (
 )
 from handlers import build_router
 from storage import Database
+from tests.fakes.telegram_api import FakeTelegramAPI
 
 ROOT = Path(__file__).resolve().parent.parent
 TEST_NOW = datetime(2026, 11, 26, 9, 0, tzinfo=ZoneInfo("Asia/Ho_Chi_Minh"))
@@ -119,3 +120,16 @@ def texts_of(replies: list[OutboundMessage]) -> str:
 
 def choice_ids(replies: list[OutboundMessage]) -> list[str]:
     return [choice.id for reply in replies for choice in reply.choices]
+
+
+def telegram_settings(tmp_path: Path, fake: FakeTelegramAPI, **overrides: object) -> Settings:
+    """Settings for the real runtime on a fresh SQLite file, talking to the fake Telegram."""
+    values: dict[str, object] = {
+        "database_url": f"sqlite+aiosqlite:///{tmp_path / 'bot.sqlite3'}",
+        "host": "127.0.0.1",
+        "port": 0,
+        "telegram_bot_token": fake.token,
+        "telegram_api_base_url": fake.base_url,
+    }
+    values.update(overrides)
+    return load_settings(**values)

@@ -13,13 +13,12 @@ import pytest
 import yaml
 from aiohttp.test_utils import TestClient, TestServer
 
-from bot.config import Settings, load_settings
 from bot.runtime import BotRuntime
 from bot.web.app import create_app
 from storage import Database
 from tests.channel_drivers import TelegramDriver, WebDriver, check_step
 from tests.fakes.telegram_api import FakeTelegramAPI
-from tests.harness import Clock, make_engine
+from tests.harness import Clock, make_engine, telegram_settings
 
 SCRIPTS = Path(__file__).resolve().parent / "fixtures" / "eligibility" / "scripts.yaml"
 _user_ids = itertools.count(8001)
@@ -31,25 +30,9 @@ def _scripts() -> list[dict[str, Any]]:
     return scripts
 
 
-def _settings(tmp_path: Path, fake: FakeTelegramAPI) -> Settings:
-    return load_settings(
-        database_url=f"sqlite+aiosqlite:///{tmp_path / 'bot.sqlite3'}",
-        host="127.0.0.1",
-        port=0,
-        telegram_bot_token=fake.token,
-        telegram_api_base_url=fake.base_url,
-    )
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeTelegramAPI]:
-    async with FakeTelegramAPI() as server:
-        yield server
-
-
 @pytest.fixture
 async def telegram_runtime(tmp_path: Path, fake: FakeTelegramAPI) -> AsyncIterator[BotRuntime]:
-    runtime = BotRuntime(_settings(tmp_path, fake), clock=Clock())
+    runtime = BotRuntime(telegram_settings(tmp_path, fake), clock=Clock())
     await runtime.start()
     try:
         yield runtime
@@ -94,7 +77,7 @@ async def test_eligibility_script_on_the_web_chat(
 async def test_an_interrupted_check_resumes_after_a_restart(
     tmp_path: Path, fake: FakeTelegramAPI
 ) -> None:
-    settings = _settings(tmp_path, fake)
+    settings = telegram_settings(tmp_path, fake)
     user = next(_user_ids)
     runtime = BotRuntime(settings, clock=Clock())
     await runtime.start()

@@ -4,12 +4,8 @@ reply to it reaches the owner, and the bot stays quiet meanwhile."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-import pytest
-
-from bot.config import load_settings
 from bot.runtime import BotRuntime
 from tests.channel_drivers import TelegramDriver, plain
 from tests.fakes.telegram_api import FakeTelegramAPI
@@ -20,23 +16,10 @@ OFFICER = 6001
 OWNER = 6101
 
 
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeTelegramAPI]:
-    async with FakeTelegramAPI() as server:
-        yield server
-
-
 async def test_handoff_round_trip_through_the_staff_group(
     tmp_path: Path, fake: FakeTelegramAPI
 ) -> None:
-    settings = load_settings(
-        database_url=f"sqlite+aiosqlite:///{tmp_path / 'bot.sqlite3'}",
-        host="127.0.0.1",
-        port=0,
-        telegram_bot_token=fake.token,
-        telegram_api_base_url=fake.base_url,
-        staff_chats=f"telegram:{STAFF_GROUP}",
-    )
+    settings = telegram_settings(tmp_path, fake, staff_chats=f"telegram:{STAFF_GROUP}")
     runtime = BotRuntime(settings, clock=Clock())
     await runtime.start()
     try:

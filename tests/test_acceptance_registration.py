@@ -17,14 +17,13 @@ from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import func, select
 
 from bot.channels.console import ConsoleChannel, run_console
-from bot.config import Settings, load_settings
 from bot.runtime import BotRuntime
 from bot.web.app import create_app
 from storage import Database
 from storage.leads import Lead
 from tests.channel_drivers import Seen, TelegramDriver, WebDriver, check_step
 from tests.fakes.telegram_api import FakeTelegramAPI
-from tests.harness import Clock, make_engine
+from tests.harness import Clock, make_engine, telegram_settings
 
 SCRIPT = Path(__file__).resolve().parent / "fixtures" / "conversations" / "registration.yaml"
 STAFF_GROUP = -100777
@@ -37,26 +36,11 @@ def _script() -> list[dict[str, Any]]:
     return steps
 
 
-def _settings(tmp_path: Path, fake: FakeTelegramAPI) -> Settings:
-    return load_settings(
-        database_url=f"sqlite+aiosqlite:///{tmp_path / 'bot.sqlite3'}",
-        host="127.0.0.1",
-        port=0,
-        telegram_bot_token=fake.token,
-        telegram_api_base_url=fake.base_url,
-        staff_chats=f"telegram:{STAFF_GROUP}",
-    )
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeTelegramAPI]:
-    async with FakeTelegramAPI() as server:
-        yield server
-
-
 @pytest.fixture
 async def runtime(tmp_path: Path, fake: FakeTelegramAPI) -> AsyncIterator[BotRuntime]:
-    bot = BotRuntime(_settings(tmp_path, fake), clock=Clock())
+    bot = BotRuntime(
+        telegram_settings(tmp_path, fake, staff_chats=f"telegram:{STAFF_GROUP}"), clock=Clock()
+    )
     await bot.start()
     try:
         yield bot

@@ -5,17 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import aiohttp
-import pytest
 
-from bot.config import Settings, load_settings
 from bot.runtime import BotRuntime
 from tests.fakes.telegram_api import FakeTelegramAPI
-from tests.harness import Clock
+from tests.harness import Clock, telegram_settings
 from tests.scripts import load_script
 
 USER = 7001
@@ -23,32 +19,10 @@ OTHER = 7002
 SECRET = "test-secret-0123456789"
 
 
-@pytest.fixture(autouse=True)
-def _timedelta_retry_after(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PTB_TIMEDELTA", "true")
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeTelegramAPI]:
-    async with FakeTelegramAPI() as server:
-        yield server
-
-
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
-
-
-def _settings(tmp_path: Path, fake: FakeTelegramAPI, **extra: Any) -> Settings:
-    return load_settings(
-        database_url=f"sqlite+aiosqlite:///{tmp_path / 'bot.sqlite3'}",
-        host="127.0.0.1",
-        port=extra.pop("port", 0),
-        telegram_bot_token=fake.token,
-        telegram_api_base_url=fake.base_url,
-        **extra,
-    )
 
 
 async def _texts(fake: FakeTelegramAPI, chat: int, count: int) -> list[str]:
@@ -59,7 +33,7 @@ async def _texts(fake: FakeTelegramAPI, chat: int, count: int) -> list[str]:
 async def test_polling_start_menu_tap_and_redelivery(
     tmp_path: Path, fake: FakeTelegramAPI
 ) -> None:
-    runtime = BotRuntime(_settings(tmp_path, fake), clock=Clock())
+    runtime = BotRuntime(telegram_settings(tmp_path, fake), clock=Clock())
     await runtime.start()
     try:
         fake.send_command(USER, "start")
@@ -89,7 +63,7 @@ async def test_polling_start_menu_tap_and_redelivery(
 
 
 async def test_the_basic_script_runs_on_telegram(tmp_path: Path, fake: FakeTelegramAPI) -> None:
-    runtime = BotRuntime(_settings(tmp_path, fake), clock=Clock())
+    runtime = BotRuntime(telegram_settings(tmp_path, fake), clock=Clock())
     await runtime.start()
     try:
         count = 0
@@ -116,7 +90,7 @@ async def test_the_basic_script_runs_on_telegram(tmp_path: Path, fake: FakeTeleg
 async def test_a_server_error_from_telegram_crashes_nothing(
     tmp_path: Path, fake: FakeTelegramAPI
 ) -> None:
-    runtime = BotRuntime(_settings(tmp_path, fake), clock=Clock())
+    runtime = BotRuntime(telegram_settings(tmp_path, fake), clock=Clock())
     await runtime.start()
     try:
         fake.fail_next("sendMessage", chat_id=USER, error="server_error")
@@ -133,7 +107,7 @@ async def test_a_server_error_from_telegram_crashes_nothing(
 async def test_state_survives_a_restart_mid_conversation(
     tmp_path: Path, fake: FakeTelegramAPI
 ) -> None:
-    settings = _settings(tmp_path, fake)
+    settings = telegram_settings(tmp_path, fake)
     runtime = BotRuntime(settings, clock=Clock())
     await runtime.start()
     fake.send_command(USER, "start")
@@ -154,7 +128,7 @@ async def test_webhook_mode_checks_the_secret_and_handles_updates(
     tmp_path: Path, fake: FakeTelegramAPI
 ) -> None:
     port = _free_port()
-    settings = _settings(
+    settings = telegram_settings(
         tmp_path,
         fake,
         port=port,
@@ -197,7 +171,7 @@ async def test_webhook_mode_checks_the_secret_and_handles_updates(
 async def test_the_command_menu_is_set_in_vietnamese(
     tmp_path: Path, fake: FakeTelegramAPI
 ) -> None:
-    runtime = BotRuntime(_settings(tmp_path, fake), clock=Clock())
+    runtime = BotRuntime(telegram_settings(tmp_path, fake), clock=Clock())
     await runtime.start()
     try:
         (call,) = await fake.wait_for_calls("setMyCommands", 1)
@@ -217,7 +191,7 @@ async def test_blocking_the_bot_marks_the_user_inactive(
 
     from storage import ChannelIdentity
 
-    runtime = BotRuntime(_settings(tmp_path, fake), clock=Clock())
+    runtime = BotRuntime(telegram_settings(tmp_path, fake), clock=Clock())
     await runtime.start()
     try:
         fake.send_command(USER, "start")
