@@ -54,9 +54,11 @@ from tests.fakes.telegram_api import (  # noqa: E402
 # -- settings of the run -------------------------------------------------------------------
 
 DEFAULT_USERS: Final = (1_000, 10_000)
-QUICK_USERS: Final = (200, 1_000)
+QUICK_USERS: Final = (100, 500)
 DEFAULT_UPDATES: Final = 10
 DEFAULT_CONCURRENCY: Final = 32
+#: A run that has not finished by then is cut short and reported as incomplete.
+DEFAULT_MAX_RUN_SECONDS: Final = 900.0
 DATABASES: Final = ("sqlite", "postgresql")
 #: Owners put through the whole path before measuring (templates compiled, pools warm).
 WARMUP_USERS: Final = 20
@@ -502,13 +504,17 @@ class Load:
     latencies: list[float] = field(default_factory=list)
     statuses: Counter[int] = field(default_factory=Counter)
     seconds: float = 0.0
+    complete: bool = True
 
 
 class Driver:
     """Sends owners' updates to one bot's webhook, like Telegram: bounded in flight, in order
     per owner."""
 
-    def __init__(self, *, token: str, concurrency: int) -> None:
+    def __init__(
+        self, *, token: str, concurrency: int, deadline: float = DEFAULT_MAX_RUN_SECONDS
+    ) -> None:
+        self.deadline = deadline
         self.token = token
         self.concurrency = concurrency
         self.transcript: Transcript | None = None
@@ -540,7 +546,11 @@ class Driver:
 
         async with aiohttp.ClientSession(connector=connector, timeout=timeout) as client:
             started = time.perf_counter()
-            await asyncio.gather(*(owner(client, user_id) for user_id in users))
+            owners = asyncio.gather(*(owner(client, user_id) for user_id in users))
+            try:
+                await asyncio.wait_for(owners, self.deadline)
+            except TimeoutError:
+                load.complete = False
             load.seconds = time.perf_counter() - started
         return load
 
@@ -597,6 +607,8 @@ class RunResult:
     sent_messages: int
     expected_messages: int
     stop_seconds: float | None = None
+    #: False when the run hit ``--max-run-seconds`` and was cut short.
+    complete: bool = True
 
 
 def percentile(values: Sequence[float], share: int) -> float:
@@ -634,7 +646,9 @@ async def measure(
     total = len(load.latencies)
     ok = load.statuses.get(web.HTTPOk.status_code, 0)
     latencies = sorted(load.latencies)
-    p50, p95, p99 = (percentile(latencies, share) * MS_PER_SECOND for share in PERCENTILES)
+    p50, p95, p99 = (
+        percentile(latencies, share) * MS_PER_SECOND if latencies else 0.0 for share in PERCENTILES
+    )
     transcript = driver.transcript or {}
     per_owner = sum(len(transcript.get(action.key, [])) for action in path)
     return RunResult(
@@ -654,6 +668,7 @@ async def measure(
         sent_messages=after.get("sendMessage", 0) - before.get("sendMessage", 0),
         expected_messages=per_owner * users,
         stop_seconds=stopped.get("stop_seconds"),
+        complete=load.complete,
     )
 
 
@@ -670,6 +685,7 @@ class Options:
     baselines: bool
     log_level: str
     results_dir: Path
+    max_run_seconds: float = DEFAULT_MAX_RUN_SECONDS
 
 
 @dataclass(slots=True)
@@ -723,7 +739,9 @@ class Bench:
         self.services = Services(isolated=options.isolated, workdir=workdir)
         self.fake = self.services.fake()
         self.api: dict[str, Any] = {}
-        self.driver = Driver(token=DEFAULT_TOKEN, concurrency=options.concurrency)
+        self.driver = Driver(
+            token=DEFAULT_TOKEN, concurrency=options.concurrency, deadline=options.max_run_seconds
+        )
         self.report = Report(options={k: str(v) for k, v in asdict(options).items()})
 
     async def run(self) -> Report:
@@ -826,7 +844,7 @@ def judge(report: Report, options: Options) -> None:
             report.ratios[f"ours/{pickled[0]} {tag}"] = ratio
             report.targets[f"ahead of {pickled[0]} {tag}"] = ratio > TARGET_VS_PICKLE
         report.targets[f"no errors, every reply sent {tag}"] = (
-            run.errors == 0 and run.sent_messages == run.expected_messages
+            run.complete and run.errors == 0 and run.sent_messages == run.expected_messages
         )
     smallest, largest = min(options.users), max(options.users)
     if largest == smallest:
@@ -855,8 +873,9 @@ HEADER: Final = (
 def _row(run: RunResult) -> str:
     cpu = f"{run.cpu_ms_per_update:.2f}" if run.cpu_ms_per_update is not None else "-"
     sent = f"{run.sent_messages}/{run.expected_messages}"
+    updates = f"{run.updates}" if run.complete else f"{run.updates}*"
     return (
-        f"{run.system:<11} {run.database:<10} {run.users:>6} {run.updates:>8} "
+        f"{run.system:<11} {run.database:<10} {run.users:>6} {updates:>8} "
         f"{run.throughput:>8.0f} {run.p50_ms:>8.1f} {run.p95_ms:>8.1f} {run.p99_ms:>8.1f} "
         f"{cpu:>10} {run.errors:>6} {sent:>15}"
     )
@@ -868,6 +887,11 @@ def render(report: Report) -> str:
         f"stop {run.system} {run.database}@{run.users}: {run.stop_seconds:.1f} s"
         for run in report.runs
         if run.system == "ptb-pickle" and run.stop_seconds is not None
+    )
+    lines.extend(
+        f"incomplete (cut at --max-run-seconds): {run.system} {run.database}@{run.users}"
+        for run in report.runs
+        if not run.complete
     )
     lines.extend(f"skipped: {reason}" for reason in report.skipped)
     lines.extend(f"{name}: {value:.2f}" for name, value in report.ratios.items())
@@ -894,7 +918,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--users", type=int, nargs="+", help="owners per run (default 1000 10000)")
     parser.add_argument("--updates", type=int, default=DEFAULT_UPDATES, help="updates per owner")
     parser.add_argument("--db", nargs="+", choices=DATABASES, default=list(DATABASES))
-    parser.add_argument("--quick", action="store_true", help="200 and 1000 owners")
+    parser.add_argument("--quick", action="store_true", help="100 and 500 owners")
     parser.add_argument("--concurrency", type=int, default=DEFAULT_CONCURRENCY)
     parser.add_argument("--no-baselines", action="store_true", help="measure our bot only")
     parser.add_argument(
@@ -904,6 +928,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--log-level", default=DEFAULT_LOG_LEVEL, help="our bot's log level")
     parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR)
+    parser.add_argument(
+        "--max-run-seconds",
+        type=float,
+        default=DEFAULT_MAX_RUN_SECONDS,
+        help="cut a run short after this long and report it as incomplete",
+    )
     parser.add_argument(
         "--profile", type=Path, help="write a cProfile file per server process to this folder"
     )
@@ -921,6 +951,7 @@ def options_from(args: argparse.Namespace) -> Options:
         isolated=not args.in_process,
         baselines=not args.no_baselines,
         log_level=args.log_level,
+        max_run_seconds=args.max_run_seconds,
         results_dir=args.results_dir,
     )
 
