@@ -9,7 +9,7 @@ from pathlib import Path
 from bot.runtime import BotRuntime
 from tests.channel_drivers import TelegramDriver, plain
 from tests.fakes.telegram_api import FakeTelegramAPI
-from tests.harness import Clock
+from tests.harness import Clock, telegram_settings
 
 STAFF_GROUP = -100888
 OFFICER = 6001
