@@ -26,6 +26,7 @@ import json
 import os
 import socket
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -695,6 +696,8 @@ class Report:
     skipped: list[str] = field(default_factory=list)
     ratios: dict[str, float] = field(default_factory=dict)
     targets: dict[str, bool] = field(default_factory=dict)
+    #: ``git describe`` of the tree measured (``-dirty`` when it had local changes).
+    revision: str = ""
 
 
 class Services:
@@ -882,7 +885,11 @@ def _row(run: RunResult) -> str:
 
 
 def render(report: Report) -> str:
-    lines = [HEADER, *(_row(run) for run in report.runs)]
+    lines = [
+        f"revision {report.revision or 'unknown'}",
+        HEADER,
+        *(_row(run) for run in report.runs),
+    ]
     lines.extend(
         f"stop {run.system} {run.database}@{run.users}: {run.stop_seconds:.1f} s"
         for run in report.runs
@@ -911,6 +918,21 @@ def write_results(report: Report, directory: Path) -> Path:
 
 
 # -- command line ------------------------------------------------------------------------------
+
+
+def _revision() -> str:
+    """The commit measured: the code changes often, numbers are only comparable per commit."""
+    try:
+        done = subprocess.run(
+            ["git", "describe", "--always", "--dirty"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return done.stdout.strip()
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -970,10 +992,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     options = options_from(args)
     os.environ.setdefault("PTB_TIMEDELTA", "true")
+    revision = _revision()
     if args.profile is not None:
         args.profile.mkdir(parents=True, exist_ok=True)
         os.environ[PROFILE_ENV] = str(args.profile.resolve())
     report = asyncio.run(run_benchmark(options))
+    report.revision = revision
     print()
     print(render(report))
     print(f"results: {write_results(report, options.results_dir)}")
