@@ -45,9 +45,10 @@ async def record_replies(
     session: AsyncSession, *, channel: str, event_id: str, replies: list[dict[str, Any]]
 ) -> None:
     """Keep the step's replies with its event id, in the step's own transaction."""
+    table = ProcessedEvent.__table__  # Core update: no ORM bulk-update bookkeeping per step
     await session.execute(
-        update(ProcessedEvent)
-        .where(ProcessedEvent.channel == channel, ProcessedEvent.event_id == event_id)
+        update(table)
+        .where(table.c.channel == channel, table.c.event_id == event_id)
         .values(replies=replies)
     )
 
@@ -65,9 +66,10 @@ async def undelivered_replies(
 async def mark_delivered(
     session: AsyncSession, *, channel: str, event_id: str, now: datetime
 ) -> None:
+    table = ProcessedEvent.__table__
     await session.execute(
-        update(ProcessedEvent)
-        .where(ProcessedEvent.channel == channel, ProcessedEvent.event_id == event_id)
+        update(table)
+        .where(table.c.channel == channel, table.c.event_id == event_id)
         .values(delivered_at=now)
     )
 
