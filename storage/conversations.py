@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Table, delete, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -21,6 +21,7 @@ from storage.models import (
 )
 
 LOG_TEXT_LIMIT = 4000
+PROCESSED_EVENT: Table = ProcessedEvent.__table__  # type: ignore[assignment]
 
 
 def _is_postgres(session: AsyncSession) -> bool:
@@ -45,7 +46,7 @@ async def record_replies(
     session: AsyncSession, *, channel: str, event_id: str, replies: list[dict[str, Any]]
 ) -> None:
     """Keep the step's replies with its event id, in the step's own transaction."""
-    table = ProcessedEvent.__table__  # Core update: no ORM bulk-update bookkeeping per step
+    table = PROCESSED_EVENT  # Core update: no ORM bulk-update bookkeeping per step
     await session.execute(
         update(table)
         .where(table.c.channel == channel, table.c.event_id == event_id)
@@ -66,7 +67,7 @@ async def undelivered_replies(
 async def mark_delivered(
     session: AsyncSession, *, channel: str, event_id: str, now: datetime
 ) -> None:
-    table = ProcessedEvent.__table__
+    table = PROCESSED_EVENT
     await session.execute(
         update(table)
         .where(table.c.channel == channel, table.c.event_id == event_id)
