@@ -43,6 +43,8 @@ class Settings(BaseSettings):
     telegram_bot_token: str | None = None
     telegram_api_base_url: str = DEFAULT_TELEGRAM_API
     telegram_webhook_secret: str | None = None
+    #: Keep replies under Telegram's flood limits; off only for a local Bot API or benchmarks.
+    telegram_rate_limit: bool = True
     #: Where new leads and hand-offs are posted: "telegram:-100123,telegram:456".
     staff_chats: Annotated[list[str], NoDecode] = Field(default_factory=list)
     #: Who may use the dashboard: "admin:password" pairs, comma-separated.

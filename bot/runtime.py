@@ -107,6 +107,7 @@ class BotRuntime:
             base_url=settings.telegram_api_base_url,
             webhook_secret=settings.telegram_webhook_secret,
             texts=engine.content.texts,
+            rate_limit=settings.telegram_rate_limit,
         )
         engine.register_channel(channel)
         self.telegram = channel

@@ -345,6 +345,7 @@ class TelegramChannel:
         webhook_secret: str | None = None,
         concurrency: int = DEFAULT_CONCURRENCY,
         rate_limit_retries: int = RATE_LIMIT_RETRIES,
+        rate_limit: bool = True,
         poll_timeout: float = POLL_TIMEOUT_SECONDS,
     ) -> None:
         if concurrency < 1:
@@ -357,6 +358,9 @@ class TelegramChannel:
         self._webhook_secret = webhook_secret
         self._concurrency = concurrency
         self._rate_limit_retries = rate_limit_retries
+        #: PTB's AIORateLimiter keeps replies under Telegram's flood limits (about 30 messages
+        #: a second in all); only a local Bot API server or a benchmark turns it off.
+        self._rate_limit = rate_limit
         self._poll_timeout = poll_timeout
         self._app: Application[Any, Any, Any, Any, Any, Any] | None = None
         self._locks = KeyedLocks()
@@ -442,9 +446,10 @@ class TelegramChannel:
         builder = (
             Application.builder()
             .token(self._token)
-            .rate_limiter(AIORateLimiter(max_retries=self._rate_limit_retries))
             .concurrent_updates(PerUserUpdateProcessor(self._concurrency))
         )
+        if self._rate_limit:
+            builder = builder.rate_limiter(AIORateLimiter(max_retries=self._rate_limit_retries))
         if self._base_url:
             builder = builder.base_url(self._base_url)
         if not polling:
