@@ -443,7 +443,8 @@ class TelegramChannel:
         if self._app is not None:
             msg = "the Telegram channel is already started"
             raise RuntimeError(msg)
-        builder = (
+        # Any: PTB's builder changes its generic type once a rate limiter is set.
+        builder: Any = (
             Application.builder()
             .token(self._token)
             .concurrent_updates(PerUserUpdateProcessor(self._concurrency))
