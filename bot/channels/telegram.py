@@ -455,7 +455,7 @@ class TelegramChannel:
             builder = builder.base_url(self._base_url)
         if not polling:
             builder = builder.updater(None)
-        app = builder.build()
+        app: Application[Any, Any, Any, Any, Any, Any] = builder.build()
         app.add_handler(TypeHandler(Update, self._on_update))
         try:
             await app.initialize()  # getMe: fails fast on a wrong token
