@@ -608,6 +608,8 @@ class RunResult:
     sent_messages: int
     expected_messages: int
     stop_seconds: float | None = None
+    #: Bot API calls the fake refused during the window (a reply that failed to send).
+    api_errors: int = 0
     #: False when the run hit ``--max-run-seconds`` and was cut short.
     complete: bool = True
 
@@ -670,6 +672,7 @@ async def measure(
         expected_messages=per_owner * users,
         stop_seconds=stopped.get("stop_seconds"),
         complete=load.complete,
+        api_errors=sum(after[key] - before.get(key, 0) for key in after if key.endswith(":error")),
     )
 
 
@@ -847,7 +850,10 @@ def judge(report: Report, options: Options) -> None:
             report.ratios[f"ours/{pickled[0]} {tag}"] = ratio
             report.targets[f"ahead of {pickled[0]} {tag}"] = ratio > TARGET_VS_PICKLE
         report.targets[f"no errors, every reply sent {tag}"] = (
-            run.complete and run.errors == 0 and run.sent_messages == run.expected_messages
+            run.complete
+            and run.errors == 0
+            and run.api_errors == 0
+            and run.sent_messages == run.expected_messages
         )
     smallest, largest = min(options.users), max(options.users)
     if largest == smallest:
@@ -869,7 +875,8 @@ def judge(report: Report, options: Options) -> None:
 
 HEADER: Final = (
     f"{'system':<11} {'db':<10} {'users':>6} {'updates':>8} {'upd/s':>8} {'p50 ms':>8} "
-    f"{'p95 ms':>8} {'p99 ms':>8} {'cpu ms/upd':>10} {'errors':>6} {'sent/expected':>15}"
+    f"{'p95 ms':>8} {'p99 ms':>8} {'cpu ms/upd':>10} {'errors':>6} {'api er':>6} "
+    f"{'sent/expected':>15}"
 )
 
 
@@ -880,7 +887,7 @@ def _row(run: RunResult) -> str:
     return (
         f"{run.system:<11} {run.database:<10} {run.users:>6} {updates:>8} "
         f"{run.throughput:>8.0f} {run.p50_ms:>8.1f} {run.p95_ms:>8.1f} {run.p99_ms:>8.1f} "
-        f"{cpu:>10} {run.errors:>6} {sent:>15}"
+        f"{cpu:>10} {run.errors:>6} {run.api_errors:>6} {sent:>15}"
     )
 
 

@@ -46,6 +46,7 @@ async def test_a_tiny_run_measures_ours_and_both_baselines(tmp_path: Path) -> No
     for run in report.runs:
         assert run.updates == USERS * UPDATES
         assert run.errors == 0
+        assert run.api_errors == 0
         assert run.expected_messages > 0
         assert run.sent_messages == run.expected_messages  # every reply reached the fake
         assert run.throughput > 0
