@@ -93,7 +93,7 @@ class Engine:
 
     async def _mark_delivered(self, event: InboundEvent) -> None:
         """Once sent, a redelivery of this event must not send the replies again."""
-        async with self.database.session() as session, session.begin():
+        async with self.database.transaction() as session:
             await repo.mark_delivered(
                 session, channel=event.channel, event_id=event.event_id, now=self.now()
             )
@@ -143,7 +143,7 @@ class Engine:
 
     async def _step(self, event: InboundEvent) -> list[OutboundMessage]:
         now = self.now()
-        async with self.database.session() as session, session.begin():
+        async with self.database.transaction() as session:
             fresh = await repo.mark_processed(
                 session, channel=event.channel, event_id=event.event_id, now=now
             )

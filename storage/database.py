@@ -8,6 +8,9 @@ through row locks (``SELECT … FOR UPDATE``) taken by the engine.
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import event, text
@@ -36,6 +39,7 @@ class Database:
         if self.is_sqlite:
             _configure_sqlite(self.engine)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._write_lock: asyncio.Lock | None = asyncio.Lock() if self.is_sqlite else None
 
     @property
     def is_sqlite(self) -> bool:
@@ -47,6 +51,21 @@ class Database:
 
     def session(self) -> AsyncSession:
         return self.sessions()
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        """A session inside a committed-on-exit write transaction.
+
+        On SQLite the process's writers queue on one asyncio lock: SQLite has a single
+        writer anyway, and its busy handler would otherwise make waiting connections sleep
+        in growing steps, which shows up as seconds of tail latency under load.
+        """
+        if self._write_lock is None:
+            async with self.sessions() as session, session.begin():
+                yield session
+            return
+        async with self._write_lock, self.sessions() as session, session.begin():
+            yield session
 
     async def ping(self) -> bool:
         """True when the database answers a trivial query (used by ``/healthz``)."""

@@ -53,7 +53,7 @@ class WebChatChannel:
 
     async def send(self, chat_id: str, message: OutboundMessage) -> SendResult:
         """Store a late message for the page to fetch on its next poll."""
-        async with self._database.session() as session, session.begin():
+        async with self._database.transaction() as session:
             identity = await repo.find_identity(session, channel=CHANNEL_NAME, user_id=chat_id)
             if identity is None:
                 return SendResult(SendStatus.NOT_FOUND, detail="no such web chat session")

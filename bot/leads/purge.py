@@ -18,6 +18,6 @@ async def purge_inactive(database: Database, *, now: datetime, retention_days: i
         msg = "retention_days must be at least 1"
         raise ValueError(msg)
     cutoff = now - timedelta(days=retention_days)
-    async with database.session() as session, session.begin():
+    async with database.transaction() as session:
         stale = await Leads(session).inactive_since(cutoff)
         return await anonymise_leads(session, stale, now=now, actor=ACTOR_SYSTEM)

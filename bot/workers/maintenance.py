@@ -23,7 +23,7 @@ IdleCloser = Callable[..., Awaitable[int]]
 
 
 async def purge_old_events(database: Database, *, now: datetime, keep_hours: int) -> int:
-    async with database.session() as session, session.begin():
+    async with database.transaction() as session:
         return await repo.purge_processed(session, older_than=now - timedelta(hours=keep_hours))
 
 
@@ -51,7 +51,7 @@ class MaintenanceWorker:
         }
         if self._close_idle is not None:
             session: AsyncSession
-            async with self._database.session() as session, session.begin():
+            async with self._database.transaction() as session:
                 done["handoffs_closed"] = await self._close_idle(
                     session, now=moment, idle=self._idle
                 )

@@ -87,7 +87,7 @@ class OutboxWorker:
         return len(claimed)
 
     async def _claim(self, now: datetime) -> list[tuple[int, str, str, dict[str, object]]]:
-        async with self._database.session() as session, session.begin():
+        async with self._database.transaction() as session:
             statement = (
                 select(OutboxMessage)
                 .where(
@@ -116,7 +116,7 @@ class OutboxWorker:
         retry_after: float = 0.0,
         message_ids: tuple[str, ...] = (),
     ) -> None:
-        async with self._database.session() as session, session.begin():
+        async with self._database.transaction() as session:
             row = await session.get(OutboxMessage, row_id)
             if row is None:
                 return
