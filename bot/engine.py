@@ -37,7 +37,6 @@ from bot.nlu import fold
 from bot.router import Router
 from storage import Database
 from storage import conversations as repo
-from storage.models import ChannelIdentity, ConversationState
 
 log = logging.getLogger(__name__)
 
@@ -157,7 +156,7 @@ class Engine:
                     "duplicate event", extra={"channel": event.channel, "replayed": len(stored)}
                 )
                 return [message_from_dict(reply) for reply in stored]
-            identity = await repo.ensure_identity(
+            identity = await repo.identity_for_step(
                 session,
                 channel=event.channel,
                 user_id=event.user_id,
@@ -165,44 +164,35 @@ class Engine:
                 now=now,
             )
             if event.kind in {EventKind.BLOCKED, EventKind.UNBLOCKED}:
-                identity.blocked_at = now if event.kind is EventKind.BLOCKED else None
+                blocked_at = now if event.kind is EventKind.BLOCKED else None
+                await repo.set_blocked(session, identity_id=identity.id, at=blocked_at)
                 return []
-            identity.blocked_at = None
-            state = await repo.lock_state(session, identity_id=identity.id, now=now)
+            if identity.blocked_at is not None:  # writing again means they unblocked us
+                await repo.set_blocked(session, identity_id=identity.id, at=None)
+            state = await repo.state_for_step(session, identity_id=identity.id, now=now)
             event = map_typed_choice(event, state.last_choices)
-            repo.log_message(
-                session,
-                identity_id=identity.id,
-                direction="in",
-                kind=event.kind.value,
-                text=_describe_inbound(event),
-                now=now,
-            )
             ctx = FlowContext(
                 content=self.content,
                 settings=self.settings,
                 session=session,
-                identity=_identity_of(identity),
+                identity=Identity(
+                    identity_id=identity.id,
+                    person_id=identity.person_id,
+                    channel=event.channel,
+                    user_id=event.user_id,
+                    chat_id=event.chat_id,
+                ),
                 now=now,
             )
             if (event.channel, event.chat_id) in self._staff_chats:
                 ctx.trace["staff_chat"] = True
             step = await self._run_flow(ctx, state, event)
-            self._save(ctx, identity=identity, state=state, step=step, now=now)
-            if step.replies:
-                await repo.record_replies(
-                    session,
-                    channel=event.channel,
-                    event_id=event.event_id,
-                    replies=[message_to_dict(reply) for reply in step.replies],
-                )
+            await self._save(ctx, event=event, state=state, step=step, now=now)
         if ctx.notices:
             self.outbox_ready.set()
         return step.replies
 
-    async def _run_flow(
-        self, ctx: FlowContext, state: ConversationState, event: InboundEvent
-    ) -> Step:
+    async def _run_flow(self, ctx: FlowContext, state: repo.StateRow, event: InboundEvent) -> Step:
         conversation = Conversation(flow=state.flow, step=state.step, data=dict(state.data))
         try:
             async with ctx.session.begin_nested():
@@ -217,15 +207,17 @@ class Engine:
             unchanged = Conversation(flow=state.flow, step=state.step, data=dict(state.data))
             return Step(unchanged, [ctx.say("core/error")])
 
-    def _save(
+    async def _save(
         self,
         ctx: FlowContext,
         *,
-        identity: ChannelIdentity,
-        state: ConversationState,
+        event: InboundEvent,
+        state: repo.StateRow,
         step: Step,
         now: datetime,
     ) -> None:
+        """Write the step: new state, message log, outbox and the replies, in its transaction."""
+        session = ctx.session
         conv = step.conversation
         state.flow, state.step, state.data = conv.flow, conv.step, dict(conv.data)
         offered = [reply for reply in step.replies if reply.choices]
@@ -233,24 +225,43 @@ class Engine:
             state.last_choices = [[c.id, c.label] for c in offered[-1].choices]
         elif step.replies:
             state.last_choices = []
-        state.updated_at = now
-        for reply in step.replies:
-            repo.log_message(
-                ctx.session,
-                identity_id=identity.id,
-                direction="out",
-                kind="reply",
-                text=reply.text,
-                now=now,
-            )
+        await session.flush()  # the flow's own ORM rows first (leads, consents…)
+        await repo.save_state(session, state, now=now)
+        identity_id = ctx.identity.identity_id
+        if "erased_leads" not in ctx.trace:  # an erasure step leaves no trace of itself
+            inbound = {
+                "identity_id": identity_id,
+                "direction": "in",
+                "kind": event.kind.value,
+                "text": _describe_inbound(event),
+                "created_at": now,
+            }
+            outbound = [
+                {
+                    "identity_id": identity_id,
+                    "direction": "out",
+                    "kind": "reply",
+                    "text": reply.text,
+                    "created_at": now,
+                }
+                for reply in step.replies
+            ]
+            await repo.log_messages(session, [inbound, *outbound])
         for notice in ctx.notices:
             repo.enqueue(
-                ctx.session,
+                session,
                 channel=notice.channel,
                 chat_id=notice.chat_id,
                 payload=message_to_dict(notice.message),
                 topic=notice.topic,
                 now=now,
+            )
+        if step.replies:
+            await repo.record_replies(
+                session,
+                channel=event.channel,
+                event_id=event.event_id,
+                replies=[message_to_dict(reply) for reply in step.replies],
             )
 
 
@@ -280,16 +291,6 @@ def map_typed_choice(event: InboundEvent, last_choices: list[object]) -> Inbound
 def _label_key(text: str) -> str:
     folded = fold(text)
     return " ".join("".join(ch if ch.isalnum() else " " for ch in folded).split())
-
-
-def _identity_of(identity: ChannelIdentity) -> Identity:
-    return Identity(
-        identity_id=identity.id,
-        person_id=identity.person_id,
-        channel=identity.channel,
-        user_id=identity.user_id,
-        chat_id=identity.chat_id,
-    )
 
 
 def _describe_inbound(event: InboundEvent) -> str:

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, delete, select, update
+from sqlalchemy import Table, bindparam, delete, select, update
+from sqlalchemy import insert as insert_into
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.exc import StaleDataError
 
 from storage.models import (
     ChannelIdentity,
@@ -21,6 +24,8 @@ from storage.models import (
 )
 
 LOG_TEXT_LIMIT = 4000
+#: last_seen_at is refreshed at most this often: one write saved on most steps.
+LAST_SEEN_RESOLUTION = timedelta(minutes=10)
 PROCESSED_EVENT: Table = ProcessedEvent.__table__  # type: ignore[assignment]
 
 
@@ -202,3 +207,123 @@ async def history(
 
 def retention_cutoff(now: datetime, hours: int) -> datetime:
     return now - timedelta(hours=hours)
+
+
+# -- the engine's hot path, in Core: one statement per need, no unit-of-work bookkeeping ----
+
+IDENTITY: Table = ChannelIdentity.__table__  # type: ignore[assignment]
+STATE: Table = ConversationState.__table__  # type: ignore[assignment]
+MESSAGE_LOG: Table = MessageLog.__table__  # type: ignore[assignment]
+
+_SELECT_IDENTITY = select(
+    IDENTITY.c.id,
+    IDENTITY.c.person_id,
+    IDENTITY.c.chat_id,
+    IDENTITY.c.last_seen_at,
+    IDENTITY.c.blocked_at,
+).where(IDENTITY.c.channel == bindparam("channel"), IDENTITY.c.user_id == bindparam("user_id"))
+_SELECT_STATE = select(
+    STATE.c.flow, STATE.c.step, STATE.c.data, STATE.c.last_choices, STATE.c.version
+).where(STATE.c.identity_id == bindparam("identity_id"))
+_SELECT_STATE_LOCKED = _SELECT_STATE.with_for_update()
+
+
+@dataclass(slots=True)
+class IdentityRow:
+    id: int
+    person_id: int
+    chat_id: str
+    last_seen_at: datetime
+    blocked_at: datetime | None
+
+
+@dataclass(slots=True)
+class StateRow:
+    identity_id: int
+    flow: str
+    step: str
+    data: dict[str, Any]
+    last_choices: list[Any]
+    version: int
+
+
+async def identity_for_step(
+    session: AsyncSession, *, channel: str, user_id: str, chat_id: str, now: datetime
+) -> IdentityRow:
+    """The sender's identity (created with its person on first contact), kept current."""
+    params = {"channel": channel, "user_id": user_id}
+    row = (await session.execute(_SELECT_IDENTITY, params)).first()
+    if row is None:
+        identity = await ensure_identity(
+            session, channel=channel, user_id=user_id, chat_id=chat_id, now=now
+        )
+        await session.flush()
+        return IdentityRow(identity.id, identity.person_id, chat_id, now, identity.blocked_at)
+    found = IdentityRow(*row)
+    if found.chat_id != chat_id or now - found.last_seen_at >= LAST_SEEN_RESOLUTION:
+        await session.execute(
+            update(IDENTITY)
+            .where(IDENTITY.c.id == found.id)
+            .values(chat_id=chat_id, last_seen_at=now)
+        )
+        found.chat_id, found.last_seen_at = chat_id, now
+    return found
+
+
+async def set_blocked(session: AsyncSession, *, identity_id: int, at: datetime | None) -> None:
+    await session.execute(
+        update(IDENTITY).where(IDENTITY.c.id == identity_id).values(blocked_at=at)
+    )
+
+
+async def state_for_step(session: AsyncSession, *, identity_id: int, now: datetime) -> StateRow:
+    """The conversation row, locked for the transaction on PostgreSQL (two workers never
+    interleave one user's updates; SQLite transactions are already exclusive)."""
+    statement = _SELECT_STATE_LOCKED if _is_postgres(session) else _SELECT_STATE
+    params = {"identity_id": identity_id}
+    row = (await session.execute(statement, params)).first()
+    if row is None:
+        insert = pg_insert if _is_postgres(session) else sqlite_insert
+        await session.execute(
+            insert(STATE)
+            .values(
+                identity_id=identity_id,
+                flow="menu",
+                step="start",
+                data={},
+                last_choices=[],
+                version=0,
+                updated_at=now,
+            )
+            .on_conflict_do_nothing(index_elements=["identity_id"])
+        )
+        row = (await session.execute(statement, params)).one()
+    flow, step, data, last_choices, version = row
+    return StateRow(identity_id, flow, step, dict(data or {}), list(last_choices or []), version)
+
+
+async def save_state(session: AsyncSession, state: StateRow, *, now: datetime) -> None:
+    """Write the new state; a concurrent writer in between is a conflict (optimistic check)."""
+    result = await session.execute(
+        update(STATE)
+        .where(STATE.c.identity_id == state.identity_id, STATE.c.version == state.version)
+        .values(
+            flow=state.flow,
+            step=state.step,
+            data=state.data,
+            last_choices=state.last_choices,
+            version=state.version + 1,
+            updated_at=now,
+        )
+    )
+    if getattr(result, "rowcount", 1) == 0:
+        msg = f"conversation of identity {state.identity_id} changed meanwhile"
+        raise StaleDataError(msg)
+
+
+async def log_messages(session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """All of a step's message-log rows in one statement."""
+    if rows:
+        for row in rows:
+            row["text"] = str(row["text"])[:LOG_TEXT_LIMIT]
+        await session.execute(insert_into(MESSAGE_LOG), rows)
