@@ -17,6 +17,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
 
 from bot.channels.base import Channel, SendResult, SendStatus
@@ -43,8 +44,19 @@ log = logging.getLogger(__name__)
 #: Attempts for one event when the database reports a transient conflict.
 MAX_STEP_ATTEMPTS = 3
 RETRY_PAUSE_SECONDS = 0.05
+#: Delivered marks are written with the next step, or after this long, or this many.
+DELIVERED_FLUSH_SECONDS = 2.0
+DELIVERED_BATCH = 500
 
 Clock = Callable[[], datetime]
+
+
+class FlowFailedError(Exception):
+    """A flow raised; its transaction is rolled back and the step is recorded without it."""
+
+    def __init__(self, flow: str) -> None:
+        super().__init__(flow)
+        self.flow = flow
 
 
 class Engine:
@@ -68,6 +80,8 @@ class Engine:
         self._zone = ZoneInfo(settings.timezone)
         self._clock = clock or (lambda: datetime.now(self._zone))
         self._locks = KeyedLocks()
+        #: (channel, event id) of replies sent but not yet marked delivered in the database.
+        self._delivered: list[tuple[str, str]] = []
         self._staff_chats = set(settings.staff_targets)
         #: Set when a step queued outbox messages, so the outbox worker wakes at once.
         self.outbox_ready = asyncio.Event()
@@ -91,11 +105,35 @@ class Engine:
                 await self._mark_delivered(event)
 
     async def _mark_delivered(self, event: InboundEvent) -> None:
-        """Once sent, a redelivery of this event must not send the replies again."""
-        async with self.database.transaction() as session:
-            await repo.mark_delivered(
-                session, channel=event.channel, event_id=event.event_id, now=self.now()
-            )
+        """Once sent, a redelivery of this event must not send the replies again.
+
+        The marks ride along with the next step's transaction (or the periodic flush), not a
+        transaction of their own: if the process dies first, a redelivery sends the replies
+        once more, which is the at-least-once promise anyway.
+        """
+        self._delivered.append((event.channel, event.event_id))
+        if len(self._delivered) >= DELIVERED_BATCH:
+            await self.flush_delivered()
+
+    async def flush_delivered(self) -> None:
+        """Write the pending delivered marks now (periodically and at shutdown)."""
+        if self._delivered:
+            async with self.database.transaction() as session:
+                await self._apply_delivered(session)
+
+    async def _apply_delivered(self, session: AsyncSession) -> None:
+        if self._delivered:
+            pending, self._delivered = self._delivered, []
+            await repo.mark_delivered(session, pending, now=self.now())
+
+    async def run_delivery_marks(self) -> None:
+        """Flush delivered marks every few seconds while idle (a runtime task)."""
+        while True:
+            await asyncio.sleep(DELIVERED_FLUSH_SECONDS)
+            try:
+                await self.flush_delivered()
+            except Exception:
+                log.exception("could not record delivered replies")
 
     async def deliver(
         self, channel_name: str, chat_id: str, replies: list[OutboundMessage]
@@ -119,9 +157,14 @@ class Engine:
 
     async def _handle_with_retries(self, event: InboundEvent) -> list[OutboundMessage]:
         started = time.perf_counter()
+        failed = False
         for attempt in range(1, MAX_STEP_ATTEMPTS + 1):
             try:
-                replies = await self._step(event)
+                replies = await self._step(event, failed=failed)
+            except FlowFailedError as exc:
+                log.error("flow %s failed", exc.flow, exc_info=exc.__cause__)
+                failed = True  # run the step again, without the flow: record it, apologise
+                replies = await self._step(event, failed=True)
             except (StaleDataError, OperationalError, DBAPIError) as exc:
                 if attempt == MAX_STEP_ATTEMPTS or not _is_transient(exc):
                     raise
@@ -140,9 +183,10 @@ class Engine:
             return replies
         return []  # pragma: no cover - the loop always returns or raises
 
-    async def _step(self, event: InboundEvent) -> list[OutboundMessage]:
+    async def _step(self, event: InboundEvent, *, failed: bool = False) -> list[OutboundMessage]:
         now = self.now()
         async with self.database.transaction() as session:
+            await self._apply_delivered(session)
             fresh = await repo.mark_processed(
                 session, channel=event.channel, event_id=event.event_id, now=now
             )
@@ -186,26 +230,26 @@ class Engine:
             )
             if (event.channel, event.chat_id) in self._staff_chats:
                 ctx.trace["staff_chat"] = True
-            step = await self._run_flow(ctx, state, event)
+            step = await self._run_flow(ctx, state, event, failed=failed)
             await self._save(ctx, event=event, state=state, step=step, now=now)
         if ctx.notices:
             self.outbox_ready.set()
         return step.replies
 
-    async def _run_flow(self, ctx: FlowContext, state: repo.StateRow, event: InboundEvent) -> Step:
+    async def _run_flow(
+        self, ctx: FlowContext, state: repo.StateRow, event: InboundEvent, *, failed: bool
+    ) -> Step:
         conversation = Conversation(flow=state.flow, step=state.step, data=dict(state.data))
+        if failed:
+            # The flow raised on the first try and its writes were rolled back with that
+            # transaction: the user keeps their place and gets an apology, no stack trace.
+            return Step(conversation, [ctx.say("core/error")])
         try:
-            async with ctx.session.begin_nested():
-                return await self.router.dispatch(ctx, conversation, event)
-        except (StaleDataError, OperationalError):
+            return await self.router.dispatch(ctx, conversation, event)
+        except (StaleDataError, OperationalError, DBAPIError):
             raise
-        except Exception:
-            # The flow's own writes were rolled back with its savepoint; the user keeps their
-            # place and gets an apology instead of a stack trace.
-            log.exception("flow %s failed", state.flow)
-            ctx.notices.clear()
-            unchanged = Conversation(flow=state.flow, step=state.step, data=dict(state.data))
-            return Step(unchanged, [ctx.say("core/error")])
+        except Exception as exc:
+            raise FlowFailedError(state.flow) from exc
 
     async def _save(
         self,

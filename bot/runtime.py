@@ -54,6 +54,7 @@ class BotRuntime:
         self._runner: web.AppRunner | None = None
         self._site: web.TCPSite | None = None
         self._tasks: list[asyncio.Task[None]] = []
+        self._marks_task: asyncio.Task[None] | None = None
         self._workers: list[OutboxWorker | MaintenanceWorker] = []
         self.port: int | None = None
 
@@ -138,6 +139,7 @@ class BotRuntime:
         )
         self._workers = [outbox, maintenance]
         self._tasks = [asyncio.create_task(worker.run()) for worker in self._workers]
+        self._marks_task = asyncio.create_task(engine.run_delivery_marks())
 
     async def stop(self) -> None:
         """Stop taking updates, finish the ones in hand, then close everything."""
@@ -150,6 +152,13 @@ class BotRuntime:
             worker.stop()
         if self._tasks:
             await asyncio.wait(self._tasks, timeout=SHUTDOWN_GRACE_SECONDS)
+        if self._marks_task is not None:
+            self._marks_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._marks_task
+        if self.engine is not None and self.database is not None:
+            with contextlib.suppress(Exception):
+                await self.engine.flush_delivered()
         if self.database is not None:
             await self.database.dispose()
 

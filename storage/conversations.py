@@ -70,14 +70,19 @@ async def undelivered_replies(
 
 
 async def mark_delivered(
-    session: AsyncSession, *, channel: str, event_id: str, now: datetime
+    session: AsyncSession, events: list[tuple[str, str]], *, now: datetime
 ) -> None:
+    """Mark (channel, event id) pairs as delivered, one statement per channel."""
     table = PROCESSED_EVENT
-    await session.execute(
-        update(table)
-        .where(table.c.channel == channel, table.c.event_id == event_id)
-        .values(delivered_at=now)
-    )
+    by_channel: dict[str, list[str]] = {}
+    for channel, event_id in events:
+        by_channel.setdefault(channel, []).append(event_id)
+    for channel, event_ids in by_channel.items():
+        await session.execute(
+            update(table)
+            .where(table.c.channel == channel, table.c.event_id.in_(event_ids))
+            .values(delivered_at=now)
+        )
 
 
 async def purge_processed(session: AsyncSession, *, older_than: datetime) -> int:
