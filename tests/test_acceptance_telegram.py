@@ -154,6 +154,12 @@ async def test_webhook_mode_checks_the_secret_and_handles_updates(
         await asyncio.sleep(0.1)
         assert len(fake.sent(USER)) == 1  # handled once
 
+        fake.press_button(USER, "menu:help")
+        await fake.wait_for_sent(USER, 2)
+        (answer,) = await fake.wait_for_calls("answerCallbackQuery", 1)
+        assert answer["ok"]
+        assert answer.get("via") == "webhook"  # answered in the webhook reply, no extra request
+
         async with aiohttp.ClientSession() as client:
             url = f"http://127.0.0.1:{port}/telegram/webhook"
             wrong = {"X-Telegram-Bot-Api-Secret-Token": "wrong-secret-000000"}

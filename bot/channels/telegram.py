@@ -492,14 +492,23 @@ class TelegramChannel:
         self._idle.clear()
         try:
             async with self._locks.hold(_order_key(update) or "-"):
-                await self._process(update)
+                await self._process(update, answer_query=False)
         except Exception:
             log.exception("telegram update %s failed; Telegram will retry", update.update_id)
+            if update.callback_query is not None:
+                await self._answer(update.callback_query)  # stop the spinner all the same
             return web.Response(status=503)
         finally:
             self._in_flight -= 1
             if self._in_flight == 0:
                 self._idle.set()
+        query = update.callback_query
+        if query is not None:
+            # Telegram runs a method given in the webhook's answer: the tap is acknowledged
+            # with no request of our own (one Bot API call saved per button press).
+            return web.json_response(
+                {"method": "answerCallbackQuery", "callback_query_id": query.id}
+            )
         return web.Response()
 
     async def _on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -509,9 +518,9 @@ class TelegramChannel:
         except Exception:
             log.exception("telegram update %s failed", update.update_id)
 
-    async def _process(self, update: Update) -> None:
+    async def _process(self, update: Update, *, answer_query: bool = True) -> None:
         event = to_event(update)
-        query = update.callback_query
+        query = update.callback_query if answer_query else None
         # Answer the tap at once (the spinner stops), whatever happens to the event.
         answer = asyncio.create_task(self._answer(query)) if query is not None else None
         try:

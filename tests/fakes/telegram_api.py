@@ -1066,12 +1066,34 @@ class FakeTelegramAPI:
         headers = {SECRET_HEADER: hook.secret_token} if hook.secret_token else {}
         try:
             async with self._session.post(hook.url, json=update, headers=headers) as response:
-                await response.read()
+                body = await response.read()
                 if 200 <= response.status < 300:
+                    await self._method_in_response(response.content_type, body)
                     return response.status, None
                 return response.status, f"Wrong response from the webhook: {response.status} "
         except (ClientError, TimeoutError) as exc:
             return 0, f"Connection failed: {exc!r}"
+
+    async def _method_in_response(self, content_type: str, body: bytes) -> None:
+        """Telegram runs a method given in the webhook's answer body (its result is never
+        reported back); the bot uses it to answer callback queries without a request."""
+        if content_type != "application/json" or not body:
+            return
+        params = json.loads(body)
+        if not isinstance(params, dict) or "method" not in params:
+            return
+        method = str(params.pop("method"))
+        known = self._methods.get(method.lower())
+        if known is None:
+            return
+        name, handler = known
+        call: dict[str, Any] = {"method": name, "params": params, "ok": False, "via": "webhook"}
+        try:
+            call["result"] = await handler(params)
+            call["ok"] = True
+        except ApiError as exc:
+            call["error"] = exc.description
+        self._record(call)
 
     # -- control side over HTTP ----------------------------------------------------------------
 
