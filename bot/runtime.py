@@ -26,6 +26,7 @@ from bot.web.app import create_app
 from bot.workers.maintenance import MaintenanceWorker
 from bot.workers.outbox import OutboxWorker
 from handlers import build_router, warm_up
+from handlers.handoff import close_idle_handoffs
 from storage import Database, upgrade
 
 log = logging.getLogger(__name__)
@@ -130,12 +131,11 @@ class BotRuntime:
     def _start_workers(self, engine: Engine) -> None:
         assert self.database is not None
         outbox = OutboxWorker(self.database, engine.channels, wake=engine.outbox_ready)
-        close_idle = _optional_hook("handlers.handoff", "close_idle_handoffs")
         maintenance = MaintenanceWorker(
             self.database,
             keep_event_hours=self.settings.dedup_retention_hours,
             handoff_idle_hours=self.settings.handoff_idle_hours,
-            close_idle_handoffs=close_idle,
+            close_idle_handoffs=close_idle_handoffs,
         )
         self._workers = [outbox, maintenance]
         self._tasks = [asyncio.create_task(worker.run()) for worker in self._workers]
@@ -181,13 +181,3 @@ def _bound_port(runner: web.AppRunner) -> int | None:
         if isinstance(address, tuple) and len(address) >= 2:
             return int(address[1])
     return None
-
-
-def _optional_hook(module_name: str, attribute: str) -> Any:
-    import importlib
-
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError:
-        return None
-    return getattr(module, attribute, None)

@@ -2,44 +2,41 @@
 
 from __future__ import annotations
 
-import importlib
-import logging
-from typing import cast
-
 from bot.content import Content
-from bot.flow import Flow, Handler
-from bot.router import CancelHook, Router, StaffHandler, StopAll
+from bot.router import Router
+from handlers import (
+    eligibility,
+    handoff,
+    myleads,
+    policies,
+    privacy,
+    questions,
+    registration,
+    staff,
+    subscriptions,
+)
 from handlers.menu import build_menu_flow
 
-log = logging.getLogger(__name__)
-
-#: Flow modules, each exporting ``FLOW``; the menu links to them by name.
-FLOW_MODULES = (
-    "handlers.policies",
-    "handlers.eligibility",
-    "handlers.registration",
-    "handlers.myleads",
-    "handlers.subscriptions",
-    "handlers.privacy",
-    "handlers.handoff",
+#: Every flow the menu links to, by name (the prefix of its choice ids).
+FLOWS = (
+    policies.FLOW,
+    eligibility.FLOW,
+    registration.FLOW,
+    myleads.FLOW,
+    subscriptions.FLOW,
+    privacy.FLOW,
+    handoff.FLOW,
 )
 
 
 def build_router() -> Router:
-    """The router with every flow of the bot."""
-    answer_text = cast(Handler | None, _optional("handlers.questions", "answer_question"))
-    router = Router(menu=build_menu_flow(answer_text=answer_text))
-    for module_name in FLOW_MODULES:
-        flow = _optional(module_name, "FLOW")
-        if isinstance(flow, Flow):
-            router.add(flow)
-    staff = cast(StaffHandler | None, _optional("handlers.staff", "handle_staff_event"))
-    stop = cast(StopAll | None, _optional("handlers.subscriptions", "stop_all"))
-    router.staff_handler = staff
-    router.stop_subscriptions = stop
-    close_handoff = cast(CancelHook | None, _optional("handlers.handoff", "close_open_handoff"))
-    if close_handoff is not None:
-        router.cancel_hooks.append(close_handoff)
+    """The router with every flow of the bot and the hooks between them."""
+    router = Router(menu=build_menu_flow(answer_text=questions.answer_question))
+    for flow in FLOWS:
+        router.add(flow)
+    router.staff_handler = staff.handle_staff_event
+    router.stop_subscriptions = subscriptions.stop_all
+    router.cancel_hooks.append(handoff.close_open_handoff)
     return router
 
 
@@ -48,19 +45,10 @@ def warm_up(content: Content) -> None:
     builds indexes), so no owner's first question pays for it on the event loop."""
     from bot.eligibility import load_eligibility
     from bot.policy import load_catalogue
-    from handlers.eligibility import warm_gazetteer
-    from handlers.questions import load_question_index
 
-    for loader in (load_catalogue, load_question_index, load_eligibility):
+    for loader in (load_catalogue, questions.load_question_index, load_eligibility):
         content.get(loader)
-    warm_gazetteer(content)
+    eligibility.warm_gazetteer(content)
 
 
-def _optional(module_name: str, attribute: str) -> object:
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name != module_name:
-            raise
-        return None
-    return getattr(module, attribute)
+__all__ = ["FLOWS", "build_router", "warm_up"]
