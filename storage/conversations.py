@@ -130,34 +130,6 @@ async def ensure_identity(
     return identity
 
 
-async def lock_state(
-    session: AsyncSession, *, identity_id: int, now: datetime
-) -> ConversationState:
-    """The conversation row, locked for this transaction on PostgreSQL so two workers never
-    interleave one user's updates (SQLite transactions are already exclusive)."""
-    statement = select(ConversationState).where(ConversationState.identity_id == identity_id)
-    if _is_postgres(session):
-        statement = statement.with_for_update()
-    state = (await session.execute(statement)).scalar_one_or_none()
-    if state is not None:
-        return state
-    try:
-        async with session.begin_nested():
-            state = ConversationState(
-                identity_id=identity_id,
-                flow="menu",
-                step="start",
-                data={},
-                last_choices=[],
-                updated_at=now,
-            )
-            session.add(state)
-            await session.flush()
-    except IntegrityError:
-        state = (await session.execute(statement)).scalar_one()
-    return state
-
-
 def log_message(
     session: AsyncSession, *, identity_id: int, direction: str, kind: str, text: str, now: datetime
 ) -> None:
@@ -208,10 +180,6 @@ async def history(
     if kinds:
         statement = statement.where(MessageLog.kind.in_(kinds))
     return list((await session.execute(statement)).scalars())
-
-
-def retention_cutoff(now: datetime, hours: int) -> datetime:
-    return now - timedelta(hours=hours)
 
 
 # -- the engine's hot path, in Core: one statement per need, no unit-of-work bookkeeping ----
