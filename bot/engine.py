@@ -156,20 +156,24 @@ class Engine:
             return await self._handle_with_retries(event)
 
     async def _handle_with_retries(self, event: InboundEvent) -> list[OutboundMessage]:
+        """Run the step, again after a transient database conflict, and once more without
+        the flow when the flow itself raised (the user gets an apology, state unchanged)."""
         started = time.perf_counter()
+        conflicts = 0
         failed = False
-        for attempt in range(1, MAX_STEP_ATTEMPTS + 1):
+        while True:
             try:
                 replies = await self._step(event, failed=failed)
             except FlowFailedError as exc:
                 log.error("flow %s failed", exc.flow, exc_info=exc.__cause__)
-                failed = True  # run the step again, without the flow: record it, apologise
-                replies = await self._step(event, failed=True)
+                failed = True  # its writes were rolled back: record the step without it
+                continue
             except (StaleDataError, OperationalError, DBAPIError) as exc:
-                if attempt == MAX_STEP_ATTEMPTS or not _is_transient(exc):
+                conflicts += 1
+                if conflicts == MAX_STEP_ATTEMPTS or not _is_transient(exc):
                     raise
                 log.warning("retrying event after a database conflict: %s", type(exc).__name__)
-                await asyncio.sleep(RETRY_PAUSE_SECONDS * attempt)
+                await asyncio.sleep(RETRY_PAUSE_SECONDS * conflicts)
                 continue
             log.info(
                 "event handled",
@@ -181,7 +185,6 @@ class Engine:
                 },
             )
             return replies
-        return []  # pragma: no cover - the loop always returns or raises
 
     async def _step(self, event: InboundEvent, *, failed: bool = False) -> list[OutboundMessage]:
         now = self.now()
