@@ -7,6 +7,8 @@ path as production: event → engine → commit → replies.
 from __future__ import annotations
 
 import itertools
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -23,6 +25,7 @@ from bot.messages import (
     OutboundMessage,
     SharedContact,
 )
+from bot.runtime import BotRuntime
 from handlers import build_router
 from storage import Database
 from tests.fakes.telegram_api import FakeTelegramAPI
@@ -133,3 +136,14 @@ def telegram_settings(tmp_path: Path, fake: FakeTelegramAPI, **overrides: object
     }
     values.update(overrides)
     return load_settings(**values)
+
+
+@asynccontextmanager
+async def running(settings: Settings) -> AsyncIterator[BotRuntime]:
+    """The real runtime (as ``khuyencong serve``), started for the block and then stopped."""
+    runtime = BotRuntime(settings, clock=Clock())
+    await runtime.start()
+    try:
+        yield runtime
+    finally:
+        await runtime.stop()

@@ -18,7 +18,7 @@ from bot.web.app import create_app
 from storage import Database
 from tests.channel_drivers import TelegramDriver, WebDriver, check_step
 from tests.fakes.telegram_api import FakeTelegramAPI
-from tests.harness import Clock, make_engine, telegram_settings
+from tests.harness import Clock, make_engine, running, telegram_settings
 
 SCRIPTS = Path(__file__).resolve().parent / "fixtures" / "eligibility" / "scripts.yaml"
 _user_ids = itertools.count(8001)
@@ -32,12 +32,8 @@ def _scripts() -> list[dict[str, Any]]:
 
 @pytest.fixture
 async def telegram_runtime(tmp_path: Path, fake: FakeTelegramAPI) -> AsyncIterator[BotRuntime]:
-    runtime = BotRuntime(telegram_settings(tmp_path, fake), clock=Clock())
-    await runtime.start()
-    try:
+    async with running(telegram_settings(tmp_path, fake)) as runtime:
         yield runtime
-    finally:
-        await runtime.stop()
 
 
 async def _run(driver: TelegramDriver | WebDriver, script: dict[str, Any]) -> None:

@@ -6,10 +6,9 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from bot.runtime import BotRuntime
 from tests.channel_drivers import TelegramDriver, plain
 from tests.fakes.telegram_api import FakeTelegramAPI
-from tests.harness import Clock, telegram_settings
+from tests.harness import running, telegram_settings
 
 STAFF_GROUP = -100888
 OFFICER = 6001
@@ -20,9 +19,7 @@ async def test_handoff_round_trip_through_the_staff_group(
     tmp_path: Path, fake: FakeTelegramAPI
 ) -> None:
     settings = telegram_settings(tmp_path, fake, staff_chats=f"telegram:{STAFF_GROUP}")
-    runtime = BotRuntime(settings, clock=Clock())
-    await runtime.start()
-    try:
+    async with running(settings):
         owner = TelegramDriver(fake, OWNER)
         await owner.say("/start")
         await owner.tap("handoff:start")
@@ -51,5 +48,3 @@ async def test_handoff_round_trip_through_the_staff_group(
         await asyncio.sleep(0.3)
         assert len(fake.sent(OWNER)) == before_owner
         assert "ho tro may moc" in plain(str(fake.sent(STAFF_GROUP)[-1]["text"]))
-    finally:
-        await runtime.stop()

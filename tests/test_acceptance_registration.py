@@ -23,7 +23,7 @@ from storage import Database
 from storage.leads import Lead
 from tests.channel_drivers import Seen, TelegramDriver, WebDriver, check_step
 from tests.fakes.telegram_api import FakeTelegramAPI
-from tests.harness import Clock, make_engine, telegram_settings
+from tests.harness import make_engine, running, telegram_settings
 
 SCRIPT = Path(__file__).resolve().parent / "fixtures" / "conversations" / "registration.yaml"
 STAFF_GROUP = -100777
@@ -38,14 +38,9 @@ def _script() -> list[dict[str, Any]]:
 
 @pytest.fixture
 async def runtime(tmp_path: Path, fake: FakeTelegramAPI) -> AsyncIterator[BotRuntime]:
-    bot = BotRuntime(
-        telegram_settings(tmp_path, fake, staff_chats=f"telegram:{STAFF_GROUP}"), clock=Clock()
-    )
-    await bot.start()
-    try:
+    settings = telegram_settings(tmp_path, fake, staff_chats=f"telegram:{STAFF_GROUP}")
+    async with running(settings) as bot:
         yield bot
-    finally:
-        await bot.stop()
 
 
 async def _leads(database: Database) -> list[Lead]:

@@ -11,7 +11,7 @@ import aiohttp
 
 from bot.runtime import BotRuntime
 from tests.fakes.telegram_api import FakeTelegramAPI
-from tests.harness import Clock, telegram_settings
+from tests.harness import Clock, running, telegram_settings
 from tests.scripts import load_script
 
 USER = 7001
@@ -33,9 +33,7 @@ async def _texts(fake: FakeTelegramAPI, chat: int, count: int) -> list[str]:
 async def test_polling_start_menu_tap_and_redelivery(
     tmp_path: Path, fake: FakeTelegramAPI
 ) -> None:
-    runtime = BotRuntime(telegram_settings(tmp_path, fake), clock=Clock())
-    await runtime.start()
-    try:
+    async with running(telegram_settings(tmp_path, fake)):
         fake.send_command(USER, "start")
         texts = await _texts(fake, USER, 1)
         assert "Xin chào" in texts[0]
@@ -58,14 +56,10 @@ async def test_polling_start_menu_tap_and_redelivery(
         after = fake.sent(USER)[before:]
         assert len(after) == 1, after  # the redelivered tap produced nothing
         assert "Anh/chị cần em giúp gì" in str(after[0]["text"])
-    finally:
-        await runtime.stop()
 
 
 async def test_the_basic_script_runs_on_telegram(tmp_path: Path, fake: FakeTelegramAPI) -> None:
-    runtime = BotRuntime(telegram_settings(tmp_path, fake), clock=Clock())
-    await runtime.start()
-    try:
+    async with running(telegram_settings(tmp_path, fake)):
         count = 0
         for step in load_script("basic"):
             send = step["send"]
@@ -83,16 +77,12 @@ async def test_the_basic_script_runs_on_telegram(tmp_path: Path, fake: FakeTeleg
                 assert fragment in text, (send, text)
             count += 1
         assert count == len(load_script("basic"))
-    finally:
-        await runtime.stop()
 
 
 async def test_a_server_error_from_telegram_crashes_nothing(
     tmp_path: Path, fake: FakeTelegramAPI
 ) -> None:
-    runtime = BotRuntime(telegram_settings(tmp_path, fake), clock=Clock())
-    await runtime.start()
-    try:
+    async with running(telegram_settings(tmp_path, fake)):
         fake.fail_next("sendMessage", chat_id=USER, error="server_error")
         fake.send_command(USER, "start")
         await fake.wait_for_calls("sendMessage", 1)
@@ -100,8 +90,6 @@ async def test_a_server_error_from_telegram_crashes_nothing(
         assert "Xin chào" in (await _texts(fake, OTHER, 1))[0]
         fake.send_text(USER, "menu")
         assert any("Anh/chị cần em giúp gì" in t for t in await _texts(fake, USER, 1))
-    finally:
-        await runtime.stop()
 
 
 async def test_state_survives_a_restart_mid_conversation(
@@ -135,9 +123,7 @@ async def test_webhook_mode_checks_the_secret_and_handles_updates(
         public_url=f"http://127.0.0.1:{port}",
         telegram_webhook_secret=SECRET,
     )
-    runtime = BotRuntime(settings, clock=Clock())
-    await runtime.start()
-    try:
+    async with running(settings):
         assert fake.webhook_url == f"http://127.0.0.1:{port}/telegram/webhook"
         assert fake.webhook_secret == SECRET
         (call,) = await fake.wait_for_calls("setWebhook", 1)
@@ -170,24 +156,18 @@ async def test_webhook_mode_checks_the_secret_and_handles_updates(
             right = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
             response = await client.post(url, data="not json", headers=right)
             assert response.status == 400
-    finally:
-        await runtime.stop()
 
 
 async def test_the_command_menu_is_set_in_vietnamese(
     tmp_path: Path, fake: FakeTelegramAPI
 ) -> None:
-    runtime = BotRuntime(telegram_settings(tmp_path, fake), clock=Clock())
-    await runtime.start()
-    try:
+    async with running(telegram_settings(tmp_path, fake)):
         (call,) = await fake.wait_for_calls("setMyCommands", 1)
         commands = call["params"]["commands"]
         names = [item["command"] for item in commands]
         assert names[:4] == ["start", "menu", "help", "huy"]
         assert "kiemtra" in names
         assert all(item["description"] for item in commands)
-    finally:
-        await runtime.stop()
 
 
 async def test_blocking_the_bot_marks_the_user_inactive(
@@ -197,9 +177,7 @@ async def test_blocking_the_bot_marks_the_user_inactive(
 
     from storage import ChannelIdentity
 
-    runtime = BotRuntime(telegram_settings(tmp_path, fake), clock=Clock())
-    await runtime.start()
-    try:
+    async with running(telegram_settings(tmp_path, fake)) as runtime:
         fake.send_command(USER, "start")
         await fake.wait_for_sent(USER, 1)
         fake.chat_member(USER, "kicked")
@@ -213,5 +191,3 @@ async def test_blocking_the_bot_marks_the_user_inactive(
             await asyncio.sleep(0.05)
         assert identity is not None
         assert identity.blocked_at is not None
-    finally:
-        await runtime.stop()
