@@ -6,8 +6,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
-
 from bench.updates import (
     SCENARIO,
     Options,
@@ -20,11 +18,6 @@ from bench.updates import (
 
 USERS = 5
 UPDATES = 2
-
-
-@pytest.fixture(autouse=True)
-def _timedelta_retry_after(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PTB_TIMEDELTA", "true")
 
 
 async def test_a_tiny_run_measures_ours_and_both_baselines(tmp_path: Path) -> None:

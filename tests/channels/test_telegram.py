@@ -42,12 +42,6 @@ LAN = 7000001
 BINH = 7000002
 
 
-@pytest.fixture(autouse=True)
-def _timedelta_retry_after(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Opt in to PTB 23's timedelta ``retry_after`` (the int form warns, and warnings fail)."""
-    monkeypatch.setenv("PTB_TIMEDELTA", "true")
-
-
 @pytest.fixture(scope="module")
 def texts() -> Texts:
     return Texts(DEFAULT_CONTENT_DIR)
@@ -89,12 +83,6 @@ class Recorder:
                 self.changed.clear()
                 await self.changed.wait()
         return self.events
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeTelegramAPI]:
-    async with FakeTelegramAPI() as server:
-        yield server
 
 
 @pytest.fixture

@@ -27,18 +27,6 @@ USER = 501
 OTHER = 502
 
 
-@pytest.fixture(autouse=True)
-def _timedelta_retry_after(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Opt in to PTB 23's timedelta ``retry_after`` (the int form warns, and warnings fail)."""
-    monkeypatch.setenv("PTB_TIMEDELTA", "true")
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeTelegramAPI]:
-    async with FakeTelegramAPI() as server:
-        yield server
-
-
 @pytest.fixture
 async def bot(fake: FakeTelegramAPI) -> AsyncIterator[Bot]:
     async with Bot(fake.token, base_url=fake.base_url) as client:
