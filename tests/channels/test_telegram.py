@@ -594,33 +594,18 @@ async def test_a_wrong_token_fails_fast_and_cleanly(
 
 
 async def test_the_rate_limiter_can_be_switched_off_for_a_local_api(
-    fake: FakeTelegramAPI,
+    fake: FakeTelegramAPI, texts: Texts, recorder: Recorder
 ) -> None:
-    async def dispatch(_event: InboundEvent) -> None:
-        return None
-
-    channel = TelegramChannel(
-        fake.token,
-        dispatch=dispatch,
-        texts=_LabelsForRateTest(),
-        base_url=fake.base_url,
-        rate_limit=False,
-    )
-    await channel.start_polling()
-    try:
-        assert channel.application.bot.rate_limiter is None
-    finally:
-        await channel.stop()
-    limited = TelegramChannel(
-        fake.token, dispatch=dispatch, texts=_LabelsForRateTest(), base_url=fake.base_url
-    )
-    await limited.start_polling()
-    try:
-        assert limited.application.bot.rate_limiter is not None
-    finally:
-        await limited.stop()
-
-
-class _LabelsForRateTest:
-    def label(self, key: str) -> str:
-        return key
+    for rate_limit in (False, True):
+        channel = TelegramChannel(
+            fake.token,
+            dispatch=recorder,
+            texts=texts,
+            base_url=fake.base_url,
+            rate_limit=rate_limit,
+        )
+        await channel.start_polling()
+        try:
+            assert (channel.application.bot.rate_limiter is not None) is rate_limit
+        finally:
+            await channel.stop()
