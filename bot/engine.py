@@ -51,6 +51,10 @@ DELIVERED_BATCH = 500
 Clock = Callable[[], datetime]
 
 
+class _AlreadyProcessedError(Exception):
+    """The event id was in the processed set: the step is rolled back and not run again."""
+
+
 class FlowFailedError(Exception):
     """A flow raised; its transaction is rolled back and the step is recorded without it."""
 
@@ -107,8 +111,8 @@ class Engine:
     async def _mark_delivered(self, event: InboundEvent) -> None:
         """Once sent, a redelivery of this event must not send the replies again.
 
-        The marks ride along with the next step's transaction (or the periodic flush), not a
-        transaction of their own: if the process dies first, a redelivery sends the replies
+        The marks are written in batches (every few seconds, or every ``DELIVERED_BATCH``),
+        not a transaction per step: if the process dies first, a redelivery sends the replies
         once more, which is the at-least-once promise anyway.
         """
         self._delivered.append((event.channel, event.event_id))
@@ -116,15 +120,15 @@ class Engine:
             await self.flush_delivered()
 
     async def flush_delivered(self) -> None:
-        """Write the pending delivered marks now (periodically and at shutdown)."""
-        if self._delivered:
-            async with self.database.transaction() as session:
-                await self._apply_delivered(session)
-
-    async def _apply_delivered(self, session: AsyncSession) -> None:
+        """Write the pending delivered marks now (periodically, before a replay, at stop)."""
         if self._delivered:
             pending, self._delivered = self._delivered, []
-            await repo.mark_delivered(session, pending, now=self.now())
+            try:
+                async with self.database.transaction() as session:
+                    await repo.mark_delivered(session, pending, now=self.now())
+            except BaseException:
+                self._delivered[:0] = pending  # kept for the next flush
+                raise
 
     async def run_delivery_marks(self) -> None:
         """Flush delivered marks every few seconds while idle (a runtime task)."""
@@ -187,23 +191,15 @@ class Engine:
             return replies
 
     async def _step(self, event: InboundEvent, *, failed: bool = False) -> list[OutboundMessage]:
+        try:
+            return await self._run_step(event, failed=failed)
+        except _AlreadyProcessedError:
+            return await self._replay(event)
+
+    async def _run_step(self, event: InboundEvent, *, failed: bool) -> list[OutboundMessage]:
         now = self.now()
         async with self.database.transaction() as session:
-            await self._apply_delivered(session)
-            fresh = await repo.mark_processed(
-                session, channel=event.channel, event_id=event.event_id, now=now
-            )
-            if not fresh:
-                # Handled before: never run it twice. If its replies were committed but never
-                # confirmed sent (the process died in between), send them now.
-                stored = await repo.undelivered_replies(
-                    session, channel=event.channel, event_id=event.event_id
-                )
-                log.info(
-                    "duplicate event", extra={"channel": event.channel, "replayed": len(stored)}
-                )
-                return [message_from_dict(reply) for reply in stored]
-            identity = await repo.identity_for_step(
+            identity, state = await repo.load_step(
                 session,
                 channel=event.channel,
                 user_id=event.user_id,
@@ -213,10 +209,10 @@ class Engine:
             if event.kind in {EventKind.BLOCKED, EventKind.UNBLOCKED}:
                 blocked_at = now if event.kind is EventKind.BLOCKED else None
                 await repo.set_blocked(session, identity_id=identity.id, at=blocked_at)
+                await self._record_processed(session, event, now=now, replies=[])
                 return []
             if identity.blocked_at is not None:  # writing again means they unblocked us
                 await repo.set_blocked(session, identity_id=identity.id, at=None)
-            state = await repo.state_for_step(session, identity_id=identity.id, now=now)
             event = map_typed_choice(event, state.last_choices)
             ctx = FlowContext(
                 content=self.content,
@@ -235,9 +231,41 @@ class Engine:
                 ctx.trace["staff_chat"] = True
             step = await self._run_flow(ctx, state, event, failed=failed)
             await self._save(ctx, event=event, state=state, step=step, now=now)
+            await self._record_processed(session, event, now=now, replies=step.replies)
         if ctx.notices:
             self.outbox_ready.set()
         return step.replies
+
+    async def _record_processed(
+        self,
+        session: AsyncSession,
+        event: InboundEvent,
+        *,
+        now: datetime,
+        replies: list[OutboundMessage],
+    ) -> None:
+        """Add the event id to the processed set, with the replies to replay if the process
+        dies before sending them; a repeat rolls the whole step back."""
+        fresh = await repo.record_processed(
+            session,
+            channel=event.channel,
+            event_id=event.event_id,
+            now=now,
+            replies=[message_to_dict(reply) for reply in replies] or None,
+        )
+        if not fresh:
+            raise _AlreadyProcessedError
+
+    async def _replay(self, event: InboundEvent) -> list[OutboundMessage]:
+        """A repeat is never run twice. If its replies were committed but never confirmed
+        sent (the process died in between), they are sent now."""
+        await self.flush_delivered()  # sent in this process: nothing to replay then
+        async with self.database.session() as session:
+            stored = await repo.undelivered_replies(
+                session, channel=event.channel, event_id=event.event_id
+            )
+        log.info("duplicate event", extra={"channel": event.channel, "replayed": len(stored)})
+        return [message_from_dict(reply) for reply in stored]
 
     async def _run_flow(
         self, ctx: FlowContext, state: repo.StateRow, event: InboundEvent, *, failed: bool
@@ -302,13 +330,6 @@ class Engine:
                 payload=message_to_dict(notice.message),
                 topic=notice.topic,
                 now=now,
-            )
-        if step.replies:
-            await repo.record_replies(
-                session,
-                channel=event.channel,
-                event_id=event.event_id,
-                replies=[message_to_dict(reply) for reply in step.replies],
             )
 
 

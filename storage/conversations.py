@@ -27,36 +27,38 @@ LOG_TEXT_LIMIT = 4000
 #: last_seen_at is refreshed at most this often: one write saved on most steps.
 LAST_SEEN_RESOLUTION = timedelta(minutes=10)
 PROCESSED_EVENT: Table = ProcessedEvent.__table__  # type: ignore[assignment]
+_PROCESSED_KEY = ["channel", "event_id"]
+#: Built once: constructing statements per call costs more CPU than running them.
+_INSERT_PROCESSED_PG = pg_insert(PROCESSED_EVENT).on_conflict_do_nothing(
+    index_elements=_PROCESSED_KEY
+)
+_INSERT_PROCESSED_SQLITE = sqlite_insert(PROCESSED_EVENT).on_conflict_do_nothing(
+    index_elements=_PROCESSED_KEY
+)
 
 
 def _is_postgres(session: AsyncSession) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
 
-async def mark_processed(
-    session: AsyncSession, *, channel: str, event_id: str, now: datetime
+async def record_processed(
+    session: AsyncSession,
+    *,
+    channel: str,
+    event_id: str,
+    now: datetime,
+    replies: list[dict[str, Any]] | None = None,
 ) -> bool:
-    """Record the event id; False if it was already there (a redelivery or a retry)."""
-    insert = pg_insert if _is_postgres(session) else sqlite_insert
-    statement = (
-        insert(ProcessedEvent)
-        .values(channel=channel, event_id=event_id, processed_at=now)
-        .on_conflict_do_nothing(index_elements=["channel", "event_id"])
-    )
-    result = await session.execute(statement)
+    """Add the event id to the processed set with the step's replies, last in the step's
+    transaction; False if it was already there (a redelivery: roll the step back).
+
+    Recording at the end rather than checking first saves a round trip on every step; a
+    repeat costs one discarded run of its flow, and repeats are rare.
+    """
+    statement = _INSERT_PROCESSED_PG if _is_postgres(session) else _INSERT_PROCESSED_SQLITE
+    params = {"channel": channel, "event_id": event_id, "processed_at": now, "replies": replies}
+    result = await session.execute(statement, params)
     return bool(getattr(result, "rowcount", 0))
-
-
-async def record_replies(
-    session: AsyncSession, *, channel: str, event_id: str, replies: list[dict[str, Any]]
-) -> None:
-    """Keep the step's replies with its event id, in the step's own transaction."""
-    table = PROCESSED_EVENT  # Core update: no ORM bulk-update bookkeeping per step
-    await session.execute(
-        update(table)
-        .where(table.c.channel == channel, table.c.event_id == event_id)
-        .values(replies=replies)
-    )
 
 
 async def undelivered_replies(
@@ -199,6 +201,41 @@ _SELECT_STATE = select(
     STATE.c.flow, STATE.c.step, STATE.c.data, STATE.c.last_choices, STATE.c.version
 ).where(STATE.c.identity_id == bindparam("identity_id"))
 _SELECT_STATE_LOCKED = _SELECT_STATE.with_for_update()
+#: Identity and conversation in one round trip: the common case of a known user.
+_SELECT_STEP = (
+    select(
+        IDENTITY.c.id,
+        IDENTITY.c.person_id,
+        IDENTITY.c.chat_id,
+        IDENTITY.c.last_seen_at,
+        IDENTITY.c.blocked_at,
+        STATE.c.flow,
+        STATE.c.step,
+        STATE.c.data,
+        STATE.c.last_choices,
+        STATE.c.version,
+    )
+    .select_from(IDENTITY.join(STATE, STATE.c.identity_id == IDENTITY.c.id))
+    .where(IDENTITY.c.channel == bindparam("channel"), IDENTITY.c.user_id == bindparam("user_id"))
+)
+_SELECT_STEP_LOCKED = _SELECT_STEP.with_for_update(of=STATE)
+_IDENTITY_FIELDS = 5
+_UPDATE_STATE = (
+    update(STATE)
+    .where(
+        STATE.c.identity_id == bindparam("key_identity_id"),
+        STATE.c.version == bindparam("key_version"),
+    )
+    .values(
+        flow=bindparam("new_flow", type_=STATE.c.flow.type),
+        step=bindparam("new_step", type_=STATE.c.step.type),
+        data=bindparam("new_data", type_=STATE.c.data.type),
+        last_choices=bindparam("new_last_choices", type_=STATE.c.last_choices.type),
+        version=bindparam("new_version", type_=STATE.c.version.type),
+        updated_at=bindparam("new_updated_at", type_=STATE.c.updated_at.type),
+    )
+)
+_INSERT_LOG = insert_into(MESSAGE_LOG)
 
 
 @dataclass(slots=True)
@@ -233,13 +270,7 @@ async def identity_for_step(
         await session.flush()
         return IdentityRow(identity.id, identity.person_id, chat_id, now, identity.blocked_at)
     found = IdentityRow(*row)
-    if found.chat_id != chat_id or now - found.last_seen_at >= LAST_SEEN_RESOLUTION:
-        await session.execute(
-            update(IDENTITY)
-            .where(IDENTITY.c.id == found.id)
-            .values(chat_id=chat_id, last_seen_at=now)
-        )
-        found.chat_id, found.last_seen_at = chat_id, now
+    await _refresh_identity(session, found, chat_id=chat_id, now=now)
     return found
 
 
@@ -275,20 +306,50 @@ async def state_for_step(session: AsyncSession, *, identity_id: int, now: dateti
     return StateRow(identity_id, flow, step, dict(data or {}), list(last_choices or []), version)
 
 
+async def load_step(
+    session: AsyncSession, *, channel: str, user_id: str, chat_id: str, now: datetime
+) -> tuple[IdentityRow, StateRow]:
+    """The sender's identity and conversation (locked on PostgreSQL), created on first
+    contact; one query for a known user."""
+    statement = _SELECT_STEP_LOCKED if _is_postgres(session) else _SELECT_STEP
+    row = (await session.execute(statement, {"channel": channel, "user_id": user_id})).first()
+    if row is None:
+        identity = await identity_for_step(
+            session, channel=channel, user_id=user_id, chat_id=chat_id, now=now
+        )
+        return identity, await state_for_step(session, identity_id=identity.id, now=now)
+    identity = IdentityRow(*row[:_IDENTITY_FIELDS])
+    flow, step, data, last_choices, version = row[_IDENTITY_FIELDS:]
+    state = StateRow(identity.id, flow, step, dict(data or {}), list(last_choices or []), version)
+    await _refresh_identity(session, identity, chat_id=chat_id, now=now)
+    return identity, state
+
+
+async def _refresh_identity(
+    session: AsyncSession, identity: IdentityRow, *, chat_id: str, now: datetime
+) -> None:
+    if identity.chat_id != chat_id or now - identity.last_seen_at >= LAST_SEEN_RESOLUTION:
+        await session.execute(
+            update(IDENTITY)
+            .where(IDENTITY.c.id == identity.id)
+            .values(chat_id=chat_id, last_seen_at=now)
+        )
+        identity.chat_id, identity.last_seen_at = chat_id, now
+
+
 async def save_state(session: AsyncSession, state: StateRow, *, now: datetime) -> None:
     """Write the new state; a concurrent writer in between is a conflict (optimistic check)."""
-    result = await session.execute(
-        update(STATE)
-        .where(STATE.c.identity_id == state.identity_id, STATE.c.version == state.version)
-        .values(
-            flow=state.flow,
-            step=state.step,
-            data=state.data,
-            last_choices=state.last_choices,
-            version=state.version + 1,
-            updated_at=now,
-        )
-    )
+    params = {
+        "key_identity_id": state.identity_id,
+        "key_version": state.version,
+        "new_flow": state.flow,
+        "new_step": state.step,
+        "new_data": state.data,
+        "new_last_choices": state.last_choices,
+        "new_version": state.version + 1,
+        "new_updated_at": now,
+    }
+    result = await session.execute(_UPDATE_STATE, params)
     if getattr(result, "rowcount", 1) == 0:
         msg = f"conversation of identity {state.identity_id} changed meanwhile"
         raise StaleDataError(msg)
@@ -299,4 +360,4 @@ async def log_messages(session: AsyncSession, rows: list[dict[str, Any]]) -> Non
     if rows:
         for row in rows:
             row["text"] = str(row["text"])[:LOG_TEXT_LIMIT]
-        await session.execute(insert_into(MESSAGE_LOG), rows)
+        await session.execute(_INSERT_LOG, rows)
