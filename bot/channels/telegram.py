@@ -19,7 +19,7 @@ import logging
 import re
 import secrets
 import warnings
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final, Protocol
@@ -27,11 +27,7 @@ from typing import Any, Final, Protocol
 from aiohttp import web
 from telegram import (
     BotCommand,
-    CallbackQuery,
-    InlineKeyboardButton,
     InlineKeyboardMarkup,
-    KeyboardButton,
-    Message,
     ReplyKeyboardMarkup,
     ReplyKeyboardRemove,
     Update,
@@ -49,6 +45,7 @@ from telegram.ext import (
     Application,
     BaseUpdateProcessor,
     ContextTypes,
+    ExtBot,
     TypeHandler,
 )
 from telegram.warnings import PTBDeprecationWarning
@@ -71,6 +68,8 @@ log = logging.getLogger(__name__)
 CHANNEL_NAME: Final = "telegram"
 #: Where our aiohttp app mounts :meth:`TelegramChannel.handle_webhook`.
 WEBHOOK_PATH: Final = "/telegram/webhook"
+#: PTB's own default, for when no ``base_url`` (a fake or a local Bot API server) is given.
+TELEGRAM_BOT_API_URL: Final = "https://api.telegram.org/bot"
 SECRET_HEADER: Final = "X-Telegram-Bot-Api-Secret-Token"
 #: Always sent explicitly: when omitted, Telegram keeps whatever was set before.
 ALLOWED_UPDATES: Final = ("message", "callback_query", "my_chat_member")
@@ -119,77 +118,124 @@ class LabelSource(Protocol):
 
 
 def to_event(update: Update) -> InboundEvent | None:
-    """The neutral event for ``update``, or None for updates the bot does not act on."""
-    event_id = str(update.update_id)
-    if update.callback_query is not None:
-        return _choice_event(event_id, update.callback_query)
-    if update.my_chat_member is not None:
-        member = update.my_chat_member
-        if member.chat.type != ChatType.PRIVATE:
+    """The neutral event for a PTB ``update`` (polling), or None when the bot does not act."""
+    return event_from_json(update.to_dict())
+
+
+def event_from_json(update: Mapping[str, Any]) -> InboundEvent | None:
+    """The neutral event for an update as Telegram sends it (JSON), or None for updates the
+    bot does not act on.
+
+    Read straight from the JSON: only a handful of fields matter, and building PTB's whole
+    object tree for every webhook update (a button press carries the bot's message and its
+    keyboard) cost more CPU than the rest of the step. Raises KeyError, TypeError or
+    ValueError when a field the bot needs is missing or malformed.
+    """
+    event_id = str(_require_int(update["update_id"]))
+    if (query := update.get("callback_query")) is not None:
+        return _choice_event(event_id, query)
+    if (member := update.get("my_chat_member")) is not None:
+        if member["chat"]["type"] != ChatType.PRIVATE:
             return None
-        kind = _MEMBER_EVENTS.get(member.new_chat_member.status)
+        kind = _MEMBER_EVENTS.get(member["new_chat_member"]["status"])
         if kind is None:
             return None
         return InboundEvent(
             channel=CHANNEL_NAME,
-            user_id=str(member.from_user.id),
-            chat_id=str(member.chat.id),
+            user_id=str(_require_int(member["from"]["id"])),
+            chat_id=str(_require_int(member["chat"]["id"])),
             event_id=event_id,
             kind=kind,
-            received_at=member.date,
+            received_at=_timestamp(member["date"]),
         )
-    if update.message is not None:
-        return _message_event(event_id, update.message)
+    if (message := update.get("message")) is not None:
+        return _message_event(event_id, message)
     return None
 
 
-def _choice_event(event_id: str, query: CallbackQuery) -> InboundEvent:
-    chat_id = query.message.chat.id if query.message is not None else query.from_user.id
+def update_order_key(update: Mapping[str, Any]) -> str | None:
+    """Updates with the same key are handled one after another (the sender, else the chat)."""
+    for field in ("message", "callback_query", "my_chat_member"):
+        part = update.get(field)
+        if isinstance(part, Mapping):
+            sender = part.get("from")
+            if isinstance(sender, Mapping) and "id" in sender:
+                return f"user:{sender['id']}"
+            chat = part.get("chat")
+            if isinstance(chat, Mapping) and "id" in chat:
+                return f"chat:{chat['id']}"
+    return None
+
+
+def _require_int(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        msg = f"expected an integer id, got {type(value).__name__}"
+        raise TypeError(msg)
+    return value
+
+
+def _timestamp(value: Any) -> datetime:
+    return datetime.fromtimestamp(_require_int(value), UTC)
+
+
+def _choice_event(event_id: str, query: Mapping[str, Any]) -> InboundEvent:
+    user_id = _require_int(query["from"]["id"])
+    message = query.get("message")
+    chat_id = _require_int(message["chat"]["id"]) if message else user_id
+    data = query.get("data")
     return InboundEvent(
         channel=CHANNEL_NAME,
-        user_id=str(query.from_user.id),
+        user_id=str(user_id),
         chat_id=str(chat_id),
         event_id=event_id,
-        kind=EventKind.CHOICE if query.data else EventKind.UNKNOWN,
-        text=query.data or "",
+        kind=EventKind.CHOICE if data else EventKind.UNKNOWN,
+        text=str(data or ""),
         received_at=datetime.now(UTC),
     )
 
 
-def _message_event(event_id: str, message: Message) -> InboundEvent | None:
-    if message.from_user is None:  # channel posts and anonymous admins
+def _message_event(event_id: str, message: Mapping[str, Any]) -> InboundEvent | None:
+    sender = message.get("from")
+    if sender is None:  # channel posts and anonymous admins
         return None
-    reply_to = message.reply_to_message
+    reply_to = message.get("reply_to_message")
     common: dict[str, Any] = {
         "channel": CHANNEL_NAME,
-        "user_id": str(message.from_user.id),
-        "chat_id": str(message.chat.id),
+        "user_id": str(_require_int(sender["id"])),
+        "chat_id": str(_require_int(message["chat"]["id"])),
         "event_id": event_id,
-        "received_at": message.date,
-        "reply_to_message_id": str(reply_to.message_id) if reply_to is not None else None,
+        "received_at": _timestamp(message["date"]),
+        "reply_to_message_id": str(reply_to["message_id"]) if reply_to else None,
     }
-    if message.text is not None:
-        command = COMMAND_RE.fullmatch(message.text.strip())
+    text = message.get("text")
+    if text is not None:
+        text = str(text)
+        command = COMMAND_RE.fullmatch(text.strip())
         if command is not None:
             args = (command.group(2) or "").strip()
             name = fold(command.group(1))
             return InboundEvent(kind=EventKind.COMMAND, text=name, args=args, **common)
-        return InboundEvent(kind=EventKind.TEXT, text=message.text, **common)
-    if message.contact is not None:
-        contact = message.contact
+        return InboundEvent(kind=EventKind.TEXT, text=text, **common)
+    if (contact := message.get("contact")) is not None:
+        owner = contact.get("user_id")
         shared = SharedContact(
-            phone=contact.phone_number,
-            owner_user_id=str(contact.user_id) if contact.user_id else None,
-            first_name=contact.first_name,
+            phone=str(contact["phone_number"]),
+            owner_user_id=str(_require_int(owner)) if owner else None,
+            first_name=str(contact.get("first_name", "")),
         )
         return InboundEvent(kind=EventKind.CONTACT, contact=shared, **common)
-    if message.location is not None:
-        where = GeoLocation(message.location.latitude, message.location.longitude)
+    if (location := message.get("location")) is not None:
+        where = GeoLocation(float(location["latitude"]), float(location["longitude"]))
         return InboundEvent(kind=EventKind.LOCATION, location=where, **common)
-    return InboundEvent(kind=EventKind.UNKNOWN, text=message.caption or "", **common)
+    return InboundEvent(kind=EventKind.UNKNOWN, text=str(message.get("caption") or ""), **common)
 
 
 # -- outbound: neutral message → Telegram messages ------------------------------------------
+
+
+#: A keyboard as the Bot API's JSON (``InlineKeyboardMarkup``, ``ReplyKeyboardMarkup``…).
+Markup = dict[str, Any]
+REMOVE_KEYBOARD: Final[Markup] = {"remove_keyboard": True}
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,7 +243,7 @@ class RenderedPart:
     """One Telegram message: HTML text and the keyboard it carries (the last part only)."""
 
     text: str
-    reply_markup: ReplyMarkup | None = None
+    reply_markup: Markup | None = None
 
 
 def to_html(text: str) -> str:
@@ -209,9 +255,13 @@ def render(
     message: OutboundMessage, *, contact_label: str, contact_placeholder: str | None = None
 ) -> list[RenderedPart]:
     """Split on paragraphs (before escaping, so each part stays within 4096 characters
-    once Telegram has parsed the HTML) and put the keyboard on the last part."""
+    once Telegram has parsed the HTML) and put the keyboard on the last part.
+
+    Keyboards are built as the Bot API's JSON, not PTB objects: a reply is sent once and
+    never read back, so the object tree would only be built to be serialised again.
+    """
     parts = [to_html(part) for part in split_text(message.text, MAX_TEXT_LENGTH)]
-    markup: ReplyMarkup | None = None
+    markup: Markup | None = None
     if message.request_contact:
         markup = _contact_keyboard(message, contact_label, contact_placeholder)
         if message.links:  # a reply keyboard leaves no room for URL buttons
@@ -231,25 +281,24 @@ def _columns(message: OutboundMessage) -> int:
     return min(max(message.columns, 1), MAX_BUTTONS_PER_ROW)
 
 
-def _inline_keyboard(message: OutboundMessage) -> InlineKeyboardMarkup:
+def _inline_keyboard(message: OutboundMessage) -> Markup:
     width = _columns(message)
-    buttons = [InlineKeyboardButton(c.label, callback_data=c.id) for c in message.choices]
+    buttons = [{"text": c.label, "callback_data": c.id} for c in message.choices]
     rows = [buttons[i : i + width] for i in range(0, len(buttons), width)]
-    rows.extend([InlineKeyboardButton(link.label, url=link.url)] for link in message.links)
-    return InlineKeyboardMarkup(rows)
+    rows.extend([{"text": link.label, "url": link.url}] for link in message.links)
+    return {"inline_keyboard": rows}
 
 
-def _contact_keyboard(
-    message: OutboundMessage, label: str, placeholder: str | None
-) -> ReplyKeyboardMarkup:
+def _contact_keyboard(message: OutboundMessage, label: str, placeholder: str | None) -> Markup:
     """The share-contact button; choices become typed-label buttons the engine maps back."""
     width = _columns(message)
-    labels = [KeyboardButton(choice.label) for choice in message.choices]
-    rows = [[KeyboardButton(label, request_contact=True)]]
+    labels = [{"text": choice.label} for choice in message.choices]
+    rows: list[list[dict[str, Any]]] = [[{"text": label, "request_contact": True}]]
     rows.extend(labels[i : i + width] for i in range(0, len(labels), width))
-    return ReplyKeyboardMarkup(
-        rows, resize_keyboard=True, one_time_keyboard=True, input_field_placeholder=placeholder
-    )
+    markup: Markup = {"keyboard": rows, "resize_keyboard": True, "one_time_keyboard": True}
+    if placeholder:
+        markup["input_field_placeholder"] = placeholder
+    return markup
 
 
 def send_failure(exc: TelegramError, *, sent: Sequence[str] = ()) -> SendResult:
@@ -281,6 +330,23 @@ def _retry_seconds(exc: RetryAfter) -> float:
         warnings.simplefilter("ignore", PTBDeprecationWarning)
         value = exc.retry_after
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+# -- the client ------------------------------------------------------------------------------
+
+
+class ReplyBot(ExtBot[Any]):
+    """PTB's bot with one addition: a Bot API call from prepared JSON, returning the raw
+    result.
+
+    Replies are fire-and-forget: we need only the new message's id, not PTB's typed
+    ``Message`` parsed from every answer (with its keyboard) nor typed keyboards serialised
+    back to JSON on the way out. The call still goes through PTB's request, error mapping
+    and rate limiter.
+    """
+
+    async def call_raw(self, method: str, payload: dict[str, Any]) -> Any:
+        return await self._post(method, payload)
 
 
 # -- update processing ---------------------------------------------------------------------
@@ -443,16 +509,18 @@ class TelegramChannel:
         if self._app is not None:
             msg = "the Telegram channel is already started"
             raise RuntimeError(msg)
-        # Any: PTB's builder changes its generic type once a rate limiter is set.
+        limiter = AIORateLimiter(max_retries=self._rate_limit_retries)
+        bot = ReplyBot(
+            self._token,
+            base_url=self._base_url or TELEGRAM_BOT_API_URL,
+            rate_limiter=limiter if self._rate_limit else None,
+        )
+        # Any: PTB's builder changes its generic type once a bot is set.
         builder: Any = (
             Application.builder()
-            .token(self._token)
+            .bot(bot)
             .concurrent_updates(PerUserUpdateProcessor(self._concurrency))
         )
-        if self._rate_limit:
-            builder = builder.rate_limiter(AIORateLimiter(max_retries=self._rate_limit_retries))
-        if self._base_url:
-            builder = builder.base_url(self._base_url)
         if not polling:
             builder = builder.updater(None)
         app: Application[Any, Any, Any, Any, Any, Any] = builder.build()
@@ -483,58 +551,58 @@ class TelegramChannel:
         except ValueError:
             return web.Response(status=400, text="bad JSON")
         try:
-            update = Update.de_json(data, self._app.bot) if isinstance(data, dict) else None
-        except (KeyError, TypeError, ValueError):
-            update = None
-        if update is None:
+            event = event_from_json(data) if isinstance(data, dict) else None
+            valid = isinstance(data, dict)
+        except (KeyError, TypeError, ValueError, AttributeError):
+            event, valid = None, False
+        if not valid:
             return web.Response(status=400, text="not an update")
+        query = data.get("callback_query")
+        query_id = str(query["id"]) if isinstance(query, dict) and "id" in query else None
+        if event is None:
+            return web.Response()  # an update the bot does not act on
         self._in_flight += 1
         self._idle.clear()
         try:
-            async with self._locks.hold(_order_key(update) or "-"):
-                await self._process(update, answer_query=False)
+            async with self._locks.hold(update_order_key(data) or "-"):
+                await self._dispatch(event)
         except Exception:
-            log.exception("telegram update %s failed; Telegram will retry", update.update_id)
-            if update.callback_query is not None:
-                await self._answer(update.callback_query)  # stop the spinner all the same
+            log.exception("telegram update %s failed; Telegram will retry", event.event_id)
+            if query_id is not None:
+                await self._answer(query_id)  # stop the spinner all the same
             return web.Response(status=503)
         finally:
             self._in_flight -= 1
             if self._in_flight == 0:
                 self._idle.set()
-        query = update.callback_query
-        if query is not None:
+        if query_id is not None:
             # Telegram runs a method given in the webhook's answer: the tap is acknowledged
             # with no request of our own (one Bot API call saved per button press).
             return web.json_response(
-                {"method": "answerCallbackQuery", "callback_query_id": query.id}
+                {"method": "answerCallbackQuery", "callback_query_id": query_id}
             )
         return web.Response()
 
     async def _on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """PTB handler in polling mode: the update is already confirmed, so only log."""
-        try:
-            await self._process(update)
-        except Exception:
-            log.exception("telegram update %s failed", update.update_id)
-
-    async def _process(self, update: Update, *, answer_query: bool = True) -> None:
-        event = to_event(update)
-        query = update.callback_query if answer_query else None
+        query = update.callback_query
         # Answer the tap at once (the spinner stops), whatever happens to the event.
-        answer = asyncio.create_task(self._answer(query)) if query is not None else None
+        answer = asyncio.create_task(self._answer(query.id)) if query is not None else None
         try:
+            event = to_event(update)
             if event is not None:
                 await self._dispatch(event)
+        except Exception:
+            log.exception("telegram update %s failed", update.update_id)
         finally:
             if answer is not None:
                 await answer
 
-    async def _answer(self, query: CallbackQuery) -> None:
+    async def _answer(self, query_id: str) -> None:
         try:
-            await query.answer()
+            await self.application.bot.answer_callback_query(query_id)
         except TelegramError as exc:  # too old after a redelivery, network hiccup
-            log.info("callback query %s not answered: %s", query.id, exc)
+            log.info("callback query %s not answered: %s", query_id, exc)
 
     # -- sending ---------------------------------------------------------------------------
 
@@ -542,7 +610,7 @@ class TelegramChannel:
         """Send one reply (several messages if long). Never raises for Telegram errors."""
         if self._app is None:
             return SendResult(SendStatus.TRANSIENT, detail="the Telegram channel is not started")
-        bot = self._app.bot
+        bot: ReplyBot = self._app.bot
         parts = render(
             message,
             contact_label=self._texts.label(SHARE_CONTACT_LABEL),
@@ -553,20 +621,27 @@ class TelegramChannel:
         try:
             for index, part in enumerate(parts):
                 markup = part.reply_markup
-                later_markup: InlineKeyboardMarkup | None = None
+                later_markup: Markup | None = None
                 if remove_keyboard and index == 0:
                     # One markup per message: remove the contact keyboard now, and add the
                     # inline buttons right after when they belong on this same message.
-                    if isinstance(markup, InlineKeyboardMarkup):
+                    if markup is not None and "inline_keyboard" in markup:
                         later_markup = markup
-                    markup = ReplyKeyboardRemove()
-                result = await bot.send_message(
-                    chat_id, part.text, parse_mode=ParseMode.HTML, reply_markup=markup
-                )
-                sent.append(str(result.message_id))
+                    markup = REMOVE_KEYBOARD
+                payload: dict[str, Any] = {
+                    "chat_id": chat_id,
+                    "text": part.text,
+                    "parse_mode": ParseMode.HTML.value,
+                }
+                if markup is not None:
+                    payload["reply_markup"] = markup
+                result = await bot.call_raw("sendMessage", payload)
+                message_id = result["message_id"]
+                sent.append(str(message_id))
                 if later_markup is not None:
-                    await bot.edit_message_reply_markup(
-                        chat_id, result.message_id, reply_markup=later_markup
+                    edit = {"chat_id": chat_id, "message_id": message_id}
+                    await bot.call_raw(
+                        "editMessageReplyMarkup", edit | {"reply_markup": later_markup}
                     )
         except TelegramError as exc:
             if sent and remove_keyboard:

@@ -19,6 +19,7 @@ from bot.channels.telegram import (
     ALLOWED_UPDATES,
     WEBHOOK_PATH,
     TelegramChannel,
+    event_from_json,
     send_failure,
     to_event,
     to_html,
@@ -124,16 +125,27 @@ async def polling(make_channel: ChannelFactory) -> TelegramChannel:
     return await make_channel()
 
 
-def load_update(name: str) -> Update:
-    data = json.loads((FIXTURES / name).read_text(encoding="utf-8"))
-    return Update.de_json(data, None)
+def load_json(name: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((FIXTURES / name).read_text(encoding="utf-8"))
+    return data
+
+
+Converter = Callable[[dict[str, Any]], InboundEvent | None]
+
+
+@pytest.fixture(params=["webhook-json", "polling-ptb"])
+def convert(request: pytest.FixtureRequest) -> Converter:
+    """Both inbound paths: the webhook reads the JSON, polling gets PTB's Update objects."""
+    if request.param == "webhook-json":
+        return event_from_json
+    return lambda data: to_event(Update.de_json(data, None))
 
 
 # -- conversion ------------------------------------------------------------------------------
 
 
-def test_text_message_converts() -> None:
-    event = to_event(load_update("text.json"))
+def test_text_message_converts(convert: Converter) -> None:
+    event = convert(load_json("text.json"))
     assert event == InboundEvent(
         channel="telegram",
         user_id=str(LAN),
@@ -149,8 +161,10 @@ def test_text_message_converts() -> None:
     ("fixture", "command", "args"),
     [("command.json", "start", "ref_hoi_cho"), ("command_huy.json", "huy", "")],
 )
-def test_commands_drop_slash_and_bot_name(fixture: str, command: str, args: str) -> None:
-    event = to_event(load_update(fixture))
+def test_commands_drop_slash_and_bot_name(
+    fixture: str, command: str, args: str, convert: Converter
+) -> None:
+    event = convert(load_json(fixture))
     assert event is not None
     assert (event.kind, event.text, event.args) == (EventKind.COMMAND, command, args)
 
@@ -163,24 +177,24 @@ def test_commands_drop_slash_and_bot_name(fixture: str, command: str, args: str)
         ("/home/lan", "home/lan", ""),
     ],
 )
-def test_typed_commands_are_folded(text: str, command: str, args: str) -> None:
+def test_typed_commands_are_folded(text: str, command: str, args: str, convert: Converter) -> None:
     data = json.loads((FIXTURES / "text.json").read_text(encoding="utf-8"))
     data["message"]["text"] = text
-    event = to_event(Update.de_json(data, None))
+    event = convert(data)
     assert event is not None
     assert (event.kind, event.text, event.args) == (EventKind.COMMAND, command, args)
 
 
 @pytest.mark.parametrize("text", ["/", "/ đăng ký", "gõ /start"])
-def test_slash_text_that_is_no_command_stays_text(text: str) -> None:
+def test_slash_text_that_is_no_command_stays_text(text: str, convert: Converter) -> None:
     data = json.loads((FIXTURES / "text.json").read_text(encoding="utf-8"))
     data["message"]["text"] = text
-    event = to_event(Update.de_json(data, None))
+    event = convert(data)
     assert event is not None and (event.kind, event.text) == (EventKind.TEXT, text)
 
 
-def test_callback_query_is_a_choice() -> None:
-    event = to_event(load_update("callback_query.json"))
+def test_callback_query_is_a_choice(convert: Converter) -> None:
+    event = convert(load_json("callback_query.json"))
     assert event is not None
     assert (event.kind, event.text, event.event_id) == (
         EventKind.CHOICE,
@@ -198,14 +212,16 @@ def test_callback_query_is_a_choice() -> None:
         ("contact_no_account.json", SharedContact("0203123456", None, "Xưởng mây tre")),
     ],
 )
-def test_contacts_keep_their_owner(fixture: str, contact: SharedContact) -> None:
-    event = to_event(load_update(fixture))
+def test_contacts_keep_their_owner(
+    fixture: str, contact: SharedContact, convert: Converter
+) -> None:
+    event = convert(load_json(fixture))
     assert event is not None
     assert (event.kind, event.contact) == (EventKind.CONTACT, contact)
 
 
-def test_location_converts() -> None:
-    event = to_event(load_update("location.json"))
+def test_location_converts(convert: Converter) -> None:
+    event = convert(load_json("location.json"))
     assert event is not None
     assert event.kind is EventKind.LOCATION
     assert event.location == GeoLocation(21.027763, 105.83416)
@@ -218,8 +234,10 @@ def test_location_converts() -> None:
         ("my_chat_member_member.json", EventKind.UNBLOCKED),
     ],
 )
-def test_blocking_and_unblocking_in_private_chat(fixture: str, kind: EventKind) -> None:
-    event = to_event(load_update(fixture))
+def test_blocking_and_unblocking_in_private_chat(
+    fixture: str, kind: EventKind, convert: Converter
+) -> None:
+    event = convert(load_json(fixture))
     assert event is not None
     assert (event.kind, event.user_id, event.chat_id) == (kind, str(LAN), str(LAN))
 
@@ -227,21 +245,21 @@ def test_blocking_and_unblocking_in_private_chat(fixture: str, kind: EventKind) 
 @pytest.mark.parametrize(
     ("fixture", "text"), [("sticker.json", ""), ("photo_caption.json", "Ảnh máy dệt của cơ sở")]
 )
-def test_other_messages_are_unknown(fixture: str, text: str) -> None:
-    event = to_event(load_update(fixture))
+def test_other_messages_are_unknown(fixture: str, text: str, convert: Converter) -> None:
+    event = convert(load_json(fixture))
     assert event is not None and (event.kind, event.text) == (EventKind.UNKNOWN, text)
 
 
-def test_group_reply_keeps_the_replied_message() -> None:
-    event = to_event(load_update("group_reply.json"))
+def test_group_reply_keeps_the_replied_message(convert: Converter) -> None:
+    event = convert(load_json("group_reply.json"))
     assert event is not None
     assert (event.chat_id, event.user_id) == ("-1001234567890", "7000009")
     assert event.reply_to_message_id == "305"
 
 
 @pytest.mark.parametrize("fixture", ["my_chat_member_group.json", "edited_message.json"])
-def test_ignored_updates(fixture: str) -> None:
-    assert to_event(load_update(fixture)) is None
+def test_ignored_updates(fixture: str, convert: Converter) -> None:
+    assert convert(load_json(fixture)) is None
 
 
 # -- rendering and sending ---------------------------------------------------------------------
@@ -559,6 +577,19 @@ async def test_webhook_callback_answered_when_dispatch_fails(
         ({"X-Telegram-Bot-Api-Secret-Token": SECRET}, "{not json", 400),
         ({"X-Telegram-Bot-Api-Secret-Token": SECRET}, "[1, 2]", 400),
         ({"X-Telegram-Bot-Api-Secret-Token": SECRET}, '{"message": {}}', 400),
+        ({"X-Telegram-Bot-Api-Secret-Token": SECRET}, '{"update_id": "7"}', 400),
+        ({"X-Telegram-Bot-Api-Secret-Token": SECRET}, '{"update_id": 7, "message": []}', 400),
+        (
+            {"X-Telegram-Bot-Api-Secret-Token": SECRET},
+            '{"update_id": 7, "message": {"from": {"id": 1}, "chat": {"id": 1}}}',
+            400,
+        ),
+        (
+            {"X-Telegram-Bot-Api-Secret-Token": SECRET},
+            '{"update_id": 7, "callback_query": {"id": "q", "from": {}}}',
+            400,
+        ),
+        ({"X-Telegram-Bot-Api-Secret-Token": SECRET}, '{"update_id": 7}', 200),
     ],
 )
 async def test_webhook_refuses_bad_requests(
