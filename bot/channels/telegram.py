@@ -51,6 +51,7 @@ from telegram.ext import (
 from telegram.warnings import PTBDeprecationWarning
 
 from bot.channels.base import SendResult, SendStatus
+from bot.channels.telegram_http import AiohttpRequest
 from bot.formatting import split_text
 from bot.locks import KeyedLocks
 from bot.messages import (
@@ -513,6 +514,9 @@ class TelegramChannel:
         bot = ReplyBot(
             self._token,
             base_url=self._base_url or TELEGRAM_BOT_API_URL,
+            request=AiohttpRequest(),
+            # One long poll at a time: a pool of one, as PTB's own default.
+            get_updates_request=AiohttpRequest(connection_pool_size=1),
             rate_limiter=limiter if self._rate_limit else None,
         )
         # Any: PTB's builder changes its generic type once a bot is set.

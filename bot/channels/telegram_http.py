@@ -177,7 +177,7 @@ class AiohttpRequest(BaseRequest):
                 raise TimedOut(msg) from exc
             raise TimedOut from exc
         except (aiohttp.ClientError, OSError) as exc:
-            raise NetworkError(f"aiohttp.{exc.__class__.__name__}: {exc}") from exc
+            raise NetworkError(_network_failure(exc)) from exc
 
     def _timeout(
         self,
@@ -218,3 +218,11 @@ def _multipart(request_data: RequestData) -> aiohttp.FormData:
     for name, (file_name, content, mime_type) in request_data.multipart_data.items():
         form.add_field(name, content, filename=file_name, content_type=mime_type)
     return form
+
+
+def _network_failure(exc: BaseException) -> str:
+    """What went wrong, without aiohttp's own text: that often quotes the request URL, and
+    a Bot API URL carries the bot's token (it would end up in logs and the outbox)."""
+    reason = getattr(exc, "strerror", None)
+    detail = f": {reason}" if isinstance(reason, str) and reason else ""
+    return f"Could not connect to the Bot API (aiohttp.{exc.__class__.__name__}){detail}"

@@ -217,6 +217,7 @@ async def test_refused_connection_is_a_network_error(make_bot: BotFactory) -> No
 
     assert not isinstance(info.value, TimedOut)
     assert "aiohttp.ClientConnectorError" in str(info.value)
+    assert bot.token not in str(info.value)  # the URL, and so the token, is never quoted
 
 
 # -- lifecycle -----------------------------------------------------------------------------
