@@ -22,6 +22,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from storage.sqlite_driver import connection_factory
+
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 POSTGRES_POOL_SIZE = 10
 
@@ -35,6 +37,9 @@ class Database:
         kwargs: dict[str, Any] = {"echo": echo, "hide_parameters": True}
         if self.is_postgres:
             kwargs.update(pool_size=POSTGRES_POOL_SIZE, pool_pre_ping=True)
+        if self.is_sqlite:
+            # One worker-thread hop per statement (see storage.sqlite_driver).
+            kwargs.update(async_creator=connection_factory(self.url))
         self.engine: AsyncEngine = create_async_engine(self.url, **kwargs)
         if self.is_sqlite:
             _configure_sqlite(self.engine)
