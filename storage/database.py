@@ -1,9 +1,10 @@
 """The database handle: one async engine and session factory per process.
 
-SQLite (the embedded default) runs in WAL mode and opens every transaction with
-``BEGIN IMMEDIATE``, so two writers queue on the busy timeout instead of failing when one
-upgrades a stale read snapshot. PostgreSQL is used as is; several workers coordinate
-through row locks (``SELECT … FOR UPDATE``) taken by the engine.
+SQLite (the embedded default) runs in WAL mode. A write transaction takes the process's
+write lock and ``BEGIN IMMEDIATE`` before its first write, so writers queue in order
+instead of failing when one upgrades a stale read snapshot, or sleeping in SQLite's busy
+handler. PostgreSQL is used as is; several workers coordinate through row locks
+(``SELECT … FOR UPDATE``) taken by the engine.
 """
 
 from __future__ import annotations
@@ -11,7 +12,9 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any, Final
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import URL, make_url
@@ -21,11 +24,21 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.util import await_only  # await_ from 2.1 on; this name works on 2.0 too
 
 from storage.sqlite_driver import connection_factory
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 POSTGRES_POOL_SIZE = 10
+
+
+@dataclass(slots=True)
+class _WriteClaim:
+    """One :meth:`Database.transaction` on SQLite: which connection it runs on, and whether
+    it holds the process's write lock yet (taken at its first write, not at its start)."""
+
+    connection: Any = None
+    held: bool = False
 
 
 class Database:
@@ -41,10 +54,14 @@ class Database:
             # One worker-thread hop per statement (see storage.sqlite_driver).
             kwargs.update(async_creator=connection_factory(self.url))
         self.engine: AsyncEngine = create_async_engine(self.url, **kwargs)
-        if self.is_sqlite:
-            _configure_sqlite(self.engine)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
-        self._write_lock: asyncio.Lock | None = asyncio.Lock() if self.is_sqlite else None
+        self._write_lock = asyncio.Lock()
+        #: The SQLite transaction the current task is running, if any.
+        self._claim: ContextVar[_WriteClaim | None] = ContextVar(
+            f"write_claim_{id(self)}", default=None
+        )
+        if self.is_sqlite:
+            self._configure_sqlite()
 
     @property
     def is_sqlite(self) -> bool:
@@ -63,14 +80,26 @@ class Database:
 
         On SQLite the process's writers queue on one asyncio lock: SQLite has a single
         writer anyway, and its busy handler would otherwise make waiting connections sleep
-        in growing steps, which shows up as seconds of tail latency under load.
+        in growing steps, which shows up as seconds of tail latency under load. The lock is
+        taken at the transaction's first write (with ``BEGIN IMMEDIATE``), not at its start:
+        the reads and the flow's own work before it run while others write, so the single
+        writer is held only for the writes and the commit. Reads before the first write see
+        the latest commit each; the engine's per-user lock and the state's version check
+        keep a step's own rows consistent.
         """
-        if self._write_lock is None:
+        if not self.is_sqlite:
             async with self.sessions() as session, session.begin():
                 yield session
             return
-        async with self._write_lock, self.sessions() as session, session.begin():
-            yield session
+        claim = _WriteClaim()
+        token = self._claim.set(claim)
+        try:
+            async with self.sessions() as session, session.begin():
+                yield session
+        finally:
+            self._claim.reset(token)
+            if claim.held:
+                self._write_lock.release()
 
     async def ping(self) -> bool:
         """True when the database answers a trivial query (used by ``/healthz``)."""
@@ -84,19 +113,48 @@ class Database:
     async def dispose(self) -> None:
         await self.engine.dispose()
 
+    def _configure_sqlite(self) -> None:
+        sync_engine = self.engine.sync_engine
 
-def _configure_sqlite(engine: AsyncEngine) -> None:
-    @event.listens_for(engine.sync_engine, "connect")
-    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        # Take over transaction control from the driver so BEGIN IMMEDIATE can be issued.
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.close()
+        @event.listens_for(sync_engine, "connect")
+        def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+            # Take over transaction control from the driver: we issue BEGIN ourselves.
+            dbapi_connection.isolation_level = None
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.close()
 
-    @event.listens_for(engine.sync_engine, "begin")
-    def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        @event.listens_for(sync_engine, "begin")
+        def _on_begin(connection: Any) -> None:
+            claim = self._claim.get()
+            if claim is not None and claim.connection is None:
+                claim.connection = connection  # BEGIN IMMEDIATE comes at its first write
+                return
+            # A session outside transaction(): the whole of it is a write transaction.
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+        @event.listens_for(sync_engine, "before_cursor_execute")
+        def _before_execute(
+            connection: Any,
+            cursor: Any,
+            statement: str,
+            _parameters: Any,
+            _context: Any,
+            _executemany: bool,
+        ) -> None:
+            claim = self._claim.get()
+            if claim is None or claim.held or claim.connection is not connection:
+                return
+            if statement.lstrip()[:_VERB_LENGTH].upper() in _READ_VERBS:
+                return
+            await_only(self._write_lock.acquire())
+            claim.held = True
+            cursor.execute("BEGIN IMMEDIATE")
+
+
+#: Statements that start no write: anything else (SAVEPOINT included) first takes the lock.
+_READ_VERBS: Final = frozenset({"SELECT", "PRAGMA"})
+_VERB_LENGTH: Final = 6

@@ -1,0 +1,113 @@
+"""The database handle's transactions: SQLite's single writer taken at the first write."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from storage import Database, Person
+
+NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
+#: Long enough for a wrongly blocked task to show, short enough to keep the test quick.
+SETTLE_SECONDS = 0.2
+
+
+@pytest.fixture
+async def sqlite(tmp_path: Path) -> AsyncIterator[Database]:
+    database = Database(f"sqlite+aiosqlite:///{tmp_path / 'kc.sqlite3'}")
+    async with database.engine.begin() as connection:
+        await connection.run_sync(Person.metadata.create_all)
+    yield database
+    await database.dispose()
+
+
+async def count_people(database: Database) -> int:
+    async with database.session() as session:
+        return int(await session.scalar(select(func.count()).select_from(Person)) or 0)
+
+
+async def test_reads_run_while_another_transaction_holds_the_writer(sqlite: Database) -> None:
+    wrote = asyncio.Event()
+    release = asyncio.Event()
+
+    async def writer() -> None:
+        async with sqlite.transaction() as session:
+            session.add(Person(created_at=NOW))
+            await session.flush()
+            wrote.set()
+            await release.wait()
+
+    task = asyncio.create_task(writer())
+    await wrote.wait()
+    async with asyncio.timeout(SETTLE_SECONDS), sqlite.transaction() as session:
+        # Only reads: no write lock needed, and the uncommitted row is not seen.
+        assert await session.scalar(select(func.count()).select_from(Person)) == 0
+    release.set()
+    await task
+    assert await count_people(sqlite) == 1
+
+
+async def test_writers_queue_and_all_commit(sqlite: Database) -> None:
+    order: list[str] = []
+    first_wrote = asyncio.Event()
+    release = asyncio.Event()
+
+    async def first() -> None:
+        async with sqlite.transaction() as session:
+            session.add(Person(created_at=NOW))
+            await session.flush()
+            order.append("first wrote")
+            first_wrote.set()
+            await release.wait()
+            order.append("first commits")
+
+    async def second() -> None:
+        await first_wrote.wait()
+        async with sqlite.transaction() as session:
+            await session.scalar(select(func.count()).select_from(Person))
+            order.append("second read")
+            session.add(Person(created_at=NOW))
+            await session.flush()  # waits for the writer
+            order.append("second wrote")
+
+    tasks = [asyncio.create_task(first()), asyncio.create_task(second())]
+    await asyncio.sleep(SETTLE_SECONDS)
+    assert order == ["first wrote", "second read"]
+    release.set()
+    await asyncio.gather(*tasks)
+    assert order[2:] == ["first commits", "second wrote"]
+    assert await count_people(sqlite) == 2
+
+
+async def test_a_failed_transaction_rolls_back_and_frees_the_writer(sqlite: Database) -> None:
+    with pytest.raises(RuntimeError):
+        async with sqlite.transaction() as session:
+            session.add(Person(created_at=NOW))
+            await session.flush()
+            raise RuntimeError
+    async with asyncio.timeout(SETTLE_SECONDS), sqlite.transaction() as session:
+        session.add(Person(created_at=NOW))
+    assert await count_people(sqlite) == 1
+
+
+async def test_a_savepoint_first_is_a_write(sqlite: Database) -> None:
+    async with sqlite.transaction() as session:
+        async with session.begin_nested():
+            session.add(Person(created_at=NOW))
+        session.add(Person(created_at=NOW))
+    assert await count_people(sqlite) == 2
+
+
+async def test_a_plain_session_is_still_one_atomic_transaction(sqlite: Database) -> None:
+    async with sqlite.session() as session:
+        session.add(Person(created_at=NOW))
+        await session.flush()
+        session.add(Person(created_at=NOW))
+        await session.flush()
+        await session.rollback()
+    assert await count_people(sqlite) == 0
