@@ -78,6 +78,8 @@ DEFAULT_LOG_LEVEL: Final = "INFO"  # what ``khuyencong serve`` logs by default
 RESULTS_DIR: Final = ROOT / "bench" / "results"
 #: Set to a folder to run each server under cProfile (between start and stop).
 PROFILE_ENV: Final = "BENCH_PROFILE_DIR"
+#: How the driver tells our bot's process which event loop to run (``--event-loop``).
+EVENT_LOOP_ENV: Final = "EVENT_LOOP"
 BASELINE_SCRIPT: Final = ROOT / "bench" / "baseline_ptb.py"
 #: How long a server may take to start, and to stop (PicklePersistence writes on stop).
 START_TIMEOUT_SECONDS: Final = 60.0
@@ -693,6 +695,8 @@ class Options:
     log_level: str
     results_dir: Path
     max_run_seconds: float = DEFAULT_MAX_RUN_SECONDS
+    #: Our bot's event loop, as ``EVENT_LOOP`` for ``khuyencong serve`` (baselines: asyncio's).
+    event_loop: str = "auto"
 
 
 @dataclass(slots=True)
@@ -951,6 +955,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--updates", type=int, default=DEFAULT_UPDATES, help="updates per owner")
     parser.add_argument("--db", nargs="+", choices=DATABASES, default=list(DATABASES))
     parser.add_argument("--quick", action="store_true", help="100 and 500 owners")
+    parser.add_argument(
+        "--event-loop",
+        choices=("auto", "asyncio", "uvloop"),
+        default="auto",
+        help="our bot's event loop, as EVENT_LOOP for khuyencong serve (default auto: uvloop "
+        "when installed); the baselines and the fake always run on asyncio's own loop",
+    )
     parser.add_argument("--concurrency", type=int, default=DEFAULT_CONCURRENCY)
     parser.add_argument("--no-baselines", action="store_true", help="measure our bot only")
     parser.add_argument(
@@ -985,6 +996,7 @@ def options_from(args: argparse.Namespace) -> Options:
         log_level=args.log_level,
         max_run_seconds=args.max_run_seconds,
         results_dir=args.results_dir,
+        event_loop=args.event_loop,
     )
 
 
@@ -997,10 +1009,17 @@ def _our_bot(**config: Any) -> OurBotService:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.serve:
-        asyncio.run(serve_stdio(FakeService if args.serve == "fake" else _our_bot))
+    if args.serve == "fake":
+        asyncio.run(serve_stdio(FakeService))
+        return 0
+    if args.serve == "ours":
+        from bot import loop
+
+        kind = os.environ.get(EVENT_LOOP_ENV, "auto")
+        loop.run(serve_stdio(_our_bot), kind=kind)  # type: ignore[arg-type]
         return 0
     options = options_from(args)
+    os.environ[EVENT_LOOP_ENV] = options.event_loop  # read by our bot's process
     os.environ.setdefault("PTB_TIMEDELTA", "true")
     revision = _revision()
     if args.profile is not None:

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
+from bot import loop
 from bot.config import ConfigError, Settings, load_settings
 from bot.logs import setup_logging
 from bot.texts import ContentError
@@ -116,7 +117,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "serve":
         from bot.runtime import BotRuntime
 
-        asyncio.run(BotRuntime(settings).run_until_signal())
+        loop.run(BotRuntime(settings).run_until_signal(), kind=settings.event_loop)
         return EXIT_OK
     if args.command == "chat":
         return asyncio.run(_chat(settings, user=args.user))

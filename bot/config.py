@@ -13,6 +13,7 @@ from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.content import DEFAULT_CONTENT_DIR
+from bot.loop import EventLoopKind, uvloop_available
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///khuyencong.sqlite3"
 DEFAULT_TELEGRAM_API = "https://api.telegram.org/bot"
@@ -57,8 +58,18 @@ class Settings(BaseSettings):
         default=DEFAULT_DEDUP_RETENTION_HOURS, ge=MIN_DEDUP_RETENTION_HOURS
     )
     log_level: str = "INFO"
+    #: "auto" (uvloop when installed), "asyncio" or "uvloop": see bot/loop.py.
+    event_loop: EventLoopKind = "auto"
     #: The web chat at /chat; on by default so the bot can be tried without any token.
     webchat_enabled: bool = True
+
+    @field_validator("event_loop")
+    @classmethod
+    def _check_event_loop(cls, value: EventLoopKind) -> EventLoopKind:
+        if value == "uvloop" and not uvloop_available():
+            msg = "uvloop is not installed here; use auto or asyncio"
+            raise ValueError(msg)
+        return value
 
     @field_validator("staff_chats", "dashboard_users", mode="before")
     @classmethod

@@ -28,6 +28,7 @@ def test_defaults_run_the_web_chat_on_sqlite_without_telegram(
         ("TELEGRAM_WEBHOOK_SECRET", "short", "TELEGRAM_WEBHOOK_SECRET"),
         ("TELEGRAM_WEBHOOK_SECRET", "có dấu không được dùng!!", "TELEGRAM_WEBHOOK_SECRET"),
         ("DEDUP_RETENTION_HOURS", "24", "DEDUP_RETENTION_HOURS"),
+        ("EVENT_LOOP", "trio", "EVENT_LOOP"),
     ],
 )
 def test_a_malformed_value_is_one_line_naming_the_variable(

@@ -1,0 +1,47 @@
+"""The event loop ``khuyencong serve`` runs on (EVENT_LOOP)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+import uvloop
+
+from bot import loop
+from bot.cli import main
+
+
+async def running_loop() -> asyncio.AbstractEventLoop:
+    return asyncio.get_running_loop()
+
+
+def test_asyncio_is_the_standard_loop() -> None:
+    chosen = loop.run(running_loop(), kind="asyncio")
+    assert not isinstance(chosen, uvloop.Loop)
+    assert isinstance(chosen, asyncio.BaseEventLoop)
+
+
+@pytest.mark.parametrize("kind", ["auto", "uvloop"])
+def test_auto_and_uvloop_run_on_uvloop_where_installed(kind: loop.EventLoopKind) -> None:
+    assert loop.uvloop_available()
+    assert isinstance(loop.run(running_loop(), kind=kind), uvloop.Loop)
+
+
+def test_serve_runs_the_runtime_on_the_configured_loop(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``serve`` hands the runtime to loop.run with EVENT_LOOP, which then really runs it."""
+    seen: list[tuple[str, bool]] = []
+
+    class StubRuntime:
+        def __init__(self, _settings: object) -> None: ...
+
+        async def run_until_signal(self) -> None:
+            seen.append(("ran", isinstance(asyncio.get_running_loop(), uvloop.Loop)))
+
+    monkeypatch.setattr("bot.runtime.BotRuntime", StubRuntime)
+    monkeypatch.setenv("EVENT_LOOP", "asyncio")
+    assert main(["serve"]) == 0
+    monkeypatch.setenv("EVENT_LOOP", "uvloop")
+    assert main(["serve"]) == 0
+    assert seen == [("ran", False), ("ran", True)]
