@@ -29,6 +29,10 @@ from sqlalchemy.util import await_only  # await_ from 2.1 on; this name works on
 from storage.sqlite_driver import connection_factory
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+#: Page cache per connection, in KiB (SQLite's default is 2,000).
+SQLITE_CACHE_KIB = 65_536
+#: Reads through a memory map instead of a read() per page missing from the cache.
+SQLITE_MMAP_BYTES = 256 * 1024 * 1024
 POSTGRES_POOL_SIZE = 10
 
 
@@ -125,6 +129,10 @@ class Database:
             cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA synchronous=NORMAL")
+            # The working set (every owner's identity and conversation, the tails of the
+            # logs) outgrows SQLite's 2 MB default page cache at a few thousand owners.
+            cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
+            cursor.execute(f"PRAGMA mmap_size={SQLITE_MMAP_BYTES}")
             cursor.close()
 
         @event.listens_for(sync_engine, "begin")

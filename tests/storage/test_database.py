@@ -8,9 +8,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from storage import Database, Person
+from storage.database import SQLITE_CACHE_KIB, SQLITE_MMAP_BYTES
 
 NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 #: Long enough for a wrongly blocked task to show, short enough to keep the test quick.
@@ -111,3 +112,11 @@ async def test_a_plain_session_is_still_one_atomic_transaction(sqlite: Database)
         await session.flush()
         await session.rollback()
     assert await count_people(sqlite) == 0
+
+
+async def test_connections_get_a_page_cache_for_thousands_of_owners(sqlite: Database) -> None:
+    async with sqlite.engine.connect() as connection:
+        cache = await connection.scalar(text("PRAGMA cache_size"))
+        mapped = await connection.scalar(text("PRAGMA mmap_size"))
+    assert cache == -SQLITE_CACHE_KIB  # negative: KiB, not pages
+    assert mapped == SQLITE_MMAP_BYTES
