@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.util import await_only  # await_ from 2.1 on; this name works on 2.0 too
 
-from storage.sqlite_driver import connection_factory
+from storage.sqlite_driver import PrefetchingConnection, connection_factory
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 #: Page cache per connection, in KiB (SQLite's default is 2,000).
@@ -76,6 +76,9 @@ class Database:
         return self.url.get_backend_name() == "postgresql"
 
     def session(self) -> AsyncSession:
+        """A plain session. On SQLite its transaction takes the write lock of the database
+        file at its start (``BEGIN IMMEDIATE``): prefer :meth:`transaction`, which takes it
+        only if and when it writes."""
         return self.sessions()
 
     @asynccontextmanager
@@ -160,7 +163,11 @@ class Database:
                 return
             await_only(self._write_lock.acquire())
             claim.held = True
-            cursor.execute("BEGIN IMMEDIATE")
+            driver = connection.connection.driver_connection
+            if isinstance(driver, PrefetchingConnection):
+                driver.begin_immediate_before_next_statement()  # same trip to its thread
+            else:
+                cursor.execute("BEGIN IMMEDIATE")
 
 
 #: Statements that start no write: anything else (SAVEPOINT included) first takes the lock.

@@ -24,6 +24,7 @@ import aiosqlite
 from sqlalchemy.dialects.sqlite.aiosqlite import SQLiteDialect_aiosqlite
 from sqlalchemy.engine import URL
 
+BEGIN_IMMEDIATE = "BEGIN IMMEDIATE"
 #: Rows handed out per ``fetchmany`` when the caller gives no size (aiosqlite's default).
 DEFAULT_ARRAY_SIZE = 64
 
@@ -46,7 +47,7 @@ class PrefetchingCursor(aiosqlite.Cursor):
     def __init__(self, connection: PrefetchingConnection) -> None:
         # No sqlite3 cursor is held: one is made and closed inside each worker-thread call.
         self.iter_chunk_size = connection._iter_chunk_size
-        self._conn = connection
+        self._conn: PrefetchingConnection = connection
         self._rows: deque[Any] = deque()
         self._description: Any = None
         self._rowcount = -1
@@ -56,14 +57,16 @@ class PrefetchingCursor(aiosqlite.Cursor):
     async def execute(
         self, sql: str, parameters: Iterable[Any] | None = None
     ) -> PrefetchingCursor:
-        run = partial(_run, self._conn._conn, sql, parameters or (), many=False)
+        begin = self._conn.take_pending_begin()
+        run = partial(_run, self._conn._conn, sql, parameters or (), many=False, begin=begin)
         await self._call(run)
         return self
 
     async def executemany(
         self, sql: str, parameters: Iterable[Iterable[Any]]
     ) -> PrefetchingCursor:
-        run = partial(_run, self._conn._conn, sql, list(parameters), many=True)
+        begin = self._conn.take_pending_begin()
+        run = partial(_run, self._conn._conn, sql, list(parameters), many=True, begin=begin)
         await self._call(run)
         return self
 
@@ -111,8 +114,12 @@ class PrefetchingCursor(aiosqlite.Cursor):
         self._arraysize = value
 
 
-def _run(connection: sqlite3.Connection, sql: str, parameters: Any, *, many: bool) -> _Outcome:
-    """In the worker thread: the whole life of one sqlite3 cursor."""
+def _run(
+    connection: sqlite3.Connection, sql: str, parameters: Any, *, many: bool, begin: str | None
+) -> _Outcome:
+    """In the worker thread: the whole life of one sqlite3 cursor (after ``begin``, if any)."""
+    if begin is not None:
+        connection.execute(begin)
     cursor = connection.cursor()
     try:
         if many:
@@ -128,8 +135,19 @@ def _run(connection: sqlite3.Connection, sql: str, parameters: Any, *, many: boo
 class PrefetchingConnection(aiosqlite.Connection):
     """aiosqlite's connection, handing out :class:`PrefetchingCursor` without a thread hop."""
 
+    _pending_begin: str | None = None
+
     def cursor(self) -> PrefetchingCursor:  # type: ignore[override]
         return PrefetchingCursor(self)
+
+    def begin_immediate_before_next_statement(self) -> None:
+        """Open the write transaction in the same trip as the statement that needs it
+        (``storage.database`` calls this when a transaction first writes)."""
+        self._pending_begin = BEGIN_IMMEDIATE
+
+    def take_pending_begin(self) -> str | None:
+        begin, self._pending_begin = self._pending_begin, None
+        return begin
 
 
 def connection_factory(url: URL) -> Callable[[], Awaitable[aiosqlite.Connection]]:
