@@ -260,7 +260,7 @@ class Engine:
         """A repeat is never run twice. If its replies were committed but never confirmed
         sent (the process died in between), they are sent now."""
         await self.flush_delivered()  # sent in this process: nothing to replay then
-        async with self.database.session() as session:
+        async with self.database.transaction() as session:  # reads only: no write lock
             stored = await repo.undelivered_replies(
                 session, channel=event.channel, event_id=event.event_id
             )

@@ -73,7 +73,7 @@ async def export_leads(
     )
     statuses = loaded.get(load_statuses)
     start = datetime.combine(since, time.min, tzinfo=zone) if since is not None else None
-    async with database.session() as session:
+    async with database.transaction() as session:  # reads only: writers go on meanwhile
         leads = await Leads(session).search(statuses=status, since=start)
         views = [
             lead_view(lead, texts=loaded.texts, statuses=statuses, zone=zone) for lead in leads

@@ -135,7 +135,7 @@ async def chat_poll(request: web.Request) -> web.Response:
         return _error(engine.content.texts.render("web/bad_request"), status=400)
     notices: list[dict[str, object]] = []
     if session_id:
-        async with engine.database.session() as session:
+        async with engine.database.transaction() as session:  # reads only: no write lock
             identity = await repo.find_identity(session, channel=CHANNEL_NAME, user_id=session_id)
             if identity is not None:
                 rows = await repo.history(
