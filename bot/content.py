@@ -43,12 +43,21 @@ class Content:
         self.texts = Texts(root, globals_={"center": self.center})
         self.command_words = _load_command_words(root / "commands.yaml")
         self._cache: dict[Callable[[Path], Any], Any] = {}
+        self._derived: dict[Callable[[Content], Any], Any] = {}
 
     def get(self, loader: Callable[[Path], T]) -> T:
         """The result of ``loader(root)``, computed once."""
         if loader not in self._cache:
             self._cache[loader] = loader(self.root)
         result: T = self._cache[loader]
+        return result
+
+    def derived(self, build: Callable[[Content], T]) -> T:
+        """``build(self)``, computed once: objects made from several parts of the content
+        (the rendered-document cache needs both the texts and the catalogue)."""
+        if build not in self._derived:
+            self._derived[build] = build(self)
+        result: T = self._derived[build]
         return result
 
     def command_for(self, text: str) -> str | None:

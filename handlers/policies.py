@@ -9,15 +9,16 @@ Nothing here touches the database.
 
 from __future__ import annotations
 
+from bot.content import Content
 from bot.flow import Flow, FlowContext
 from bot.messages import Choice, Conversation, EventKind, InboundEvent, OutboundMessage, Step
 from bot.policy import (
     FAQ_SECTION,
     Catalogue,
+    DocumentCache,
     Programme,
     RenderedAnswer,
     load_catalogue,
-    render_document,
 )
 from bot.policy.model import GENERAL_PREFIX, SUMMARY_BUTTONS
 
@@ -35,6 +36,14 @@ STATE_KEY = "at"
 
 def _catalogue(ctx: FlowContext) -> Catalogue:
     return ctx.content.get(load_catalogue)
+
+
+def _documents(ctx: FlowContext) -> DocumentCache:
+    return ctx.content.derived(_document_cache)
+
+
+def _document_cache(content: Content) -> DocumentCache:
+    return DocumentCache(content.texts, content.get(load_catalogue))
 
 
 def _nav(ctx: FlowContext, back: str | None) -> tuple[Choice, ...]:
@@ -136,7 +145,7 @@ def render_answer(ctx: FlowContext, doc_id: str) -> list[OutboundMessage]:
     right buttons. Used by this flow and by the free-text answerer. An unknown id gives a
     polite "no longer available" and the programmes menu."""
     try:
-        answer = render_document(ctx.texts, _catalogue(ctx), doc_id, day=ctx.today)
+        answer = _documents(ctx).render(doc_id, day=ctx.today)
     except KeyError:
         return [
             OutboundMessage(text=ctx.texts.render("policies/not_found")),

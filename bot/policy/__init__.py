@@ -21,7 +21,14 @@ from bot.policy.model import (
     Scope,
     Unit,
 )
-from bot.policy.present import FigureView, RenderedAnswer, Source, figure_view, render_document
+from bot.policy.present import (
+    DocumentCache,
+    FigureView,
+    RenderedAnswer,
+    Source,
+    figure_view,
+    render_document,
+)
 from bot.policy.schema import Issue, parse_general, parse_programme
 
 __all__ = [
@@ -29,6 +36,7 @@ __all__ = [
     "SEARCH_SECTIONS",
     "TEXT_SECTIONS",
     "Catalogue",
+    "DocumentCache",
     "DocumentRef",
     "FaqEntry",
     "Figure",

@@ -9,6 +9,7 @@ An uncertain or missing value prints as the "to be confirmed by staff" text from
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -212,3 +213,35 @@ def _notes(lookup: FigureLookup) -> dict[str, Any]:
         "states_figure": any(view.known for view in lookup.used),
         "unconfirmed": any(not view.known for view in lookup.used),
     }
+
+
+#: Rendered documents kept by :class:`DocumentCache` (a few hundred documents × a day or two).
+DOCUMENT_CACHE_SIZE = 2048
+
+
+class DocumentCache:
+    """Rendered documents by (id, day).
+
+    Content is read-only while the bot runs and a document reads the same all day, while
+    rendering one (its cited figures, each through a template) is a large share of a
+    policy step's CPU. Unknown ids raise ``KeyError`` as :func:`render_document` does and
+    are not kept.
+    """
+
+    def __init__(self, texts: Texts, catalogue: Catalogue, *, size: int = DOCUMENT_CACHE_SIZE):
+        self._texts = texts
+        self._catalogue = catalogue
+        self._size = size
+        self._rendered: OrderedDict[tuple[str, date], RenderedAnswer] = OrderedDict()
+
+    def render(self, doc_id: str, *, day: date) -> RenderedAnswer:
+        key = (doc_id, day)
+        answer = self._rendered.get(key)
+        if answer is not None:
+            self._rendered.move_to_end(key)
+            return answer
+        answer = render_document(self._texts, self._catalogue, doc_id, day=day)
+        self._rendered[key] = answer
+        if len(self._rendered) > self._size:
+            self._rendered.popitem(last=False)
+        return answer

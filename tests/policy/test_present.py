@@ -8,7 +8,7 @@ from datetime import date
 import pytest
 
 from bot import formatting
-from bot.policy import Catalogue, FigureView, Unit, render_document
+from bot.policy import Catalogue, DocumentCache, FigureView, Unit, render_document
 from bot.texts import Texts
 from tests.policy.conftest import TODAY
 
@@ -151,3 +151,20 @@ def test_longest_answer_splits_for_each_channel(
     # Paragraphs shorter than the limit are never cut in the middle.
     for paragraph in text.split("\n\n"):
         assert any(paragraph in part for part in parts)
+
+
+def test_document_cache_renders_once_per_day_and_keeps_days_apart(
+    texts: Texts, catalogue: Catalogue
+) -> None:
+    cache = DocumentCache(texts, catalogue, size=2)
+    doc = "may_moc_thiet_bi.levels"
+    today = cache.render(doc, day=TODAY)
+    assert cache.render(doc, day=TODAY) is today  # kept, not rendered again
+    assert today.text == render_document(texts, catalogue, doc, day=TODAY).text
+    old = cache.render(doc, day=date(2018, 5, 10))
+    assert old.text == render_document(texts, catalogue, doc, day=date(2018, 5, 10)).text
+    assert old.text != today.text  # the cap in force differs
+    cache.render("may_moc_thiet_bi.documents", day=TODAY)  # a third entry: the oldest goes
+    assert cache.render(doc, day=TODAY) is not today
+    with pytest.raises(KeyError):
+        cache.render("khong_co.levels", day=TODAY)
