@@ -511,6 +511,9 @@ class Load:
     statuses: Counter[int] = field(default_factory=Counter)
     seconds: float = 0.0
     complete: bool = True
+    #: Button presses sent, and those acknowledged in the webhook's own answer.
+    taps: int = 0
+    taps_answered_in_reply: int = 0
 
 
 class Driver:
@@ -539,16 +542,21 @@ class Driver:
             for index, action in enumerate(path):
                 update = session.update(next(self._update_ids), index, action, path)
                 body = json.dumps(update, ensure_ascii=False).encode()
+                tap = "callback_query" in update
                 async with slots:
                     started = time.perf_counter()
+                    answer = b""
                     try:
                         async with client.post(url, data=body, headers=headers) as response:
-                            await response.read()
+                            answer = await response.read()
                             status = response.status
                     except (aiohttp.ClientError, TimeoutError):
                         status = 0
                     load.latencies.append(time.perf_counter() - started)
                 load.statuses[status] += 1
+                if tap:
+                    load.taps += 1
+                    load.taps_answered_in_reply += _answers_the_tap(answer, update)
 
         async with aiohttp.ClientSession(connector=connector, timeout=timeout) as client:
             started = time.perf_counter()
@@ -586,6 +594,22 @@ class Driver:
             return response.status
 
 
+def _answers_the_tap(body: bytes, update: dict[str, Any]) -> bool:
+    """Whether a webhook's answer is ``answerCallbackQuery`` for this update's button press
+    (Telegram runs a method given in the answer)."""
+    if not body:
+        return False
+    try:
+        answer = json.loads(body)
+    except ValueError:
+        return False
+    return (
+        isinstance(answer, dict)
+        and answer.get("method") == "answerCallbackQuery"
+        and answer.get("callback_query_id") == update["callback_query"]["id"]
+    )
+
+
 def _reply_params(call: dict[str, Any]) -> dict[str, Any]:
     return {
         "text": call["text"],
@@ -617,6 +641,10 @@ class RunResult:
     api_errors: int = 0
     #: False when the run hit ``--max-run-seconds`` and was cut short.
     complete: bool = True
+    #: Button presses sent, and those acknowledged (answerCallbackQuery to the fake, or in
+    #: the webhook's own answer).
+    taps: int = 0
+    taps_acknowledged: int = 0
 
 
 def percentile(values: Sequence[float], share: int) -> float:
@@ -678,6 +706,10 @@ async def measure(
         stop_seconds=stopped.get("stop_seconds"),
         complete=load.complete,
         api_errors=sum(after[key] - before.get(key, 0) for key in after if key.endswith(":error")),
+        taps=load.taps,
+        taps_acknowledged=load.taps_answered_in_reply
+        + after.get("answerCallbackQuery", 0)
+        - before.get("answerCallbackQuery", 0),
     )
 
 
@@ -856,11 +888,12 @@ def judge(report: Report, options: Options) -> None:
             ratio = _ratio(run, on_pickle)
             report.ratios[f"ours/{pickled[0]} {tag}"] = ratio
             report.targets[f"ahead of {pickled[0]} {tag}"] = ratio > TARGET_VS_PICKLE
-        report.targets[f"no errors, every reply sent {tag}"] = (
+        report.targets[f"no errors, every reply sent, every tap answered {tag}"] = (
             run.complete
             and run.errors == 0
             and run.api_errors == 0
             and run.sent_messages == run.expected_messages
+            and run.taps_acknowledged == run.taps
         )
     smallest, largest = min(options.users), max(options.users)
     if largest == smallest:
@@ -883,7 +916,7 @@ def judge(report: Report, options: Options) -> None:
 HEADER: Final = (
     f"{'system':<11} {'db':<10} {'users':>6} {'updates':>8} {'upd/s':>8} {'p50 ms':>8} "
     f"{'p95 ms':>8} {'p99 ms':>8} {'cpu ms/upd':>10} {'errors':>6} {'api er':>6} "
-    f"{'sent/expected':>15}"
+    f"{'sent/expected':>15} {'taps ok/sent':>13}"
 )
 
 
@@ -891,10 +924,11 @@ def _row(run: RunResult) -> str:
     cpu = f"{run.cpu_ms_per_update:.2f}" if run.cpu_ms_per_update is not None else "-"
     sent = f"{run.sent_messages}/{run.expected_messages}"
     updates = f"{run.updates}" if run.complete else f"{run.updates}*"
+    taps = f"{run.taps_acknowledged}/{run.taps}"
     return (
         f"{run.system:<11} {run.database:<10} {run.users:>6} {updates:>8} "
         f"{run.throughput:>8.0f} {run.p50_ms:>8.1f} {run.p95_ms:>8.1f} {run.p99_ms:>8.1f} "
-        f"{cpu:>10} {run.errors:>6} {run.api_errors:>6} {sent:>15}"
+        f"{cpu:>10} {run.errors:>6} {run.api_errors:>6} {sent:>15} {taps:>13}"
     )
 
 

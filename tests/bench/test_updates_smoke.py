@@ -42,10 +42,12 @@ async def test_a_tiny_run_measures_ours_and_both_baselines(tmp_path: Path) -> No
         assert run.api_errors == 0
         assert run.expected_messages > 0
         assert run.sent_messages == run.expected_messages  # every reply reached the fake
+        assert run.taps == USERS  # the second update is a button press
+        assert run.taps_acknowledged == run.taps  # in the webhook's answer, or by a call
         assert run.throughput > 0
         assert 0 < run.p50_ms <= run.p95_ms <= run.p99_ms
     assert set(report.ratios) == {"ours/ptb-memory sqlite@5", "ours/ptb-pickle sqlite@5"}
-    assert report.targets["no errors, every reply sent sqlite@5"]
+    assert report.targets["no errors, every reply sent, every tap answered sqlite@5"]
     assert "ours" in render(report)
 
     saved = json.loads(write_results(report, tmp_path).read_text(encoding="utf-8"))
