@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from bench.updates import (
     SCENARIO,
     Options,
     ProcessService,
+    Report,
+    RunResult,
     actions_for,
+    judge,
     render,
     run_benchmark,
     write_results,
@@ -74,3 +78,54 @@ async def test_a_server_in_its_own_process_answers_commands(tmp_path: Path) -> N
         await fake.stop()
     assert fake.process is not None
     assert fake.process.returncode == 0
+
+
+def _run(system: str, database: str, users: int, throughput: float, **extra: Any) -> RunResult:
+    fields: dict[str, Any] = {
+        "system": system,
+        "database": database,
+        "users": users,
+        "updates": 10,
+        "seconds": 1.0,
+        "throughput": throughput,
+        "p50_ms": 1.0,
+        "p95_ms": 1.0,
+        "p99_ms": 1.0,
+        "errors": 0,
+        "cpu_ms_per_update": 1.0,
+        "sent_messages": 10,
+        "expected_messages": 10,
+        "taps": 3,
+        "taps_acknowledged": 3,
+    }
+    fields.update(extra)
+    return RunResult(**fields)
+
+
+def test_repeated_rounds_are_judged_on_medians_and_every_run_must_be_healthy(
+    tmp_path: Path,
+) -> None:
+    options = Options(
+        users=(100, 1000),
+        updates=10,
+        databases=("sqlite",),
+        concurrency=4,
+        isolated=True,
+        baselines=True,
+        log_level="WARNING",
+        results_dir=tmp_path,
+        repeat=3,
+    )
+    report = Report(options={})
+    for users in (100, 1000):
+        report.runs += [_run("ours", "sqlite", users, value) for value in (90, 300, 310)]
+        report.runs += [_run("ptb-memory", "-", users, value) for value in (200, 205, 900)]
+        report.runs += [_run("ptb-pickle", "pickle", users, value) for value in (100, 290, 295)]
+    report.runs[0].taps_acknowledged = 2  # one press of one run went unanswered
+    judge(report, options)
+    assert report.ratios["ours/ptb-memory sqlite@100"] == 300 / 205  # medians, not the outliers
+    assert report.ratios["ours/ptb-pickle sqlite@1000"] == 300 / 290
+    assert report.ratios["ours sqlite 1000/100"] == 1.0
+    assert report.targets["ahead of ptb-pickle sqlite@1000"]
+    assert not report.targets["no errors, every reply sent, every tap answered sqlite@100"]
+    assert report.targets["no errors, every reply sent, every tap answered sqlite@1000"]
