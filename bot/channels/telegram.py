@@ -25,13 +25,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Final, Protocol
 
 from aiohttp import web
-from telegram import (
-    BotCommand,
-    InlineKeyboardMarkup,
-    ReplyKeyboardMarkup,
-    ReplyKeyboardRemove,
-    Update,
-)
+from telegram import BotCommand, Update
 from telegram.constants import ChatMemberStatus, ChatType, MessageLimit, ParseMode
 from telegram.error import (
     BadRequest,
@@ -52,6 +46,7 @@ from telegram.warnings import PTBDeprecationWarning
 
 from bot.channels.base import SendResult, SendStatus
 from bot.channels.telegram_http import AiohttpRequest
+from bot.config import DEFAULT_TELEGRAM_API
 from bot.formatting import split_text
 from bot.locks import KeyedLocks
 from bot.messages import (
@@ -69,8 +64,6 @@ log = logging.getLogger(__name__)
 CHANNEL_NAME: Final = "telegram"
 #: Where our aiohttp app mounts :meth:`TelegramChannel.handle_webhook`.
 WEBHOOK_PATH: Final = "/telegram/webhook"
-#: PTB's own default, for when no ``base_url`` (a fake or a local Bot API server) is given.
-TELEGRAM_BOT_API_URL: Final = "https://api.telegram.org/bot"
 SECRET_HEADER: Final = "X-Telegram-Bot-Api-Secret-Token"
 #: Always sent explicitly: when omitted, Telegram keeps whatever was set before.
 ALLOWED_UPDATES: Final = ("message", "callback_query", "my_chat_member")
@@ -106,7 +99,6 @@ _MEMBER_EVENTS: Final[dict[str, EventKind]] = {
 }
 
 Dispatch = Callable[[InboundEvent], Awaitable[None]]
-ReplyMarkup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove
 
 
 class LabelSource(Protocol):
@@ -151,20 +143,6 @@ def event_from_json(update: Mapping[str, Any]) -> InboundEvent | None:
         )
     if (message := update.get("message")) is not None:
         return _message_event(event_id, message)
-    return None
-
-
-def update_order_key(update: Mapping[str, Any]) -> str | None:
-    """Updates with the same key are handled one after another (the sender, else the chat)."""
-    for field in ("message", "callback_query", "my_chat_member"):
-        part = update.get(field)
-        if isinstance(part, Mapping):
-            sender = part.get("from")
-            if isinstance(sender, Mapping) and "id" in sender:
-                return f"user:{sender['id']}"
-            chat = part.get("chat")
-            if isinstance(chat, Mapping) and "id" in chat:
-                return f"chat:{chat['id']}"
     return None
 
 
@@ -513,7 +491,7 @@ class TelegramChannel:
         limiter = AIORateLimiter(max_retries=self._rate_limit_retries)
         bot = ReplyBot(
             self._token,
-            base_url=self._base_url or TELEGRAM_BOT_API_URL,
+            base_url=self._base_url or DEFAULT_TELEGRAM_API,
             request=AiohttpRequest(),
             # One long poll at a time: a pool of one, as PTB's own default.
             get_updates_request=AiohttpRequest(connection_pool_size=1),
@@ -554,12 +532,11 @@ class TelegramChannel:
             data = await request.json()
         except ValueError:
             return web.Response(status=400, text="bad JSON")
+        if not isinstance(data, dict):
+            return web.Response(status=400, text="not an update")
         try:
-            event = event_from_json(data) if isinstance(data, dict) else None
-            valid = isinstance(data, dict)
+            event = event_from_json(data)
         except (KeyError, TypeError, ValueError, AttributeError):
-            event, valid = None, False
-        if not valid:
             return web.Response(status=400, text="not an update")
         query = data.get("callback_query")
         query_id = str(query["id"]) if isinstance(query, dict) and "id" in query else None
@@ -568,7 +545,8 @@ class TelegramChannel:
         self._in_flight += 1
         self._idle.clear()
         try:
-            async with self._locks.hold(update_order_key(data) or "-"):
+            # One sender's updates in order, as the polling processor keys them (_order_key).
+            async with self._locks.hold(f"user:{event.user_id}"):
                 await self._dispatch(event)
         except Exception:
             log.exception("telegram update %s failed; Telegram will retry", event.event_id)

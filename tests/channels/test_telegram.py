@@ -625,18 +625,9 @@ async def test_a_wrong_token_fails_fast_and_cleanly(
 
 
 async def test_the_rate_limiter_can_be_switched_off_for_a_local_api(
-    fake: FakeTelegramAPI, texts: Texts, recorder: Recorder
+    make_channel: ChannelFactory,
 ) -> None:
     for rate_limit in (False, True):
-        channel = TelegramChannel(
-            fake.token,
-            dispatch=recorder,
-            texts=texts,
-            base_url=fake.base_url,
-            rate_limit=rate_limit,
-        )
-        await channel.start_polling()
-        try:
-            assert (channel.application.bot.rate_limiter is not None) is rate_limit
-        finally:
-            await channel.stop()
+        channel = await make_channel(rate_limit=rate_limit)
+        assert (channel.application.bot.rate_limiter is not None) is rate_limit
+        await channel.stop()  # one poller per token at a time
