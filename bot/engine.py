@@ -44,7 +44,7 @@ log = logging.getLogger(__name__)
 #: Attempts for one event when the database reports a transient conflict.
 MAX_STEP_ATTEMPTS = 3
 RETRY_PAUSE_SECONDS = 0.05
-#: Delivered marks are written with the next step, or after this long, or this many.
+#: Delivered marks are written in batches: after this long, or once this many are pending.
 DELIVERED_FLUSH_SECONDS = 2.0
 DELIVERED_BATCH = 500
 

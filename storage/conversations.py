@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -190,36 +191,28 @@ IDENTITY: Table = ChannelIdentity.__table__  # type: ignore[assignment]
 STATE: Table = ConversationState.__table__  # type: ignore[assignment]
 MESSAGE_LOG: Table = MessageLog.__table__  # type: ignore[assignment]
 
-_SELECT_IDENTITY = select(
+_IDENTITY_COLUMNS = (
     IDENTITY.c.id,
     IDENTITY.c.person_id,
     IDENTITY.c.chat_id,
     IDENTITY.c.last_seen_at,
     IDENTITY.c.blocked_at,
-).where(IDENTITY.c.channel == bindparam("channel"), IDENTITY.c.user_id == bindparam("user_id"))
-_SELECT_STATE = select(
-    STATE.c.flow, STATE.c.step, STATE.c.data, STATE.c.last_choices, STATE.c.version
-).where(STATE.c.identity_id == bindparam("identity_id"))
+)
+_STATE_COLUMNS = (STATE.c.flow, STATE.c.step, STATE.c.data, STATE.c.last_choices, STATE.c.version)
+_BY_SENDER = (
+    IDENTITY.c.channel == bindparam("channel"),
+    IDENTITY.c.user_id == bindparam("user_id"),
+)
+_SELECT_IDENTITY = select(*_IDENTITY_COLUMNS).where(*_BY_SENDER)
+_SELECT_STATE = select(*_STATE_COLUMNS).where(STATE.c.identity_id == bindparam("identity_id"))
 _SELECT_STATE_LOCKED = _SELECT_STATE.with_for_update()
 #: Identity and conversation in one round trip: the common case of a known user.
 _SELECT_STEP = (
-    select(
-        IDENTITY.c.id,
-        IDENTITY.c.person_id,
-        IDENTITY.c.chat_id,
-        IDENTITY.c.last_seen_at,
-        IDENTITY.c.blocked_at,
-        STATE.c.flow,
-        STATE.c.step,
-        STATE.c.data,
-        STATE.c.last_choices,
-        STATE.c.version,
-    )
+    select(*_IDENTITY_COLUMNS, *_STATE_COLUMNS)
     .select_from(IDENTITY.join(STATE, STATE.c.identity_id == IDENTITY.c.id))
-    .where(IDENTITY.c.channel == bindparam("channel"), IDENTITY.c.user_id == bindparam("user_id"))
+    .where(*_BY_SENDER)
 )
 _SELECT_STEP_LOCKED = _SELECT_STEP.with_for_update(of=STATE)
-_IDENTITY_FIELDS = 5
 _UPDATE_STATE = (
     update(STATE)
     .where(
@@ -281,8 +274,9 @@ async def set_blocked(session: AsyncSession, *, identity_id: int, at: datetime |
 
 
 async def state_for_step(session: AsyncSession, *, identity_id: int, now: datetime) -> StateRow:
-    """The conversation row, locked for the transaction on PostgreSQL (two workers never
-    interleave one user's updates; SQLite transactions are already exclusive)."""
+    """The conversation row, created on first contact and locked for the transaction on
+    PostgreSQL (two workers never interleave one user's updates; on SQLite, one process,
+    the engine's per-user lock orders them)."""
     statement = _SELECT_STATE_LOCKED if _is_postgres(session) else _SELECT_STATE
     params = {"identity_id": identity_id}
     row = (await session.execute(statement, params)).first()
@@ -302,7 +296,12 @@ async def state_for_step(session: AsyncSession, *, identity_id: int, now: dateti
             .on_conflict_do_nothing(index_elements=["identity_id"])
         )
         row = (await session.execute(statement, params)).one()
-    flow, step, data, last_choices, version = row
+    return _state_row(identity_id, row)
+
+
+def _state_row(identity_id: int, columns: Sequence[Any]) -> StateRow:
+    """A :class:`StateRow` from the values of ``_STATE_COLUMNS``, in that order."""
+    flow, step, data, last_choices, version = columns
     return StateRow(identity_id, flow, step, dict(data or {}), list(last_choices or []), version)
 
 
@@ -318,9 +317,8 @@ async def load_step(
             session, channel=channel, user_id=user_id, chat_id=chat_id, now=now
         )
         return identity, await state_for_step(session, identity_id=identity.id, now=now)
-    identity = IdentityRow(*row[:_IDENTITY_FIELDS])
-    flow, step, data, last_choices, version = row[_IDENTITY_FIELDS:]
-    state = StateRow(identity.id, flow, step, dict(data or {}), list(last_choices or []), version)
+    identity = IdentityRow(*row[: len(_IDENTITY_COLUMNS)])
+    state = _state_row(identity.id, row[len(_IDENTITY_COLUMNS) :])
     await _refresh_identity(session, identity, chat_id=chat_id, now=now)
     return identity, state
 

@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.util import await_only  # await_ from 2.1 on; this name works on 2.0 too
 
-from storage.sqlite_driver import PrefetchingConnection, connection_factory
+from storage.sqlite_driver import BEGIN_IMMEDIATE, PrefetchingConnection, connection_factory
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 #: Page cache per connection, in KiB (SQLite's default is 2,000).
@@ -94,18 +94,14 @@ class Database:
         the latest commit each; the engine's per-user lock and the state's version check
         keep a step's own rows consistent.
         """
-        if not self.is_sqlite:
-            async with self.sessions() as session, session.begin():
-                yield session
-            return
-        claim = _WriteClaim()
+        claim = _WriteClaim() if self.is_sqlite else None
         token = self._claim.set(claim)
         try:
             async with self.sessions() as session, session.begin():
                 yield session
         finally:
             self._claim.reset(token)
-            if claim.held:
+            if claim is not None and claim.held:
                 self._write_lock.release()
 
     async def ping(self) -> bool:
@@ -145,12 +141,12 @@ class Database:
                 claim.connection = connection  # BEGIN IMMEDIATE comes at its first write
                 return
             # A session outside transaction(): the whole of it is a write transaction.
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            connection.exec_driver_sql(BEGIN_IMMEDIATE)
 
         @event.listens_for(sync_engine, "before_cursor_execute")
         def _before_execute(
             connection: Any,
-            cursor: Any,
+            _cursor: Any,
             statement: str,
             _parameters: Any,
             _context: Any,
@@ -163,11 +159,9 @@ class Database:
                 return
             await_only(self._write_lock.acquire())
             claim.held = True
-            driver = connection.connection.driver_connection
-            if isinstance(driver, PrefetchingConnection):
-                driver.begin_immediate_before_next_statement()  # same trip to its thread
-            else:
-                cursor.execute("BEGIN IMMEDIATE")
+            # Sent with this statement, in the same trip to the connection's thread.
+            driver: PrefetchingConnection = connection.connection.driver_connection
+            driver.begin_immediate_before_next_statement()
 
 
 #: Statements that start no write: anything else (SAVEPOINT included) first takes the lock.

@@ -57,21 +57,19 @@ class PrefetchingCursor(aiosqlite.Cursor):
     async def execute(
         self, sql: str, parameters: Iterable[Any] | None = None
     ) -> PrefetchingCursor:
-        begin = self._conn.take_pending_begin()
-        run = partial(_run, self._conn._conn, sql, parameters or (), many=False, begin=begin)
-        await self._call(run)
+        await self._trip(sql, parameters or (), many=False)
         return self
 
     async def executemany(
         self, sql: str, parameters: Iterable[Iterable[Any]]
     ) -> PrefetchingCursor:
-        begin = self._conn.take_pending_begin()
-        run = partial(_run, self._conn._conn, sql, list(parameters), many=True, begin=begin)
-        await self._call(run)
+        await self._trip(sql, list(parameters), many=True)
         return self
 
-    async def _call(self, run: Callable[[], _Outcome]) -> None:
+    async def _trip(self, sql: str, parameters: Any, *, many: bool) -> None:
         """One trip to the connection's worker thread; keep what it brought back."""
+        begin = self._conn.take_pending_begin()
+        run = partial(_run, self._conn._conn, sql, parameters, many=many, begin=begin)
         outcome: _Outcome = await self._conn._execute(run)  # type: ignore[no-untyped-call]
         self._rows = deque(outcome.rows)
         self._description = outcome.description
@@ -166,4 +164,4 @@ def connection_factory(url: URL) -> Callable[[], Awaitable[aiosqlite.Connection]
     return connect
 
 
-__all__ = ["PrefetchingConnection", "PrefetchingCursor", "connection_factory"]
+__all__ = ["BEGIN_IMMEDIATE", "PrefetchingConnection", "PrefetchingCursor", "connection_factory"]
