@@ -13,6 +13,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -230,6 +231,7 @@ class Engine:
             if (event.channel, event.chat_id) in self._staff_chats:
                 ctx.trace["staff_chat"] = True
             step = await self._run_flow(ctx, state, event, failed=failed)
+            step.replies = number_choices(step.replies)
             await self._save(ctx, event=event, state=state, step=step, now=now)
             await self._record_processed(session, event, now=now, replies=step.replies)
         if ctx.notices:
@@ -295,9 +297,9 @@ class Engine:
         session = ctx.session
         conv = step.conversation
         state.flow, state.step, state.data = conv.flow, conv.step, dict(conv.data)
-        offered = [reply for reply in step.replies if reply.choices]
+        offered = [[c.id, c.label] for reply in step.replies for c in reply.choices]
         if offered:
-            state.last_choices = [[c.id, c.label] for c in offered[-1].choices]
+            state.last_choices = offered  # every option of the step, as numbered
         elif step.replies:
             state.last_choices = []
         await session.flush()  # the flow's own ORM rows first (leads, consents…)
@@ -331,6 +333,21 @@ class Engine:
                 topic=notice.topic,
                 now=now,
             )
+
+
+def number_choices(replies: list[OutboundMessage]) -> list[OutboundMessage]:
+    """Number a step's options on from one reply to the next (channels without buttons show
+    "1." to "n."), so a typed number means the same option as in ``last_choices``."""
+    numbered: list[OutboundMessage] = []
+    first = 1
+    for reply in replies:
+        renumbered = reply
+        if reply.choices:
+            if reply.first_number != first:
+                renumbered = replace(reply, first_number=first)
+            first += len(reply.choices)
+        numbered.append(renumbered)
+    return numbered
 
 
 def map_typed_choice(event: InboundEvent, last_choices: list[object]) -> InboundEvent:

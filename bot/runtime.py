@@ -24,7 +24,7 @@ from bot.engine import Engine
 from bot.router import FLOW_COMMANDS
 from bot.web.app import create_app
 from bot.workers.maintenance import MaintenanceWorker
-from bot.workers.outbox import OutboxWorker
+from bot.workers.outbox import OutboxWorker, unreachable_reporter
 from handlers import build_router, warm_up
 from handlers.handoff import close_idle_handoffs
 from storage import Database, upgrade
@@ -45,10 +45,15 @@ class BotRuntime:
         *,
         clock: Callable[[], datetime] | None = None,
         with_console: bool = False,
+        zalo_oa: Any = None,
+        zalo_bot: Any = None,
     ) -> None:
         self.settings = settings
         self._clock = clock
         self._with_console = with_console
+        #: ZaloOASettings / ZaloBotSettings; read from ZALO_* variables when not given.
+        self._zalo_settings = (zalo_oa, zalo_bot)
+        self.zalo: Any = None
         self.database: Database | None = None
         self.engine: Engine | None = None
         self.telegram: Any = None
@@ -82,10 +87,14 @@ class BotRuntime:
             webhook_route = self._make_telegram(engine)
         else:
             log.info("TELEGRAM_BOT_TOKEN is not set: Telegram is off, the web chat still runs")
+        self.zalo = self._make_zalo(engine)
         self._start_workers(engine)
         if serve_http:
             app = create_app(
-                engine, telegram_webhook=webhook_route, webchat=settings.webchat_enabled
+                engine,
+                telegram_webhook=webhook_route,
+                webchat=settings.webchat_enabled,
+                routes=self.zalo.routes() if self.zalo is not None else (),
             )
             self._runner = web.AppRunner(app, shutdown_timeout=SHUTDOWN_GRACE_SECONDS)
             await self._runner.setup()
@@ -96,6 +105,22 @@ class BotRuntime:
         if self.telegram is not None:
             # Only now: the webhook route must be listening before Telegram is told about it.
             await self._start_telegram(self.telegram)
+        if self.zalo is not None:
+            await self.zalo.start(public_url=settings.public_url)
+
+    def _make_zalo(self, engine: Engine) -> Any:
+        """The Zalo OA and Zalo bot channels, when configured (bot/zalo/setup.py)."""
+        from bot.channels.zalo_bot import load_bot_settings
+        from bot.channels.zalo_oa import load_oa_settings
+        from bot.zalo.setup import ZaloChannels
+
+        oa, bot = self._zalo_settings
+        return ZaloChannels.build(
+            engine,
+            self.settings,
+            oa_settings=oa if oa is not None else load_oa_settings(),
+            bot_settings=bot if bot is not None else load_bot_settings(),
+        )
 
     def _make_telegram(self, engine: Engine) -> Any:
         """Build the Telegram channel; returns the webhook route in webhook mode."""
@@ -130,7 +155,12 @@ class BotRuntime:
 
     def _start_workers(self, engine: Engine) -> None:
         assert self.database is not None
-        outbox = OutboxWorker(self.database, engine.channels, wake=engine.outbox_ready)
+        outbox = OutboxWorker(
+            self.database,
+            engine.channels,
+            wake=engine.outbox_ready,
+            on_unreachable=unreachable_reporter(engine),
+        )
         maintenance = MaintenanceWorker(
             self.database,
             keep_event_hours=self.settings.dedup_retention_hours,
@@ -148,6 +178,8 @@ class BotRuntime:
                 await self.telegram.stop()
         if self._runner is not None:
             await self._runner.cleanup()
+        if self.zalo is not None:
+            await self.zalo.stop()
         for worker in self._workers:
             worker.stop()
         if self._tasks:

@@ -1,4 +1,4 @@
-"""Drive a scripted user on a real channel: the Telegram fake or the web chat.
+"""Drive a scripted user on a real channel: the Telegram or Zalo fakes, or the web chat.
 
 Each driver returns, per step, the plain text the user saw and the buttons offered, so one
 data script can be checked the same way on every channel.
@@ -14,7 +14,10 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient
 
+from storage import Database, conversations
+from storage.models import ConversationState
 from tests.fakes.telegram_api import FakeTelegramAPI
+from tests.fakes.zalo_api import FakeZaloBot, FakeZaloOA
 
 _TAG = re.compile(r"<[^>]+>")
 SETTLE_SECONDS = 0.15
@@ -120,3 +123,116 @@ def check_step(step: dict[str, Any], seen: Seen, where: str) -> None:
         assert choice_id in seen.choice_ids, f"{where}: no button {choice_id} in {seen.choices}"
     for label in step.get("expect_labels", []):
         assert label in seen.labels, f"{where}: no label {label!r} in {seen.labels}"
+
+
+# -- Zalo ------------------------------------------------------------------------------------
+
+_NUMBERED = re.compile(r"^(\d+)\. (.+)$", re.MULTILINE)
+
+
+async def _last_choices(database: Database, channel: str, user_id: str) -> list[tuple[str, str]]:
+    """The options the engine last offered this user (what a typed number means)."""
+    async with database.transaction() as session:
+        identity = await conversations.find_identity(session, channel=channel, user_id=user_id)
+        if identity is None:
+            return []
+        state = await session.get(ConversationState, identity.id)
+    if state is None:
+        return []
+    return [(str(item[0]), str(item[1])) for item in state.last_choices]
+
+
+class _NumberedDriver:
+    """Shared by both Zalo drivers: numbered options are typed back as their number."""
+
+    channel = ""
+
+    def __init__(self, database: Database, user_id: str) -> None:
+        self.database = database
+        self.user_id = user_id
+        self.numbered: list[tuple[str, str]] = []
+        self.buttons: list[tuple[str, str]] = []
+
+    async def _numbered_choices(self, texts: list[str]) -> list[tuple[str, str]]:
+        """The step's numbered lines ("1." to "n." across its messages), paired with the ids
+        the engine offered; empty when they do not match exactly."""
+        lines = {int(n): label.strip() for n, label in _NUMBERED.findall("\n".join(texts))}
+        offered = await _last_choices(self.database, self.channel, self.user_id)
+        if not offered or any(
+            lines.get(number) != label for number, (_, label) in enumerate(offered, start=1)
+        ):
+            return []
+        return offered
+
+    def _typed_for(self, choice_id: str) -> str:
+        numbered_ids = [choice for choice, _ in self.numbered]
+        if choice_id in numbered_ids:
+            return str(numbered_ids.index(choice_id) + 1)
+        return f"#{choice_id}"  # a button's payload, typed or tapped: the same on Zalo
+
+
+class ZaloOADriver(_NumberedDriver):
+    """A person writing to the Center's OA through the fake Zalo (signed webhooks)."""
+
+    channel = "zalo_oa"
+
+    def __init__(self, fake: FakeZaloOA, database: Database, user_id: str) -> None:
+        super().__init__(database, user_id)
+        self.fake = fake
+
+    async def _send(self, event: dict[str, Any]) -> Seen:
+        before = len(self.fake.sent(self.user_id))
+        assert await self.fake.deliver(event) == 200
+        await self.fake.wait_for_sent(self.user_id, before + 1, timeout=STEP_TIMEOUT_SECONDS)
+        count = -1
+        while count != len(self.fake.sent(self.user_id)):
+            count = len(self.fake.sent(self.user_id))
+            await asyncio.sleep(SETTLE_SECONDS)
+        messages = self.fake.sent(self.user_id)[before:]
+        texts = [str(m["text"]) for m in messages if m.get("text")]
+        self.buttons = [
+            (str(b["payload"]).removeprefix("#"), str(b["title"]))
+            for m in messages
+            for b in ((m.get("attachment") or {}).get("payload") or {}).get("buttons", [])
+            if b["type"] == "oa.query.hide"
+        ]
+        self.numbered = await self._numbered_choices(texts)
+        return Seen("\n".join(texts), [*self.buttons, *self.numbered])
+
+    async def say(self, text: str) -> Seen:
+        return await self._send(self.fake.text_event(self.user_id, text))
+
+    async def tap(self, choice_id: str) -> Seen:
+        """A button sends its payload as the person's message (``oa.query.hide``)."""
+        if choice_id in [choice for choice, _ in self.buttons]:
+            return await self._send(self.fake.text_event(self.user_id, f"#{choice_id}"))
+        return await self.say(self._typed_for(choice_id))
+
+    async def share_contact(self, phone: str, *, name: str = "Phạm Văn Tư") -> Seen:
+        """The person fills Zalo's "share your information" card."""
+        return await self._send(self.fake.submit_info_event(self.user_id, name=name, phone=phone))
+
+
+class ZaloBotDriver(_NumberedDriver):
+    """A person writing to a Zalo Bot platform bot (webhook or polling, per the fake)."""
+
+    channel = "zalo_bot"
+
+    def __init__(self, fake: FakeZaloBot, database: Database, user_id: str) -> None:
+        super().__init__(database, user_id)
+        self.fake = fake
+
+    async def say(self, text: str) -> Seen:
+        before = len(self.fake.sent(self.user_id))
+        assert await self.fake.push(self.fake.text_update(self.user_id, text)) == 200
+        await self.fake.wait_for_sent(self.user_id, before + 1, timeout=STEP_TIMEOUT_SECONDS)
+        count = -1
+        while count != len(self.fake.sent(self.user_id)):
+            count = len(self.fake.sent(self.user_id))
+            await asyncio.sleep(SETTLE_SECONDS)
+        texts = self.fake.sent(self.user_id)[before:]
+        self.numbered = await self._numbered_choices(texts)
+        return Seen("\n".join(texts), list(self.numbered))
+
+    async def tap(self, choice_id: str) -> Seen:
+        return await self.say(self._typed_for(choice_id))

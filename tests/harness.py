@@ -15,6 +15,8 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from bot.channels.base import SendResult, SendStatus
+from bot.channels.zalo_bot import ZaloBotSettings
+from bot.channels.zalo_oa import ZaloOASettings
 from bot.config import Settings, load_settings
 from bot.content import Content
 from bot.engine import Engine
@@ -26,9 +28,12 @@ from bot.messages import (
     SharedContact,
 )
 from bot.runtime import BotRuntime
+from bot.zalo.tokens import TokenPair
 from handlers import build_router
 from storage import Database
+from tests.fakes import zalo_api
 from tests.fakes.telegram_api import FakeTelegramAPI
+from tests.fakes.zalo_api import FakeZaloBot, FakeZaloOA
 
 ROOT = Path(__file__).resolve().parent.parent
 TEST_NOW = datetime(2026, 11, 26, 9, 0, tzinfo=ZoneInfo("Asia/Ho_Chi_Minh"))
@@ -144,6 +149,78 @@ async def running(settings: Settings) -> AsyncIterator[BotRuntime]:
     runtime = BotRuntime(settings, clock=Clock())
     await runtime.start()
     try:
+        yield runtime
+    finally:
+        await runtime.stop()
+
+
+#: A fixed Fernet key for tests (never used outside them).
+TEST_TOKEN_KEY = "q1l8bSg0Qm5x3ZyCk9H2oVwT4eUaJfR7sLdNpXiYc6E="
+
+
+def zalo_oa_settings(fake: FakeZaloOA, **overrides: object) -> ZaloOASettings:
+    """The OA channel pointed at the fake Zalo (OAuth and OpenAPI on one server)."""
+    values: dict[str, object] = {
+        "app_id": zalo_api.APP_ID,
+        "app_secret": zalo_api.APP_SECRET,
+        "oa_id": zalo_api.OA_ID,
+        "oa_secret_key": zalo_api.OA_SECRET_KEY,
+        "token_key": TEST_TOKEN_KEY,
+        "oauth_base_url": fake.base_url,
+        "oa_api_base_url": fake.base_url,
+    }
+    values.update(overrides)
+    return ZaloOASettings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+def zalo_bot_settings(fake: FakeZaloBot, **overrides: object) -> ZaloBotSettings:
+    values: dict[str, object] = {"token": fake.token, "api_base_url": fake.base_url}
+    values.update(overrides)
+    return ZaloBotSettings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+def no_zalo() -> tuple[ZaloOASettings, ZaloBotSettings]:
+    return ZaloOASettings(_env_file=None), ZaloBotSettings(_env_file=None)  # type: ignore[call-arg]
+
+
+def plain_settings(tmp_path: Path, **overrides: object) -> Settings:
+    """Settings for the real runtime on a fresh SQLite file, without Telegram."""
+    values: dict[str, object] = {
+        "database_url": f"sqlite+aiosqlite:///{tmp_path / 'bot.sqlite3'}",
+        "host": "127.0.0.1",
+        "port": 0,
+        "telegram_bot_token": "",
+    }
+    values.update(overrides)
+    return load_settings(**values)
+
+
+@asynccontextmanager
+async def running_zalo(
+    settings: Settings,
+    *,
+    oa: FakeZaloOA | None = None,
+    bot: FakeZaloBot | None = None,
+    bot_webhook: bool = False,
+    clock: Clock | None = None,
+) -> AsyncIterator[BotRuntime]:
+    """The real runtime with the Zalo channels on the fakes; the OA is granted tokens."""
+    oa_settings = zalo_oa_settings(oa) if oa else ZaloOASettings(_env_file=None)  # type: ignore[call-arg]
+    bot_settings = ZaloBotSettings(_env_file=None)  # type: ignore[call-arg]
+    if bot is not None:
+        extra = {"webhook_secret": "zalo-bot-secret-123"} if bot_webhook else {}
+        bot_settings = zalo_bot_settings(bot, **extra)
+    runtime = BotRuntime(
+        settings, clock=clock or Clock(), zalo_oa=oa_settings, zalo_bot=bot_settings
+    )
+    await runtime.start()
+    try:
+        if oa is not None:
+            oa.webhook_url = f"http://127.0.0.1:{runtime.port}/zalo/oa/webhook"
+            pair = oa.grant()
+            await runtime.zalo.oa.tokens.save_grant(
+                TokenPair(pair["access_token"], pair["refresh_token"], int(pair["expires_in"]))
+            )
         yield runtime
     finally:
         await runtime.stop()

@@ -18,6 +18,9 @@ class SendStatus(StrEnum):
     RETRY_AFTER = "retry_after"  # flood control: pause the whole sender, then retry
     TRANSIENT = "transient"  # network or server error: retry with backoff
     BAD_CONTENT = "bad_content"  # the platform refused this message: fix the content
+    #: Not reachable on this channel now (Zalo's 7-day window, not a follower): do not
+    #: retry; staff are told so they can call instead.
+    UNREACHABLE = "unreachable"
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,7 +22,7 @@ ReadLine = Callable[[], Awaitable[str | None]]
 def render_plain(message: OutboundMessage) -> str:
     """Neutral text for a terminal: bold marks dropped, options numbered, links spelled out."""
     lines = [_BOLD.sub(r"\1", message.text)]
-    for number, choice in enumerate(message.choices, start=1):
+    for number, choice in enumerate(message.choices, start=message.first_number):
         lines.append(f"  {number}. {choice.label}")
     lines.extend(f"  → {link.label}: {link.url}" for link in message.links)
     return "\n".join(lines)

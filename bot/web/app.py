@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 from aiohttp import web
 
@@ -40,8 +40,10 @@ def create_app(
     *,
     telegram_webhook: tuple[str, WebHandler] | None = None,
     webchat: bool = True,
+    routes: Sequence[tuple[str, str, WebHandler]] = (),
 ) -> web.Application:
-    """Build the app; ``telegram_webhook`` is (path, handler) when webhook mode is on."""
+    """Build the app; ``telegram_webhook`` is (path, handler) when webhook mode is on;
+    ``routes`` are other channels' (method, path, handler), e.g. Zalo's webhooks."""
     app = web.Application(middlewares=[_errors_middleware], client_max_size=MAX_BODY_BYTES)
     app[ENGINE_KEY] = engine
     app.router.add_get("/healthz", healthz)
@@ -53,6 +55,8 @@ def create_app(
     if telegram_webhook is not None:
         path, handler = telegram_webhook
         app.router.add_post(path, handler)
+    for method, path, handler in routes:
+        app.router.add_route(method, path, handler)
     return app
 
 
@@ -64,8 +68,30 @@ async def healthz(request: web.Request) -> web.Response:
     engine = request.app[ENGINE_KEY]
     database_ok = await engine.database.ping()
     status = 200 if database_ok else HTTP_SERVICE_UNAVAILABLE
-    body = {"status": "ok" if database_ok else "degraded", "database": database_ok}
+    body: dict[str, object] = {
+        "status": "ok" if database_ok else "degraded",
+        "database": database_ok,
+    }
+    channels = await _channel_health(engine) if database_ok else {}
+    if channels:
+        body["channels"] = channels
+        if any(state != "ok" for state in channels.values()):
+            body["status"] = "attention"  # e.g. the Zalo OA must be re-authorised
     return web.json_response(body, status=status)
+
+
+async def _channel_health(engine: Engine) -> dict[str, str]:
+    """Channels that report their own state (the Zalo OA's authorisation)."""
+    states: dict[str, str] = {}
+    for name, channel in engine.channels.items():
+        health = getattr(channel, "health", None)
+        if health is not None:
+            try:
+                states[name] = str(await health())
+            except Exception:
+                log.exception("health of channel %s failed", name)
+                states[name] = "unknown"
+    return states
 
 
 async def chat_page(request: web.Request) -> web.Response:

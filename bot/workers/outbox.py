@@ -10,16 +10,22 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.channels.base import Channel, SendStatus
-from bot.messages import message_from_dict
+from bot.channels.base import Channel, SendResult, SendStatus
+from bot.messages import OutboundMessage, message_from_dict, message_to_dict
 from storage import Database
+from storage import conversations as repo
 from storage.models import OutboxMessage
 from storage.types import utcnow
+
+if TYPE_CHECKING:
+    from bot.engine import Engine
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +34,41 @@ POLL_SECONDS = 2.0
 MAX_ATTEMPTS = 8
 BACKOFF_BASE_SECONDS = 5.0
 LEASE_SECONDS = 120.0
-FINAL_STATUSES = {SendStatus.BLOCKED: "blocked", SendStatus.NOT_FOUND: "blocked"}
+FINAL_STATUSES = {
+    SendStatus.BLOCKED: "blocked",
+    SendStatus.NOT_FOUND: "blocked",
+    SendStatus.UNREACHABLE: "unreachable",
+}
+UNREACHABLE_TEMPLATE = "outbox/unreachable"
+UNREACHABLE_TOPIC = "unreachable"
+
+#: Called in the transaction that marks a row unreachable (staff are told to call instead).
+UnreachableHook = Callable[[AsyncSession, OutboxMessage, datetime], None]
+
+
+def unreachable_reporter(engine: Engine) -> UnreachableHook:
+    """Tell the staff chats that a message could not reach someone on their channel."""
+
+    def report(session: AsyncSession, row: OutboxMessage, now: datetime) -> None:
+        if row.topic == UNREACHABLE_TOPIC or (row.channel, row.chat_id) in set(
+            engine.settings.staff_targets
+        ):
+            return  # never a report about a report, nor about a staff chat
+        text = engine.content.texts.render(
+            UNREACHABLE_TEMPLATE, channel=row.channel, reason=row.last_error
+        )
+        for channel, chat_id in engine.settings.staff_targets:
+            repo.enqueue(
+                session,
+                channel=channel,
+                chat_id=chat_id,
+                payload=message_to_dict(OutboundMessage(text=text)),
+                topic=UNREACHABLE_TOPIC,
+                now=now,
+            )
+        engine.outbox_ready.set()
+
+    return report
 
 
 class OutboxWorker:
@@ -38,9 +78,11 @@ class OutboxWorker:
         channels: Mapping[str, Channel],
         *,
         wake: asyncio.Event | None = None,
+        on_unreachable: UnreachableHook | None = None,
     ) -> None:
         self._database = database
         self._channels = channels
+        self._on_unreachable = on_unreachable
         self._wake = wake or asyncio.Event()
         self._stopping = asyncio.Event()
 
@@ -75,7 +117,9 @@ class OutboxWorker:
             if channel is None:
                 await self._finish(row_id, moment, status=None, error="channel not running")
                 continue
-            result = await channel.send(chat_id, message_from_dict(payload))
+            result = await _reach_check(channel, chat_id) or await channel.send(
+                chat_id, message_from_dict(payload)
+            )
             await self._finish(
                 row_id,
                 moment,
@@ -128,9 +172,20 @@ class OutboxWorker:
                 row.status = "failed"
             elif status in FINAL_STATUSES:
                 row.status = FINAL_STATUSES[status]
+                if status is SendStatus.UNREACHABLE and self._on_unreachable is not None:
+                    self._on_unreachable(session, row, now)
             elif row.attempts >= MAX_ATTEMPTS:
                 row.status = "failed"
             else:
                 delay = max(retry_after, BACKOFF_BASE_SECONDS * 2 ** (row.attempts - 1))
                 row.status = "pending"
                 row.next_attempt_at = now + timedelta(seconds=delay)
+
+
+async def _reach_check(channel: Channel, chat_id: str) -> SendResult | None:
+    """Ask a channel with a send policy (Zalo's 7-day window) before sending."""
+    check = getattr(channel, "check_reach", None)
+    if check is None:
+        return None
+    result: SendResult | None = await check(chat_id)
+    return result

@@ -1,0 +1,403 @@
+"""The Center's Zalo Official Account (OA OpenAPI v3) as a channel.
+
+Inbound: Zalo POSTs signed events to ``/zalo/oa/webhook``. The signature is checked in
+constant time (401 and nothing stored otherwise), the raw event is committed to the webhook
+inbox (once per event id) and Zalo gets its 200 at once; the inbox worker then maps it to a
+neutral event for the engine. A staff member's message from OA Manager (an ``oa_send_*``
+echo that is not one of ours) pauses the bot for that person (a hand-off).
+
+Outbound: ``POST /v3.0/oa/message/cs`` with the ``access_token`` header from the token
+store; a token Zalo calls invalid is refreshed once and the send tried again. Zalo's error
+codes become send statuses (bot/zalo/errors.py); sends nobody is waiting for are first
+checked against the 7-day window.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Any, Final
+
+import aiohttp
+from aiohttp import web
+from pydantic import Field, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.channels.base import SendResult, SendStatus
+from bot.config import ConfigError
+from bot.messages import ChannelCapabilities, InboundEvent, OutboundMessage, message_to_dict
+from bot.texts import Texts
+from bot.workers.inbox import InboxWorker
+from bot.zalo import errors
+from bot.zalo.crypto import SecretBox, SecretBoxError
+from bot.zalo.events import OA_CHANNEL, StaffEcho, oa_event, oa_event_key
+from bot.zalo.handoff import pause_for_staff
+from bot.zalo.policy import window_check
+from bot.zalo.render import MAX_OA_BUTTONS, MAX_TEXT_LENGTH, InfoRequest, oa_messages
+from bot.zalo.signature import OA_SIGNATURE_HEADER, verify_oa_signature
+from bot.zalo.tokens import (
+    DEFAULT_OAUTH_BASE,
+    PERMISSION_PATH,
+    OAuthClient,
+    TokenStore,
+    ZaloAuthError,
+    code_challenge,
+)
+from storage import Database
+from storage import conversations as repo
+from storage.channels import SentMessage
+
+log = logging.getLogger(__name__)
+
+CHANNEL_NAME: Final = OA_CHANNEL
+WEBHOOK_PATH: Final = "/zalo/oa/webhook"
+CALLBACK_PATH: Final = "/zalo/oa/callback"
+DEFAULT_API_BASE: Final = "https://openapi.zalo.me"
+SEND_PATH: Final = "/v3.0/oa/message/cs"
+MAX_WEBHOOK_BYTES: Final = 64 * 1024
+HTTP_TIMEOUT_SECONDS: Final = 15.0
+#: Saving the webhook URL in Zalo's console may POST an unsigned ``{}``: answered 200, ignored.
+EMPTY_PING: Final = b"{}"
+INFO_TITLE_LABEL: Final = "zalo.request_info_title"
+INFO_SUBTITLE_LABEL: Final = "zalo.request_info_subtitle"
+REAUTH_TEMPLATE: Final = "zalo/reauthorise"
+GRANTED_TEMPLATE: Final = "zalo/granted"
+GRANT_FAILED_TEMPLATE: Final = "zalo/grant_failed"
+REAUTH_TOPIC: Final = "zalo:reauthorise"
+
+Dispatch = Callable[[InboundEvent], Awaitable[None]]
+Clock = Callable[[], datetime]
+
+
+class ZaloOASettings(BaseSettings):
+    """``ZALO_*`` variables for the OA (documented in .env.example)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="ZALO_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    app_id: str = ""
+    #: Used by ``khuyencong zalo authorize`` (then kept sealed in the database) or set here.
+    app_secret: str = ""
+    oa_id: str = ""
+    #: The "OA Secret Key" of the app's Webhook page (not the app secret): signs webhooks.
+    oa_secret_key: str = ""
+    #: Fernet key sealing tokens and the app secret at rest (``khuyencong zalo key``).
+    token_key: str = ""
+    #: The fixed PKCE verifier whose challenge is saved in Zalo's console.
+    oa_code_verifier: str = ""
+    oauth_base_url: str = DEFAULT_OAUTH_BASE
+    oa_api_base_url: str = DEFAULT_API_BASE
+    #: Optional picture on the "share your phone" card (https, jpg or png).
+    oa_info_image_url: str = ""
+    #: The callback's base when it differs from PUBLIC_URL.
+    oa_callback_base_url: str = ""
+    oa_webhook_enabled: bool = Field(default=True)
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.app_id and self.oa_id)
+
+    def check(self) -> None:
+        """Refuse a half configuration with one line naming the variable."""
+        if not self.enabled:
+            return
+        for name in ("oa_secret_key", "token_key"):
+            if not getattr(self, name):
+                raise ConfigError(f"Invalid setting ZALO_{name.upper()}: required for the OA")
+        try:
+            SecretBox(self.token_key)
+        except SecretBoxError as exc:
+            raise ConfigError(f"Invalid setting ZALO_TOKEN_KEY: {exc}") from None
+
+
+def load_oa_settings(**overrides: Any) -> ZaloOASettings:
+    try:
+        settings = ZaloOASettings(**overrides)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = str(first["loc"][0]).upper() if first["loc"] else "?"
+        raise ConfigError(f"Invalid setting ZALO_{name}: {first['msg']}") from None
+    settings.check()
+    return settings
+
+
+def permission_link(settings: ZaloOASettings, *, redirect_uri: str, state: str) -> str:
+    from urllib.parse import urlencode
+
+    query = {"app_id": settings.app_id, "redirect_uri": redirect_uri, "state": state}
+    if settings.oa_code_verifier:
+        query["code_challenge"] = code_challenge(settings.oa_code_verifier)
+    return f"{settings.oauth_base_url.rstrip('/')}{PERMISSION_PATH}?{urlencode(query)}"
+
+
+class ZaloOAChannel:
+    """Receives OA webhooks into the inbox and sends consultation messages."""
+
+    def __init__(
+        self,
+        settings: ZaloOASettings,
+        *,
+        database: Database,
+        dispatch: Dispatch,
+        texts: Texts,
+        clock: Clock,
+        inbox: InboxWorker,
+        staff_targets: list[tuple[str, str]],
+    ) -> None:
+        self._settings = settings
+        self._database = database
+        self._dispatch = dispatch
+        self._texts = texts
+        self._clock = clock
+        self._inbox = inbox
+        self._staff_targets = staff_targets
+        self._box = SecretBox(settings.token_key)
+        self._http: aiohttp.ClientSession | None = None
+        self._tokens: TokenStore | None = None
+        self._send_url = settings.oa_api_base_url.rstrip("/") + SEND_PATH
+        #: Ids this process sent, so their echo is known at once (the table serves others).
+        self._own_ids: set[str] = set()
+
+    @property
+    def name(self) -> str:
+        return CHANNEL_NAME
+
+    @property
+    def capabilities(self) -> ChannelCapabilities:
+        return ChannelCapabilities(
+            max_text_length=MAX_TEXT_LENGTH,
+            max_buttons=MAX_OA_BUTTONS,
+            supports_buttons=True,
+            supports_contact_request=True,
+            supports_bold=False,
+        )
+
+    @property
+    def tokens(self) -> TokenStore:
+        if self._tokens is None:
+            msg = "the Zalo OA channel is not started"
+            raise RuntimeError(msg)
+        return self._tokens
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self._http = aiohttp.ClientSession()
+        oauth = OAuthClient(
+            base_url=self._settings.oauth_base_url,
+            app_id=self._settings.app_id,
+            session=self._http,
+        )
+        self._tokens = TokenStore(
+            database=self._database,
+            box=self._box,
+            oauth=oauth,
+            oa_id=self._settings.oa_id,
+            clock=self._clock,
+            app_secret=self._settings.app_secret or None,
+            on_reauth_needed=self._alert_staff,
+        )
+
+    async def stop(self) -> None:
+        if self._http is not None:
+            await self._http.close()
+            self._http = None
+
+    def routes(
+        self,
+    ) -> list[tuple[str, str, Callable[[web.Request], Awaitable[web.StreamResponse]]]]:
+        return [
+            ("POST", WEBHOOK_PATH, self.handle_webhook),
+            ("GET", CALLBACK_PATH, self.handle_callback),
+        ]
+
+    async def health(self) -> str:
+        return await self.tokens.status()
+
+    def _alert_staff(self, session: AsyncSession, error: str) -> None:
+        """Tell staff (in the same transaction as the flag) that the OA must be re-authorised."""
+        text = self._texts.render(REAUTH_TEMPLATE)
+        payload = message_to_dict(OutboundMessage(text=text))
+        for channel, chat_id in self._staff_targets:
+            repo.enqueue(
+                session,
+                channel=channel,
+                chat_id=chat_id,
+                payload=payload,
+                topic=REAUTH_TOPIC,
+                now=self._clock(),
+            )
+
+    # -- receiving -------------------------------------------------------------------------
+
+    async def handle_webhook(self, request: web.Request) -> web.Response:
+        body = await request.content.read(MAX_WEBHOOK_BYTES + 1)
+        if len(body) > MAX_WEBHOOK_BYTES:
+            return web.Response(status=413)
+        if body.strip() == EMPTY_PING and OA_SIGNATURE_HEADER not in request.headers:
+            return web.Response()
+        if not verify_oa_signature(
+            headers=request.headers,
+            body=body,
+            app_id=self._settings.app_id,
+            secret_key=self._settings.oa_secret_key,
+        ):
+            return web.Response(status=401)
+        try:
+            payload = json.loads(body)
+            event_id, user_key = oa_event_key(payload)
+        except (ValueError, KeyError, TypeError, AttributeError):
+            return web.Response(status=400, text="not a Zalo event")
+        await self._inbox.store(
+            channel=CHANNEL_NAME, event_id=event_id, user_key=user_key, body=body.decode()
+        )
+        return web.Response()
+
+    async def handle_stored(self, event_id: str, body: str) -> None:
+        """The inbox worker's call: one stored event, after Zalo got its 200."""
+        try:
+            event = oa_event(json.loads(body), event_id=event_id)
+        except (ValueError, KeyError, TypeError, AttributeError):
+            log.warning("zalo event %s is malformed; dropped", event_id)
+            return
+        if isinstance(event, StaffEcho):
+            await self._on_echo(event)
+        elif event is not None:
+            await self._dispatch(event)
+
+    async def _on_echo(self, echo: StaffEcho) -> None:
+        if echo.message_id and await self._is_own(echo.message_id):
+            return
+        handoff_id = await pause_for_staff(
+            self._database, channel=CHANNEL_NAME, user_id=echo.user_id, now=self._clock()
+        )
+        log.info("staff answered from OA Manager; bot paused", extra={"handoff": handoff_id})
+
+    async def _is_own(self, message_id: str) -> bool:
+        if message_id in self._own_ids:
+            return True
+        async with self._database.transaction() as session:
+            row = await session.get(SentMessage, (CHANNEL_NAME, message_id))
+        return row is not None
+
+    async def handle_callback(self, request: web.Request) -> web.Response:
+        """Where Zalo sends the OA admin after "Cho phép": exchange the code for tokens."""
+        code = request.query.get("code", "")
+        state = request.query.get("state", "")
+        oa_id = request.query.get("oa_id", self._settings.oa_id)
+        ok = False
+        if code and state and oa_id == self._settings.oa_id:
+            try:
+                ok = await self.tokens.complete_grant(
+                    state=state, code=code, verifier=self._settings.oa_code_verifier
+                )
+            except (ZaloAuthError, aiohttp.ClientError, TimeoutError, ValueError):
+                log.exception("zalo code exchange failed")
+                ok = False
+        template = GRANTED_TEMPLATE if ok else GRANT_FAILED_TEMPLATE
+        return web.Response(
+            text=self._texts.render(template),
+            status=200 if ok else 400,
+            content_type="text/html",
+            charset="utf-8",
+        )
+
+    # -- sending ---------------------------------------------------------------------------
+
+    async def check_reach(self, chat_id: str) -> SendResult | None:
+        """Asked by the outbox before a message nobody is waiting for."""
+        return await window_check(
+            self._database, channel=CHANNEL_NAME, chat_id=chat_id, now=self._clock()
+        )
+
+    async def send(self, chat_id: str, message: OutboundMessage) -> SendResult:
+        """Send one reply (several Zalo messages if long). Never raises for Zalo errors."""
+        if self._http is None or self._tokens is None:
+            return SendResult(SendStatus.TRANSIENT, detail="the Zalo OA channel is not started")
+        info = InfoRequest(
+            title=self._texts.label(INFO_TITLE_LABEL),
+            subtitle=self._texts.label(INFO_SUBTITLE_LABEL),
+            image_url=self._settings.oa_info_image_url or None,
+        )
+        sent: list[str] = []
+        for body in oa_messages(message, info=info):
+            result = await self._send_one(chat_id, body)
+            if isinstance(result, SendResult):
+                return SendResult(
+                    result.status,
+                    retry_after=result.retry_after,
+                    message_ids=tuple(sent),
+                    detail=result.detail,
+                )
+            sent.append(result)
+        await self._remember(sent)
+        return SendResult(SendStatus.SENT, message_ids=tuple(sent))
+
+    async def _send_one(self, chat_id: str, body: dict[str, Any]) -> str | SendResult:
+        """The new message id, or the failure."""
+        payload = {"recipient": {"user_id": chat_id}, "message": body}
+        try:
+            token = await self.tokens.access_token()
+            code, answer = await self._post(payload, token)
+            if code in errors.TOKEN_ERRORS:
+                token = await self.tokens.refresh(failed_token=token)
+                code, answer = await self._post(payload, token)
+        except ZaloAuthError as exc:
+            return SendResult(
+                SendStatus.RETRY_AFTER,
+                retry_after=errors.CONFIG_PAUSE_SECONDS,
+                detail=f"zalo auth: {exc}",
+            )
+        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+            return SendResult(SendStatus.TRANSIENT, detail=f"zalo network: {type(exc).__name__}")
+        if code == 0:
+            data = answer.get("data")
+            message_id = str(data.get("message_id", "")) if isinstance(data, dict) else ""
+            if message_id:
+                self._own_ids.add(message_id)
+            return message_id
+        if code in errors.TOKEN_ERRORS:
+            return SendResult(
+                SendStatus.RETRY_AFTER,
+                retry_after=errors.CONFIG_PAUSE_SECONDS,
+                detail=f"zalo {code}: token refused after a refresh",
+            )
+        return errors.oa_send_result(code, str(answer.get("message", "")), now=self._clock())
+
+    async def _post(self, payload: dict[str, Any], token: str) -> tuple[int, dict[str, Any]]:
+        assert self._http is not None
+        timeout = aiohttp.ClientTimeout(total=HTTP_TIMEOUT_SECONDS)
+        async with self._http.post(
+            self._send_url, json=payload, headers={"access_token": token}, timeout=timeout
+        ) as response:
+            answer: Any = await response.json(content_type=None)
+        if not isinstance(answer, dict):
+            msg = "not a Zalo answer"
+            raise ValueError(msg)
+        return int(answer.get("error", 0) or 0), answer
+
+    async def _remember(self, message_ids: list[str]) -> None:
+        """Record our own message ids for other workers' echo check."""
+        ids = [message_id for message_id in message_ids if message_id]
+        if not ids:
+            return
+        now = self._clock()
+        async with self._database.transaction() as session:
+            postgres = session.get_bind().dialect.name == "postgresql"
+            insert = pg_insert(SentMessage) if postgres else sqlite_insert(SentMessage)
+            await session.execute(
+                insert.values(
+                    [{"channel": CHANNEL_NAME, "message_id": mid, "sent_at": now} for mid in ids]
+                ).on_conflict_do_nothing()
+            )
+
+
+def new_state() -> str:
+    return secrets.token_urlsafe(24)
