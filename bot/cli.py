@@ -135,16 +135,15 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _chat(settings: Settings, *, user: str | None) -> int:
-    from bot.channels.console import run_console
+    from bot.channels import console, webchat
     from bot.runtime import BotRuntime
 
-    runtime = BotRuntime(
-        settings.model_copy(update={"telegram_bot_token": None}), with_console=True
-    )
+    # The terminal, and the web chat's outlet for late messages; never Telegram's poller.
+    runtime = BotRuntime(settings, channels=(console.PLUGIN, webchat.PLUGIN))
     await runtime.start(serve_http=False)
     try:
         assert runtime.engine is not None
-        await run_console(runtime.engine.process, user_id=user)
+        await console.run_console(runtime.engine.process, user_id=user)
     finally:
         await runtime.stop()
     return EXIT_OK

@@ -20,7 +20,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
 
-from bot.channels.base import Channel, SendResult, SendStatus
+from bot.channels.base import Sender, SendResult, SendStatus, send_fitted
 from bot.config import Settings
 from bot.content import Content
 from bot.flow import FlowContext, Identity
@@ -73,14 +73,14 @@ class Engine:
         content: Content,
         settings: Settings,
         router: Router,
-        channels: Mapping[str, Channel] | None = None,
+        channels: Mapping[str, Sender] | None = None,
         clock: Clock | None = None,
     ) -> None:
         self.database = database
         self.content = content
         self.settings = settings
         self.router = router
-        self.channels: dict[str, Channel] = dict(channels or {})
+        self.channels: dict[str, Sender] = dict(channels or {})
         self._zone = ZoneInfo(settings.timezone)
         self._clock = clock or (lambda: datetime.now(self._zone))
         self._locks = KeyedLocks()
@@ -90,7 +90,7 @@ class Engine:
         #: Set when a step queued outbox messages, so the outbox worker wakes at once.
         self.outbox_ready = asyncio.Event()
 
-    def register_channel(self, channel: Channel) -> None:
+    def register_channel(self, channel: Sender) -> None:
         self.channels[channel.name] = channel
 
     def now(self) -> datetime:
@@ -148,7 +148,7 @@ class Engine:
             return []
         results = []
         for reply in replies:
-            result = await channel.send(chat_id, reply)
+            result = await send_fitted(channel, chat_id, reply)
             results.append(result)
             if result.status in {SendStatus.BLOCKED, SendStatus.NOT_FOUND}:
                 break

@@ -27,6 +27,9 @@ FLOW_COMMANDS: dict[str, str] = {
     "dulieu": "privacy",
 }
 
+#: Global commands shown in a platform's "/" menu.
+GLOBAL_COMMANDS = ("start", "menu", "help", "huy")
+
 StaffHandler = Callable[[FlowContext, InboundEvent], Awaitable[list[OutboundMessage]]]
 StopAll = Callable[[FlowContext], Awaitable[bool]]
 CancelHook = Callable[[FlowContext], Awaitable[object]]
@@ -119,6 +122,10 @@ class Router:
         """Enter ``flow`` from wherever the user is; flow data in ``conv.data`` is kept."""
         conv.flow, conv.step = flow.name, START_ACTION
         return await flow.start(ctx, conv, event)
+
+    def platform_commands(self) -> tuple[str, ...]:
+        """The platform "/" menu: the global commands, then one per flow."""
+        return (*GLOBAL_COMMANDS, *FLOW_COMMANDS)
 
     def menu_hint(self, ctx: FlowContext) -> OutboundMessage:
         """A short line with the main-menu button, added after global replies."""

@@ -14,7 +14,11 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from bot.channels.base import SendResult, SendStatus
+from aiohttp import web
+from sqlalchemy import select
+
+from bot.channels.base import ChannelHost, SendResult, SendStatus
+from bot.channels.webchat import WebChatChannel
 from bot.config import Settings, load_settings
 from bot.content import Content
 from bot.engine import Engine
@@ -26,8 +30,9 @@ from bot.messages import (
     SharedContact,
 )
 from bot.runtime import BotRuntime
+from bot.web.app import create_app
 from handlers import build_router
-from storage import Database
+from storage import ChannelIdentity, ConversationState, Database
 from tests.fakes.telegram_api import FakeTelegramAPI
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -115,6 +120,31 @@ class User:
     async def share_contact(self, phone: str, owner: str | None = None) -> list[OutboundMessage]:
         contact = SharedContact(phone=phone, owner_user_id=owner or self.user_id)
         return await self.send(self.event(EventKind.CONTACT, contact=contact))
+
+
+def webchat_app(engine: Engine) -> web.Application:
+    """The aiohttp app with the web chat's routes, on ``engine`` (as the runtime mounts it)."""
+    host = ChannelHost(
+        settings=engine.settings,
+        database=engine.database,
+        texts=engine.content.texts,
+        dispatch=engine.process,
+        handle=engine.handle,
+    )
+    channel = WebChatChannel(host)
+    engine.register_channel(channel)
+    return create_app(engine, channel.routes())
+
+
+async def offered(database: Database, user_id: str, *, channel: str) -> list[str]:
+    """The ids of the options last offered to ``user_id`` (what a typed number means)."""
+    async with database.session() as session:
+        choices = await session.scalar(
+            select(ConversationState.last_choices)
+            .join(ChannelIdentity, ChannelIdentity.id == ConversationState.identity_id)
+            .where(ChannelIdentity.channel == channel, ChannelIdentity.user_id == user_id)
+        )
+    return [str(choice[0]) for choice in choices or []]
 
 
 def texts_of(replies: list[OutboundMessage]) -> str:

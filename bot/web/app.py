@@ -1,63 +1,35 @@
-"""The aiohttp application: web chat, Telegram webhook, health check.
+"""The aiohttp application: the health check, and the routes of the running channels.
 
+The app knows no channel by name: each channel brings its routes (a webhook, a chat API).
 Every error becomes a short Vietnamese message with a 4xx or 503 status; a stack trace
 never reaches a browser or a platform, and no handler answers 500.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 
 from aiohttp import web
 
-from bot.channels.webchat import (
-    CHANNEL_NAME,
-    NOTICE_KIND,
-    SESSION_COOKIE,
-    new_event_id,
-    new_session_id,
-)
 from bot.engine import Engine
-from bot.messages import EventKind, InboundEvent, message_to_dict
-from storage import conversations as repo
 
 log = logging.getLogger(__name__)
 
-MAX_WEB_TEXT = 2000
 MAX_BODY_BYTES = 16 * 1024
-MAX_EVENT_ID_LENGTH = 64
-SESSION_MAX_AGE_SECONDS = 180 * 24 * 3600
 HTTP_SERVICE_UNAVAILABLE = 503
 
 ENGINE_KEY = web.AppKey("engine", Engine)
 WebHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def create_app(
-    engine: Engine,
-    *,
-    telegram_webhook: tuple[str, WebHandler] | None = None,
-    webchat: bool = True,
-) -> web.Application:
-    """Build the app; ``telegram_webhook`` is (path, handler) when webhook mode is on."""
+def create_app(engine: Engine, routes: Iterable[web.RouteDef] = ()) -> web.Application:
+    """The app with ``/healthz`` and the given channel ``routes``."""
     app = web.Application(middlewares=[_errors_middleware], client_max_size=MAX_BODY_BYTES)
     app[ENGINE_KEY] = engine
     app.router.add_get("/healthz", healthz)
-    if webchat:
-        app.router.add_get("/", home)
-        app.router.add_get("/chat", chat_page)
-        app.router.add_post("/chat/api/message", chat_message)
-        app.router.add_get("/chat/api/poll", chat_poll)
-    if telegram_webhook is not None:
-        path, handler = telegram_webhook
-        app.router.add_post(path, handler)
+    app.router.add_routes(list(routes))
     return app
-
-
-async def home(_request: web.Request) -> web.StreamResponse:
-    raise web.HTTPFound("/chat")
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -66,83 +38,6 @@ async def healthz(request: web.Request) -> web.Response:
     status = 200 if database_ok else HTTP_SERVICE_UNAVAILABLE
     body = {"status": "ok" if database_ok else "degraded", "database": database_ok}
     return web.json_response(body, status=status)
-
-
-async def chat_page(request: web.Request) -> web.Response:
-    engine = request.app[ENGINE_KEY]
-    html = engine.content.texts.render("web/chat_page")
-    return web.Response(text=html, content_type="text/html", charset="utf-8")
-
-
-async def chat_message(request: web.Request) -> web.Response:
-    """One user message in, the bot's replies out (after they are committed)."""
-    engine = request.app[ENGINE_KEY]
-    texts = engine.content.texts
-    try:
-        body = await request.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        return _error(texts.render("web/bad_request"), status=400)
-    if not isinstance(body, dict):
-        return _error(texts.render("web/bad_request"), status=400)
-    text = body.get("text")
-    choice = body.get("choice")
-    event_id = body.get("event_id") or new_event_id()
-    if not isinstance(event_id, str) or len(event_id) > MAX_EVENT_ID_LENGTH:
-        return _error(texts.render("web/bad_request"), status=400)
-    if isinstance(choice, str) and choice:
-        kind, value = EventKind.CHOICE, choice
-    elif isinstance(text, str) and text.strip():
-        if len(text) > MAX_WEB_TEXT:
-            return _error(texts.render("web/too_long", limit=MAX_WEB_TEXT), status=400)
-        kind, value = EventKind.TEXT, text.strip()
-        if value.startswith("/") and len(value) > 1:
-            kind = EventKind.COMMAND
-            value = value[1:]
-    else:
-        return _error(texts.render("web/empty"), status=400)
-    session_id = request.cookies.get(SESSION_COOKIE) or new_session_id()
-    command_args = ""
-    if kind is EventKind.COMMAND:
-        value, _, command_args = value.partition(" ")
-    event = InboundEvent(
-        channel=CHANNEL_NAME,
-        user_id=session_id,
-        chat_id=session_id,
-        event_id=event_id,
-        kind=kind,
-        text=value,
-        args=command_args,
-    )
-    replies = await engine.handle(event)
-    response = web.json_response({"replies": [message_to_dict(r) for r in replies]})
-    response.set_cookie(
-        SESSION_COOKIE,
-        session_id,
-        max_age=SESSION_MAX_AGE_SECONDS,
-        httponly=True,
-        samesite="Lax",
-    )
-    return response
-
-
-async def chat_poll(request: web.Request) -> web.Response:
-    """Messages that reached this chat after the page's last poll (staff replies…)."""
-    engine = request.app[ENGINE_KEY]
-    session_id = request.cookies.get(SESSION_COOKIE)
-    try:
-        after = int(request.query.get("after", "0"))
-    except ValueError:
-        return _error(engine.content.texts.render("web/bad_request"), status=400)
-    notices: list[dict[str, object]] = []
-    if session_id:
-        async with engine.database.transaction() as session:  # reads only: no write lock
-            identity = await repo.find_identity(session, channel=CHANNEL_NAME, user_id=session_id)
-            if identity is not None:
-                rows = await repo.history(
-                    session, identity_id=identity.id, after_id=after, kinds=(NOTICE_KIND,)
-                )
-                notices = [{"id": row.id, "text": row.text} for row in rows]
-    return web.json_response({"notices": notices})
 
 
 def _error(message: str, *, status: int) -> web.Response:

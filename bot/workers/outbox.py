@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
-from bot.channels.base import Channel, SendStatus
+from bot.channels.base import Sender, SendStatus, send_fitted
 from bot.messages import message_from_dict
 from storage import Database
 from storage.models import OutboxMessage
@@ -35,7 +35,7 @@ class OutboxWorker:
     def __init__(
         self,
         database: Database,
-        channels: Mapping[str, Channel],
+        channels: Mapping[str, Sender],
         *,
         wake: asyncio.Event | None = None,
     ) -> None:
@@ -75,7 +75,7 @@ class OutboxWorker:
             if channel is None:
                 await self._finish(row_id, moment, status=None, error="channel not running")
                 continue
-            result = await channel.send(chat_id, message_from_dict(payload))
+            result = await send_fitted(channel, chat_id, message_from_dict(payload))
             await self._finish(
                 row_id,
                 moment,
