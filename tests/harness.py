@@ -17,20 +17,20 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 from sqlalchemy import select
 
+from bot.app.runtime import BotRuntime
+from bot.app.web import create_app
 from bot.channels.base import ChannelHost, SendResult, SendStatus
 from bot.channels.webchat import WebChatChannel
-from bot.config import Settings, load_settings
-from bot.content import Content
-from bot.engine import Engine
-from bot.messages import (
+from bot.core.config import Settings, load_settings
+from bot.core.content import Content
+from bot.core.engine import Engine
+from bot.core.messages import (
     ChannelCapabilities,
     EventKind,
     InboundEvent,
     OutboundMessage,
     SharedContact,
 )
-from bot.runtime import BotRuntime
-from bot.web.app import create_app
 from handlers import build_router
 from storage import ChannelIdentity, ConversationState, Database
 from tests.fakes.telegram_api import FakeTelegramAPI

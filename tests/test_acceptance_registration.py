@@ -16,8 +16,8 @@ import yaml
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import func, select
 
+from bot.app.runtime import BotRuntime
 from bot.channels.console import ConsoleChannel, run_console
-from bot.runtime import BotRuntime
 from storage import Database
 from storage.leads import Lead
 from tests.channel_drivers import Seen, TelegramDriver, WebDriver, check_step

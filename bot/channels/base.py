@@ -6,7 +6,7 @@ function that returns the running :class:`Channel`, or None when it is not confi
 The runtime builds every registered plugin, mounts the channel's HTTP routes on the one
 aiohttp app, starts it once the app listens, and stops it first at shutdown. The engine
 and the outbox only ever call :meth:`Sender.send`, through :func:`send_fitted`, which
-adapts each reply to the channel's :class:`~bot.messages.ChannelCapabilities`.
+adapts each reply to the channel's :class:`~bot.core.messages.ChannelCapabilities`.
 """
 
 from __future__ import annotations
@@ -19,12 +19,12 @@ from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
 from aiohttp import web
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from bot.formatting import split_text, strip_bold
-from bot.messages import ChannelCapabilities, InboundEvent, OutboundMessage
+from bot.core.formatting import split_text, strip_bold
+from bot.core.messages import ChannelCapabilities, InboundEvent, OutboundMessage
 
 if TYPE_CHECKING:
-    from bot.config import Settings
-    from bot.texts import Texts
+    from bot.core.config import Settings
+    from bot.core.texts import Texts
     from storage import Database
 
 

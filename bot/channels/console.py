@@ -20,7 +20,7 @@ from bot.channels.base import (
     SendResult,
     SendStatus,
 )
-from bot.messages import ChannelCapabilities, EventKind, InboundEvent, OutboundMessage
+from bot.core.messages import ChannelCapabilities, EventKind, InboundEvent, OutboundMessage
 
 CHANNEL_NAME: Final = "console"
 CONSOLE_TEXT_LIMIT: Final = 100_000

@@ -1,6 +1,6 @@
 """Telegram adapter: python-telegram-bot 22 as a typed client and update source, nothing more.
 
-Updates become neutral :class:`~bot.messages.InboundEvent` objects handed to the engine's
+Updates become neutral :class:`~bot.core.messages.InboundEvent` objects handed to the engine's
 ``dispatch``; replies come back through :meth:`TelegramChannel.send`. Conversation state,
 de-duplication and persistence live in the engine and the database, so there is no
 ConversationHandler and no PTB persistence here: both keep state in one process's memory.
@@ -56,9 +56,9 @@ from bot.channels.base import (
     SendStatus,
 )
 from bot.channels.telegram_http import AiohttpRequest
-from bot.formatting import BOLD_RE, split_text
-from bot.locks import KeyedLocks
-from bot.messages import (
+from bot.core.formatting import BOLD_RE, split_text
+from bot.core.locks import KeyedLocks
+from bot.core.messages import (
     ChannelCapabilities,
     EventKind,
     GeoLocation,
@@ -139,7 +139,7 @@ class TelegramSettings(ChannelSettings):
 
 
 class LabelSource(Protocol):
-    """Where button labels and command descriptions come from (:class:`bot.texts.Texts`)."""
+    """Where button labels and command descriptions come from (:class:`bot.core.texts.Texts`)."""
 
     def label(self, key: str) -> str: ...
 

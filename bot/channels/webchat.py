@@ -25,7 +25,7 @@ from bot.channels.base import (
     SendStatus,
     fit,
 )
-from bot.messages import (
+from bot.core.messages import (
     ChannelCapabilities,
     EventKind,
     InboundEvent,

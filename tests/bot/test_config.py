@@ -2,10 +2,10 @@ from __future__ import annotations
 
 import pytest
 
+from bot.app.runtime import BotRuntime
 from bot.channels.telegram import TelegramSettings
 from bot.channels.webchat import WebChatSettings
-from bot.config import ConfigError, load_settings
-from bot.runtime import BotRuntime
+from bot.core.config import ConfigError, load_settings
 
 
 def test_defaults_run_the_web_chat_on_sqlite_without_telegram(

@@ -4,7 +4,7 @@ import io
 
 from bot.channels.base import fit
 from bot.channels.console import ConsoleChannel, run_console
-from bot.messages import Choice, Link, OutboundMessage
+from bot.core.messages import Choice, Link, OutboundMessage
 from storage import Database
 from tests.harness import make_engine, offered
 from tests.scripts import load_script

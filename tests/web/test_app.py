@@ -9,9 +9,9 @@ from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from bot.app.web import ENGINE_KEY
 from bot.channels.webchat import SESSION_COOKIE, WebChatChannel
-from bot.messages import OutboundMessage
-from bot.web.app import ENGINE_KEY
+from bot.core.messages import OutboundMessage
 from storage import Database, MessageLog
 from tests.harness import make_engine, webchat_app
 from tests.scripts import load_script

@@ -14,8 +14,8 @@ from typing import Annotated, Any, TypeVar
 from pydantic import Field, PrivateAttr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from bot.content import DEFAULT_CONTENT_DIR
-from bot.loop import EventLoopKind, uvloop_available
+from bot.core.content import DEFAULT_CONTENT_DIR
+from bot.core.loop import EventLoopKind, uvloop_available
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///khuyencong.sqlite3"
 DEFAULT_PORT = 8080

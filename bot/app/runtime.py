@@ -17,13 +17,13 @@ from typing import Any
 from aiohttp import web
 
 from bot.app.channels import CHANNELS
+from bot.app.web import create_app
+from bot.app.workers.maintenance import MaintenanceWorker
+from bot.app.workers.outbox import OutboxWorker
 from bot.channels.base import Channel, ChannelHost, ChannelPlugin, ChannelSettings
-from bot.config import Settings
-from bot.content import Content
-from bot.engine import Engine
-from bot.web.app import create_app
-from bot.workers.maintenance import MaintenanceWorker
-from bot.workers.outbox import OutboxWorker
+from bot.core.config import Settings
+from bot.core.content import Content
+from bot.core.engine import Engine
 from handlers import build_router, warm_up
 from handlers.handoff import close_idle_handoffs
 from storage import Database, upgrade

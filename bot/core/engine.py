@@ -21,11 +21,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
 
 from bot.channels.base import Sender, SendResult, SendStatus, send_fitted
-from bot.config import Settings
-from bot.content import Content
-from bot.flow import FlowContext, Identity
-from bot.locks import KeyedLocks
-from bot.messages import (
+from bot.core.config import Settings
+from bot.core.content import Content
+from bot.core.flow import FlowContext, Identity
+from bot.core.locks import KeyedLocks
+from bot.core.messages import (
     Conversation,
     EventKind,
     InboundEvent,
@@ -34,8 +34,8 @@ from bot.messages import (
     message_from_dict,
     message_to_dict,
 )
+from bot.core.router import Router
 from bot.nlu import fold
-from bot.router import Router
 from storage import Database
 from storage import conversations as repo
 

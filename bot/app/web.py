@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable, Iterable
 
 from aiohttp import web
 
-from bot.engine import Engine
+from bot.core.engine import Engine
 
 log = logging.getLogger(__name__)
 

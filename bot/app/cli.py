@@ -15,10 +15,10 @@ from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
-from bot import loop
-from bot.config import ConfigError, Settings, load_settings
-from bot.logs import setup_logging
-from bot.texts import ContentError
+from bot.app.logs import setup_logging
+from bot.core import loop
+from bot.core.config import ConfigError, Settings, load_settings
+from bot.core.texts import ContentError
 
 EXIT_OK = 0
 EXIT_PROBLEMS = 1
@@ -115,7 +115,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "serve":
-        from bot.runtime import BotRuntime
+        from bot.app.runtime import BotRuntime
 
         loop.run(BotRuntime(settings).run_until_signal(), kind=settings.event_loop)
         return EXIT_OK
@@ -135,8 +135,8 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _chat(settings: Settings, *, user: str | None) -> int:
+    from bot.app.runtime import BotRuntime
     from bot.channels import console, webchat
-    from bot.runtime import BotRuntime
 
     # The terminal, and the web chat's outlet for late messages; never Telegram's poller.
     runtime = BotRuntime(settings, channels=(console.PLUGIN, webchat.PLUGIN))
@@ -162,7 +162,7 @@ async def _db_upgrade(settings: Settings) -> int:
 
 
 def _content_check(root: Path) -> int:
-    from bot.content_check import check_content
+    from bot.app.content_check import check_content
 
     problems = check_content(root)
     for problem in problems:
@@ -183,7 +183,7 @@ def _eligibility(path: Path, *, settings: Settings, on: date | None) -> int:
 
 
 async def _export(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.content import Content
+    from bot.core.content import Content
     from bot.leads.export import export_leads
     from storage import Database, upgrade
 

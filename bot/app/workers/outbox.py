@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from bot.channels.base import Sender, SendStatus, send_fitted
-from bot.messages import message_from_dict
+from bot.core.messages import message_from_dict
 from storage import Database
 from storage.models import OutboxMessage
 from storage.types import utcnow
