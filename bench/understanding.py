@@ -27,6 +27,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bot.core.texts import ContentError  # noqa: E402
 from bot.nlu import (  # noqa: E402
     DEFAULT_THRESHOLD,
     Index,
@@ -36,7 +37,6 @@ from bot.nlu import (  # noqa: E402
     fold,
     load_lexicon,
 )
-from bot.texts import ContentError  # noqa: E402
 
 CONTENT_DIR = ROOT / "content"
 FIXTURE_DOCUMENTS = ROOT / "tests" / "fixtures" / "nlu" / "documents.yaml"

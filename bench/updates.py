@@ -329,8 +329,8 @@ class OurBotService:
         self.runtime: Any = None
 
     async def start(self) -> dict[str, Any]:
-        from bot.config import load_settings
-        from bot.runtime import BotRuntime
+        from bot.app.runtime import BotRuntime
+        from bot.core.config import load_settings
 
         port = free_port()
         settings = load_settings(
@@ -1063,7 +1063,7 @@ def options_from(args: argparse.Namespace) -> Options:
 
 
 def _our_bot(**config: Any) -> OurBotService:
-    from bot.logs import setup_logging
+    from bot.app.logs import setup_logging
 
     setup_logging(config["log_level"])
     return OurBotService(**config)
@@ -1075,7 +1075,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         asyncio.run(serve_stdio(FakeService))
         return 0
     if args.serve == "ours":
-        from bot import loop
+        from bot.core import loop
 
         kind = os.environ.get(EVENT_LOOP_ENV, "auto")
         loop.run(serve_stdio(_our_bot), kind=kind)  # type: ignore[arg-type]

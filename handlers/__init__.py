@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bot.content import Content
-from bot.router import Router
+from bot.core.content import Content
+from bot.core.router import Router
 from handlers import (
     eligibility,
     handoff,

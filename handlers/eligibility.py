@@ -21,7 +21,9 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bot.content import Content
+from bot.core.content import Content
+from bot.core.flow import Flow, FlowContext
+from bot.core.messages import Choice, Conversation, EventKind, InboundEvent, OutboundMessage, Step
 from bot.eligibility import (
     ALL_PROGRAMMES,
     LOCATION_FACTS,
@@ -40,8 +42,6 @@ from bot.eligibility import (
     programmes_in_scope,
 )
 from bot.eligibility.answers import is_unknown_answer
-from bot.flow import Flow, FlowContext
-from bot.messages import Choice, Conversation, EventKind, InboundEvent, OutboundMessage, Step
 from bot.nlu import fold
 from bot.parsing import (
     Gazetteer,

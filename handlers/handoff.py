@@ -13,11 +13,11 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.flow import Flow, FlowContext
+from bot.core.flow import Flow, FlowContext
+from bot.core.messages import Choice, Conversation, EventKind, InboundEvent, OutboundMessage, Step
 from bot.leads.catalogue import load_statuses
 from bot.leads.codes import format_handoff_ref
 from bot.leads.views import lead_view
-from bot.messages import Choice, Conversation, EventKind, InboundEvent, OutboundMessage, Step
 from handlers.privacy import (
     at_menu,
     consent_request,

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bot.flow import Flow, FlowContext, Handler
-from bot.messages import Choice, Conversation, EventKind, InboundEvent, OutboundMessage, Step
+from bot.core.flow import Flow, FlowContext, Handler
+from bot.core.messages import Choice, Conversation, EventKind, InboundEvent, OutboundMessage, Step
 
 #: Main-menu entries: (choice id, label key). A flow that does not exist yet answers politely.
 MENU_ENTRIES: tuple[tuple[str, str], ...] = (

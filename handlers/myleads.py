@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC
 
-from bot.flow import Flow, FlowContext
+from bot.core.flow import Flow, FlowContext
+from bot.core.messages import Choice, Conversation, EventKind, InboundEvent, OutboundMessage, Step
 from bot.leads.catalogue import load_statuses
 from bot.leads.views import lead_view
-from bot.messages import Choice, Conversation, EventKind, InboundEvent, OutboundMessage, Step
 from handlers.privacy import menu_choice
 from storage.repositories import Leads
 

@@ -9,9 +9,9 @@ Nothing here touches the database.
 
 from __future__ import annotations
 
-from bot.content import Content
-from bot.flow import Flow, FlowContext
-from bot.messages import Choice, Conversation, EventKind, InboundEvent, OutboundMessage, Step
+from bot.core.content import Content
+from bot.core.flow import Flow, FlowContext
+from bot.core.messages import Choice, Conversation, EventKind, InboundEvent, OutboundMessage, Step
 from bot.policy import (
     FAQ_SECTION,
     Catalogue,

@@ -13,10 +13,10 @@ from __future__ import annotations
 from datetime import UTC
 from typing import Any
 
-from bot.flow import Flow, FlowContext
+from bot.core.flow import Flow, FlowContext
+from bot.core.messages import Choice, Conversation, EventKind, InboundEvent, OutboundMessage, Step
 from bot.leads.catalogue import ConsentNotice, load_notices, load_statuses
 from bot.leads.views import display_phone, lead_view
-from bot.messages import Choice, Conversation, EventKind, InboundEvent, OutboundMessage, Step
 from bot.parsing import ParseError, format_phone_vn, parse_money, parse_phone
 from storage.leads import ConsentAction, Lead
 from storage.repositories import (

@@ -14,8 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.flow import FlowContext
-from bot.messages import (
+from bot.core.flow import FlowContext
+from bot.core.messages import (
     MAX_CHOICE_ID_BYTES,
     Choice,
     Conversation,

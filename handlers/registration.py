@@ -13,11 +13,11 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from bot.flow import Flow, FlowContext
+from bot.core.flow import Flow, FlowContext
+from bot.core.messages import Choice, Conversation, EventKind, InboundEvent, OutboundMessage, Step
 from bot.leads.catalogue import LeadOptions, load_lead_options, load_statuses
 from bot.leads.codes import format_lead_code
 from bot.leads.views import display_phone, kinds_text, label_or_code, lead_view
-from bot.messages import Choice, Conversation, EventKind, InboundEvent, OutboundMessage, Step
 from bot.parsing import ParseError, format_phone_vn, parse_money, parse_phone
 from handlers.privacy import (
     at_menu,

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 from datetime import UTC
 
-from bot.flow import FlowContext
+from bot.core.flow import FlowContext
+from bot.core.messages import EventKind, InboundEvent, OutboundMessage
 from bot.leads.catalogue import Statuses, load_statuses
 from bot.leads.codes import format_handoff_ref, parse_handoff_ref, parse_lead_code
 from bot.leads.views import lead_view
-from bot.messages import EventKind, InboundEvent, OutboundMessage
 from storage.leads import Lead, LeadStatus
 from storage.models import ChannelIdentity
 from storage.repositories import Handoffs, Leads

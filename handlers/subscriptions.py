@@ -6,9 +6,9 @@ owner opts in again; each opt-in and stop is also recorded as consent evidence.
 
 from __future__ import annotations
 
-from bot.flow import Flow, FlowContext
+from bot.core.flow import Flow, FlowContext
+from bot.core.messages import Choice, Conversation, EventKind, InboundEvent, OutboundMessage, Step
 from bot.leads.catalogue import load_lead_options, load_notices
-from bot.messages import Choice, Conversation, EventKind, InboundEvent, OutboundMessage, Step
 from handlers.privacy import menu_choice
 from storage.leads import ConsentAction
 from storage.repositories import SUBSCRIBE_PREFIX, Consents, Subscriptions

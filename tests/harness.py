@@ -14,23 +14,25 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from bot.channels.base import SendResult, SendStatus
-from bot.channels.zalo_bot import ZaloBotSettings
-from bot.channels.zalo_oa import ZaloOASettings
-from bot.config import Settings, load_settings
-from bot.content import Content
-from bot.engine import Engine
-from bot.messages import (
+from aiohttp import web
+from sqlalchemy import select
+
+from bot.app.runtime import BotRuntime
+from bot.app.web import create_app
+from bot.channels.base import ChannelHost, SendResult, SendStatus
+from bot.channels.webchat import WebChatChannel
+from bot.core.config import Settings, load_settings
+from bot.core.content import Content
+from bot.core.engine import Engine
+from bot.core.messages import (
     ChannelCapabilities,
     EventKind,
     InboundEvent,
     OutboundMessage,
     SharedContact,
 )
-from bot.runtime import BotRuntime
-from bot.zalo.tokens import TokenPair
 from handlers import build_router
-from storage import Database
+from storage import ChannelIdentity, ConversationState, Database
 from tests.fakes import zalo_api
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.fakes.zalo_api import FakeZaloBot, FakeZaloOA
@@ -122,6 +124,31 @@ class User:
         return await self.send(self.event(EventKind.CONTACT, contact=contact))
 
 
+def webchat_app(engine: Engine) -> web.Application:
+    """The aiohttp app with the web chat's routes, on ``engine`` (as the runtime mounts it)."""
+    host = ChannelHost(
+        settings=engine.settings,
+        database=engine.database,
+        texts=engine.content.texts,
+        dispatch=engine.process,
+        handle=engine.handle,
+    )
+    channel = WebChatChannel(host)
+    engine.register_channel(channel)
+    return create_app(engine, channel.routes())
+
+
+async def offered(database: Database, user_id: str, *, channel: str) -> list[str]:
+    """The ids of the options last offered to ``user_id`` (what a typed number means)."""
+    async with database.session() as session:
+        choices = await session.scalar(
+            select(ConversationState.last_choices)
+            .join(ChannelIdentity, ChannelIdentity.id == ConversationState.identity_id)
+            .where(ChannelIdentity.channel == channel, ChannelIdentity.user_id == user_id)
+        )
+    return [str(choice[0]) for choice in choices or []]
+
+
 def texts_of(replies: list[OutboundMessage]) -> str:
     return "\n".join(reply.text for reply in replies)
 
@@ -156,71 +183,64 @@ async def running(settings: Settings) -> AsyncIterator[BotRuntime]:
 
 #: A fixed Fernet key for tests (never used outside them).
 TEST_TOKEN_KEY = "q1l8bSg0Qm5x3ZyCk9H2oVwT4eUaJfR7sLdNpXiYc6E="
+ZALO_BOT_WEBHOOK_SECRET = "zalo-bot-secret-123"
 
 
-def zalo_oa_settings(fake: FakeZaloOA, **overrides: object) -> ZaloOASettings:
-    """The OA channel pointed at the fake Zalo (OAuth and OpenAPI on one server)."""
-    values: dict[str, object] = {
-        "app_id": zalo_api.APP_ID,
-        "app_secret": zalo_api.APP_SECRET,
-        "oa_id": zalo_api.OA_ID,
-        "oa_secret_key": zalo_api.OA_SECRET_KEY,
-        "token_key": TEST_TOKEN_KEY,
-        "oauth_base_url": fake.base_url,
-        "oa_api_base_url": fake.base_url,
+def zalo_oa_values(fake: FakeZaloOA) -> dict[str, object]:
+    """``load_settings`` overrides for the OA on the fake Zalo (OAuth and OpenAPI)."""
+    return {
+        "zalo_app_id": zalo_api.APP_ID,
+        "zalo_app_secret": zalo_api.APP_SECRET,
+        "zalo_oa_id": zalo_api.OA_ID,
+        "zalo_oa_secret_key": zalo_api.OA_SECRET_KEY,
+        "zalo_token_key": TEST_TOKEN_KEY,
+        "zalo_oauth_base_url": fake.base_url,
+        "zalo_oa_api_base_url": fake.base_url,
     }
-    values.update(overrides)
-    return ZaloOASettings(_env_file=None, **values)  # type: ignore[call-arg]
 
 
-def zalo_bot_settings(fake: FakeZaloBot, **overrides: object) -> ZaloBotSettings:
-    values: dict[str, object] = {"token": fake.token, "api_base_url": fake.base_url}
-    values.update(overrides)
-    return ZaloBotSettings(_env_file=None, **values)  # type: ignore[call-arg]
-
-
-def no_zalo() -> tuple[ZaloOASettings, ZaloBotSettings]:
-    return ZaloOASettings(_env_file=None), ZaloBotSettings(_env_file=None)  # type: ignore[call-arg]
-
-
-def plain_settings(tmp_path: Path, **overrides: object) -> Settings:
-    """Settings for the real runtime on a fresh SQLite file, without Telegram."""
+def zalo_bot_values(fake: FakeZaloBot, *, webhook: bool = False) -> dict[str, object]:
     values: dict[str, object] = {
-        "database_url": f"sqlite+aiosqlite:///{tmp_path / 'bot.sqlite3'}",
-        "host": "127.0.0.1",
-        "port": 0,
-        "telegram_bot_token": "",
+        "zalo_bot_token": fake.token,
+        "zalo_bot_api_base_url": fake.base_url,
     }
-    values.update(overrides)
-    return load_settings(**values)
+    if webhook:
+        values["zalo_bot_webhook_secret"] = ZALO_BOT_WEBHOOK_SECRET
+    return values
 
 
-@asynccontextmanager
-async def running_zalo(
-    settings: Settings,
+def zalo_settings(
+    tmp_path: Path,
     *,
     oa: FakeZaloOA | None = None,
     bot: FakeZaloBot | None = None,
     bot_webhook: bool = False,
-    clock: Clock | None = None,
-) -> AsyncIterator[BotRuntime]:
-    """The real runtime with the Zalo channels on the fakes; the OA is granted tokens."""
-    oa_settings = zalo_oa_settings(oa) if oa else ZaloOASettings(_env_file=None)  # type: ignore[call-arg]
-    bot_settings = ZaloBotSettings(_env_file=None)  # type: ignore[call-arg]
+    **overrides: object,
+) -> Settings:
+    """Settings for the real runtime on a fresh SQLite file with Zalo on the fakes."""
+    values: dict[str, object] = {
+        "database_url": f"sqlite+aiosqlite:///{tmp_path / 'bot.sqlite3'}",
+        "host": "127.0.0.1",
+        "port": 0,
+    }
+    if oa is not None:
+        values.update(zalo_oa_values(oa))
     if bot is not None:
-        extra = {"webhook_secret": "zalo-bot-secret-123"} if bot_webhook else {}
-        bot_settings = zalo_bot_settings(bot, **extra)
-    runtime = BotRuntime(
-        settings, clock=clock or Clock(), zalo_oa=oa_settings, zalo_bot=bot_settings
+        values.update(zalo_bot_values(bot, webhook=bot_webhook))
+    values.update(overrides)
+    return load_settings(**values)
+
+
+async def grant_zalo(runtime: BotRuntime, fake: FakeZaloOA) -> None:
+    """Seed the OA's token store as API Explorer's token pair would, and aim the fake's
+    webhook sender at the runtime."""
+    from bot.channels.zalo_oa import ZaloOAChannel
+    from bot.zalo.tokens import TokenPair
+
+    fake.webhook_url = f"http://127.0.0.1:{runtime.port}/zalo/oa/webhook"
+    channel = runtime.channels["zalo_oa"]
+    assert isinstance(channel, ZaloOAChannel)
+    pair = fake.grant()
+    await channel.tokens.save_grant(
+        TokenPair(pair["access_token"], pair["refresh_token"], int(pair["expires_in"]))
     )
-    await runtime.start()
-    try:
-        if oa is not None:
-            oa.webhook_url = f"http://127.0.0.1:{runtime.port}/zalo/oa/webhook"
-            pair = oa.grant()
-            await runtime.zalo.oa.tokens.save_grant(
-                TokenPair(pair["access_token"], pair["refresh_token"], int(pair["expires_in"]))
-            )
-        yield runtime
-    finally:
-        await runtime.stop()

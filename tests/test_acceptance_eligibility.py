@@ -13,12 +13,11 @@ import pytest
 import yaml
 from aiohttp.test_utils import TestClient, TestServer
 
-from bot.runtime import BotRuntime
-from bot.web.app import create_app
+from bot.app.runtime import BotRuntime
 from storage import Database
 from tests.channel_drivers import TelegramDriver, WebDriver, check_step
 from tests.fakes.telegram_api import FakeTelegramAPI
-from tests.harness import Clock, make_engine, running, telegram_settings
+from tests.harness import Clock, make_engine, running, telegram_settings, webchat_app
 
 SCRIPTS = Path(__file__).resolve().parent / "fixtures" / "eligibility" / "scripts.yaml"
 _user_ids = itertools.count(8001)
@@ -66,7 +65,7 @@ async def test_eligibility_script_on_the_web_chat(
 ) -> None:
     engine, _ = make_engine(sqlite_database)
     jar = aiohttp.CookieJar(unsafe=True)
-    async with TestClient(TestServer(create_app(engine)), cookie_jar=jar) as client:
+    async with TestClient(TestServer(webchat_app(engine)), cookie_jar=jar) as client:
         await _run(WebDriver(client), script)
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import aiohttp
 
-from bot.runtime import BotRuntime
+from bot.app.runtime import BotRuntime
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.harness import Clock, running, telegram_settings
 from tests.scripts import load_script

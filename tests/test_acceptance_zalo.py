@@ -10,14 +10,14 @@ from typing import Any
 
 import pytest
 import yaml
+from bot.app.runtime import BotRuntime
 from sqlalchemy import select
 
-from bot.runtime import BotRuntime
 from storage import Database
 from storage.leads import Lead
 from tests.channel_drivers import Seen, ZaloBotDriver, ZaloOADriver, check_step
 from tests.fakes.zalo_api import FakeZaloBot, FakeZaloOA
-from tests.harness import plain_settings, running_zalo
+from tests.harness import grant_zalo, running, zalo_settings
 from tests.scripts import load_script
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -50,12 +50,16 @@ async def driven(
 ) -> AsyncIterator[tuple[BotRuntime, Any]]:
     """The runtime with one Zalo channel, and a factory of drivers for new people."""
     kind = str(request.param)
-    settings = plain_settings(tmp_path, staff_chats="zalo_oa:staff-officer-1")
-    if kind == "bot-webhook":
-        settings = settings.model_copy(update={"public_url": "http://127.0.0.1:1"})
     oa = zalo_oa if kind == "oa" else None
     bot = zalo_bot if kind != "oa" else None
-    async with running_zalo(settings, oa=oa, bot=bot, bot_webhook=kind == "bot-webhook") as rt:
+    extra: dict[str, object] = {"staff_chats": "zalo_oa:staff-officer-1"}
+    if kind == "bot-webhook":
+        # The fake posts to the URL it was given; the port is only known once listening.
+        extra["public_url"] = "http://127.0.0.1:1"
+    settings = zalo_settings(tmp_path, oa=oa, bot=bot, bot_webhook=kind == "bot-webhook", **extra)
+    async with running(settings) as rt:
+        if oa is not None:
+            await grant_zalo(rt, oa)
         if bot is not None and kind == "bot-webhook":
             assert bot.webhook is not None
             bot.webhook["url"] = f"http://127.0.0.1:{rt.port}/zalo/bot/webhook"

@@ -4,32 +4,42 @@ from __future__ import annotations
 
 import asyncio
 import getpass
-import re
 import sys
+import uuid
 from collections.abc import Awaitable, Callable
-from typing import TextIO
+from typing import Final, TextIO
 
-from bot.channels.base import SendResult, SendStatus
-from bot.messages import ChannelCapabilities, EventKind, InboundEvent, OutboundMessage
+from aiohttp import web
+from pydantic_settings import SettingsConfigDict
 
-CHANNEL_NAME = "console"
-CONSOLE_TEXT_LIMIT = 100_000
-_BOLD = re.compile(r"\*\*(.+?)\*\*")
+from bot.channels.base import (
+    Channel,
+    ChannelHost,
+    ChannelPlugin,
+    ChannelSettings,
+    SendResult,
+    SendStatus,
+)
+from bot.core.messages import ChannelCapabilities, EventKind, InboundEvent, OutboundMessage
+
+CHANNEL_NAME: Final = "console"
+CONSOLE_TEXT_LIMIT: Final = 100_000
 
 ReadLine = Callable[[], Awaitable[str | None]]
 
 
-def render_plain(message: OutboundMessage) -> str:
-    """Neutral text for a terminal: bold marks dropped, options numbered, links spelled out."""
-    lines = [_BOLD.sub(r"\1", message.text)]
-    for number, choice in enumerate(message.choices, start=message.first_number):
-        lines.append(f"  {number}. {choice.label}")
-    lines.extend(f"  → {link.label}: {link.url}" for link in message.links)
-    return "\n".join(lines)
+class ConsoleSettings(ChannelSettings):
+    """Nothing to set: the console runs only under ``khuyencong chat``."""
+
+    model_config = SettingsConfigDict(env_prefix="CONSOLE_")
 
 
 class ConsoleChannel:
-    """Prints replies to ``output``; the REPL in :func:`run_console` feeds the engine."""
+    """Prints replies to ``output``; the REPL in :func:`run_console` feeds the engine.
+
+    No buttons and no bold: the engine numbers the options and drops the marks
+    (:func:`bot.channels.base.fit`), so a reply arrives here as plain text.
+    """
 
     def __init__(self, output: TextIO | None = None) -> None:
         self._output = output or sys.stdout
@@ -47,8 +57,17 @@ class ConsoleChannel:
             supports_bold=False,
         )
 
+    def routes(self) -> list[web.RouteDef]:
+        return []
+
+    async def start(self) -> None:
+        """Nothing to start: :func:`run_console` reads the terminal."""
+
+    async def stop(self) -> None:
+        """Nothing to stop."""
+
     async def send(self, chat_id: str, message: OutboundMessage) -> SendResult:
-        self._output.write(render_plain(message) + "\n\n")
+        self._output.write(message.text + "\n\n")
         self._output.flush()
         return SendResult(SendStatus.SENT)
 
@@ -85,8 +104,6 @@ async def run_console(
 
 
 def _event(user: str, counter: int, kind: EventKind, text: str, args: str = "") -> InboundEvent:
-    import uuid
-
     return InboundEvent(
         channel=CHANNEL_NAME,
         user_id=user,
@@ -96,3 +113,10 @@ def _event(user: str, counter: int, kind: EventKind, text: str, args: str = "") 
         text=text,
         args=args,
     )
+
+
+def build(_settings: ConsoleSettings, _host: ChannelHost) -> Channel | None:
+    return ConsoleChannel()
+
+
+PLUGIN: Final = ChannelPlugin(name=CHANNEL_NAME, settings=ConsoleSettings, build=build)

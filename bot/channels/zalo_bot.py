@@ -14,19 +14,25 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import Awaitable, Callable
-from datetime import datetime
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 import aiohttp
 from aiohttp import web
-from pydantic import ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import field_validator
+from pydantic_settings import SettingsConfigDict
 
-from bot.channels.base import SendResult, SendStatus
-from bot.config import ConfigError
-from bot.messages import ChannelCapabilities, InboundEvent, OutboundMessage
-from bot.workers.inbox import InboxWorker
+from bot.app.workers.inbox import InboxWorker
+from bot.channels.base import (
+    Channel,
+    ChannelHost,
+    ChannelPlugin,
+    ChannelSettings,
+    SendResult,
+    SendStatus,
+)
+from bot.core.messages import ChannelCapabilities, InboundEvent, OutboundMessage
 from bot.zalo import errors
 from bot.zalo.events import BOT_CHANNEL, bot_event, bot_event_key, unwrap_bot_update
 from bot.zalo.policy import window_check
@@ -52,12 +58,10 @@ Dispatch = Callable[[InboundEvent], Awaitable[None]]
 Clock = Callable[[], datetime]
 
 
-class ZaloBotSettings(BaseSettings):
-    """``ZALO_BOT_*`` variables (documented in .env.example)."""
+class ZaloBotSettings(ChannelSettings):
+    """``ZALO_BOT_*`` variables (documented in .env.example); on when a token is set."""
 
-    model_config = SettingsConfigDict(
-        env_prefix="ZALO_BOT_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
-    )
+    model_config = SettingsConfigDict(env_prefix="ZALO_BOT_")
 
     token: str = ""
     api_base_url: str = DEFAULT_API_BASE
@@ -78,15 +82,6 @@ class ZaloBotSettings(BaseSettings):
         return bool(self.token)
 
 
-def load_bot_settings(**overrides: Any) -> ZaloBotSettings:
-    try:
-        return ZaloBotSettings(**overrides)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        name = str(first["loc"][0]).upper() if first["loc"] else "?"
-        raise ConfigError(f"Invalid setting ZALO_BOT_{name}: {first['msg']}") from None
-
-
 class ZaloBotApiError(Exception):
     def __init__(self, code: int, description: str) -> None:
         super().__init__(f"{code}: {description}")
@@ -97,20 +92,18 @@ class ZaloBotApiError(Exception):
 class ZaloBotChannel:
     """Receives updates (webhook or polling) into the inbox and sends text replies."""
 
-    def __init__(
-        self,
-        settings: ZaloBotSettings,
-        *,
-        database: Any,
-        dispatch: Dispatch,
-        clock: Clock,
-        inbox: InboxWorker,
-    ) -> None:
+    def __init__(self, settings: ZaloBotSettings, host: ChannelHost) -> None:
         self._settings = settings
-        self._database = database
-        self._dispatch = dispatch
-        self._clock = clock
-        self._inbox = inbox
+        self._database = host.database
+        self._dispatch = host.dispatch
+        self._clock: Clock = host.clock or _utc_now
+        self._public_url = host.settings.public_url
+        self._inbox = InboxWorker(
+            host.database,
+            {CHANNEL_NAME: self.handle_stored},
+            keep=timedelta(hours=host.settings.dedup_retention_hours),
+        )
+        self._inbox_task: asyncio.Task[None] | None = None
         self._base = f"{settings.api_base_url.rstrip('/')}/bot{settings.token}/"
         self._http: aiohttp.ClientSession | None = None
         self._poller: asyncio.Task[None] | None = None
@@ -131,10 +124,12 @@ class ZaloBotChannel:
 
     # -- lifecycle -------------------------------------------------------------------------
 
-    async def start(self, *, public_url: str | None = None) -> None:
-        """Webhook mode when ``public_url`` and a secret are set; long polling otherwise."""
+    async def start(self) -> None:
+        """Webhook mode when PUBLIC_URL and a secret are set; long polling otherwise."""
         self._http = aiohttp.ClientSession()
+        self._inbox_task = asyncio.create_task(self._inbox.run())
         await self.call("getMe", {})
+        public_url = self._public_url
         if public_url and self._settings.webhook_secret:
             await self.call(
                 "setWebhook",
@@ -156,14 +151,16 @@ class ZaloBotChannel:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._poller
             self._poller = None
+        self._inbox.stop()
+        if self._inbox_task is not None:
+            await self._inbox_task
+            self._inbox_task = None
         if self._http is not None:
             await self._http.close()
             self._http = None
 
-    def routes(
-        self,
-    ) -> list[tuple[str, str, Callable[[web.Request], Awaitable[web.StreamResponse]]]]:
-        return [("POST", WEBHOOK_PATH, self.handle_webhook)]
+    def routes(self) -> Sequence[web.RouteDef]:
+        return [web.post(WEBHOOK_PATH, self.handle_webhook)]
 
     async def health(self) -> str:
         return "ok" if self._http is not None else "stopped"
@@ -268,3 +265,14 @@ class ZaloBotChannel:
             if isinstance(result, dict) and result.get("message_id"):
                 sent.append(str(result["message_id"]))
         return SendResult(SendStatus.SENT, message_ids=tuple(sent))
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def build(settings: ZaloBotSettings, host: ChannelHost) -> Channel | None:
+    return ZaloBotChannel(settings, host) if settings.enabled else None
+
+
+PLUGIN: Final = ChannelPlugin(name=CHANNEL_NAME, settings=ZaloBotSettings, build=build)

@@ -14,26 +14,32 @@ checked against the 7-day window.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import secrets
-from collections.abc import Awaitable, Callable
-from datetime import datetime
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 import aiohttp
 from aiohttp import web
-from pydantic import Field, ValidationError
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import model_validator
+from pydantic_settings import SettingsConfigDict
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.channels.base import SendResult, SendStatus
-from bot.config import ConfigError
-from bot.messages import ChannelCapabilities, InboundEvent, OutboundMessage, message_to_dict
-from bot.texts import Texts
-from bot.workers.inbox import InboxWorker
+from bot.app.workers.inbox import InboxWorker
+from bot.channels.base import (
+    Channel,
+    ChannelHost,
+    ChannelPlugin,
+    ChannelSettings,
+    SendResult,
+    SendStatus,
+)
+from bot.core.messages import ChannelCapabilities, InboundEvent, OutboundMessage, message_to_dict
 from bot.zalo import errors
 from bot.zalo.crypto import SecretBox, SecretBoxError
 from bot.zalo.events import OA_CHANNEL, StaffEcho, oa_event, oa_event_key
@@ -49,7 +55,6 @@ from bot.zalo.tokens import (
     ZaloAuthError,
     code_challenge,
 )
-from storage import Database
 from storage import conversations as repo
 from storage.channels import SentMessage
 
@@ -70,17 +75,17 @@ REAUTH_TEMPLATE: Final = "zalo/reauthorise"
 GRANTED_TEMPLATE: Final = "zalo/granted"
 GRANT_FAILED_TEMPLATE: Final = "zalo/grant_failed"
 REAUTH_TOPIC: Final = "zalo:reauthorise"
+STATE_BYTES: Final = 24
 
 Dispatch = Callable[[InboundEvent], Awaitable[None]]
 Clock = Callable[[], datetime]
 
 
-class ZaloOASettings(BaseSettings):
-    """``ZALO_*`` variables for the OA (documented in .env.example)."""
+class ZaloOASettings(ChannelSettings):
+    """``ZALO_*`` variables for the OA (documented in .env.example); the OA is on when
+    ``ZALO_APP_ID`` and ``ZALO_OA_ID`` are set."""
 
-    model_config = SettingsConfigDict(
-        env_prefix="ZALO_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
-    )
+    model_config = SettingsConfigDict(env_prefix="ZALO_")
 
     app_id: str = ""
     #: Used by ``khuyencong zalo authorize`` (then kept sealed in the database) or set here.
@@ -96,36 +101,27 @@ class ZaloOASettings(BaseSettings):
     oa_api_base_url: str = DEFAULT_API_BASE
     #: Optional picture on the "share your phone" card (https, jpg or png).
     oa_info_image_url: str = ""
-    #: The callback's base when it differs from PUBLIC_URL.
-    oa_callback_base_url: str = ""
-    oa_webhook_enabled: bool = Field(default=True)
 
     @property
     def enabled(self) -> bool:
         return bool(self.app_id and self.oa_id)
 
-    def check(self) -> None:
-        """Refuse a half configuration with one line naming the variable."""
+    @model_validator(mode="after")
+    def _complete(self) -> ZaloOASettings:
+        """Refuse a half configuration: the OA needs its webhook key and a sealing key."""
         if not self.enabled:
-            return
-        for name in ("oa_secret_key", "token_key"):
-            if not getattr(self, name):
-                raise ConfigError(f"Invalid setting ZALO_{name.upper()}: required for the OA")
+            return self
+        if not self.oa_secret_key:
+            msg = "ZALO_OA_SECRET_KEY is required for the OA"
+            raise ValueError(msg)
+        if not self.token_key:
+            msg = "ZALO_TOKEN_KEY is required for the OA (khuyencong zalo key)"
+            raise ValueError(msg)
         try:
             SecretBox(self.token_key)
         except SecretBoxError as exc:
-            raise ConfigError(f"Invalid setting ZALO_TOKEN_KEY: {exc}") from None
-
-
-def load_oa_settings(**overrides: Any) -> ZaloOASettings:
-    try:
-        settings = ZaloOASettings(**overrides)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        name = str(first["loc"][0]).upper() if first["loc"] else "?"
-        raise ConfigError(f"Invalid setting ZALO_{name}: {first['msg']}") from None
-    settings.check()
-    return settings
+            raise ValueError(str(exc)) from None
+        return self
 
 
 def permission_link(settings: ZaloOASettings, *, redirect_uri: str, state: str) -> str:
@@ -140,24 +136,19 @@ def permission_link(settings: ZaloOASettings, *, redirect_uri: str, state: str) 
 class ZaloOAChannel:
     """Receives OA webhooks into the inbox and sends consultation messages."""
 
-    def __init__(
-        self,
-        settings: ZaloOASettings,
-        *,
-        database: Database,
-        dispatch: Dispatch,
-        texts: Texts,
-        clock: Clock,
-        inbox: InboxWorker,
-        staff_targets: list[tuple[str, str]],
-    ) -> None:
+    def __init__(self, settings: ZaloOASettings, host: ChannelHost) -> None:
         self._settings = settings
-        self._database = database
-        self._dispatch = dispatch
-        self._texts = texts
-        self._clock = clock
-        self._inbox = inbox
-        self._staff_targets = staff_targets
+        self._database = host.database
+        self._dispatch = host.dispatch
+        self._texts = host.texts
+        self._clock: Clock = host.clock or _utc_now
+        self._staff_targets = host.settings.staff_targets
+        self._inbox = InboxWorker(
+            host.database,
+            {CHANNEL_NAME: self.handle_stored},
+            keep=timedelta(hours=host.settings.dedup_retention_hours),
+        )
+        self._inbox_task: asyncio.Task[None] | None = None
         self._box = SecretBox(settings.token_key)
         self._http: aiohttp.ClientSession | None = None
         self._tokens: TokenStore | None = None
@@ -189,6 +180,7 @@ class ZaloOAChannel:
     # -- lifecycle -------------------------------------------------------------------------
 
     async def start(self) -> None:
+        """Open the HTTP client and handle stored events (those left by a crash first)."""
         self._http = aiohttp.ClientSession()
         oauth = OAuthClient(
             base_url=self._settings.oauth_base_url,
@@ -204,18 +196,22 @@ class ZaloOAChannel:
             app_secret=self._settings.app_secret or None,
             on_reauth_needed=self._alert_staff,
         )
+        self._inbox_task = asyncio.create_task(self._inbox.run())
 
     async def stop(self) -> None:
+        """Finish the stored events in hand, then close the HTTP client."""
+        self._inbox.stop()
+        if self._inbox_task is not None:
+            await self._inbox_task
+            self._inbox_task = None
         if self._http is not None:
             await self._http.close()
             self._http = None
 
-    def routes(
-        self,
-    ) -> list[tuple[str, str, Callable[[web.Request], Awaitable[web.StreamResponse]]]]:
+    def routes(self) -> Sequence[web.RouteDef]:
         return [
-            ("POST", WEBHOOK_PATH, self.handle_webhook),
-            ("GET", CALLBACK_PATH, self.handle_callback),
+            web.post(WEBHOOK_PATH, self.handle_webhook),
+            web.get(CALLBACK_PATH, self.handle_callback),
         ]
 
     async def health(self) -> str:
@@ -400,4 +396,15 @@ class ZaloOAChannel:
 
 
 def new_state() -> str:
-    return secrets.token_urlsafe(24)
+    return secrets.token_urlsafe(STATE_BYTES)
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def build(settings: ZaloOASettings, host: ChannelHost) -> Channel | None:
+    return ZaloOAChannel(settings, host) if settings.enabled else None
+
+
+PLUGIN: Final = ChannelPlugin(name=CHANNEL_NAME, settings=ZaloOASettings, build=build)

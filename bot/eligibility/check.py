@@ -11,10 +11,10 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
+from bot.core.texts import ContentError, Texts, load_yaml
 from bot.eligibility.engine import evaluate
 from bot.eligibility.loader import ELIGIBILITY_DIR, load_eligibility
 from bot.eligibility.model import Outcome
-from bot.texts import ContentError, Texts, load_yaml
 
 CASES_DIR = "cases"
 #: YAML 1.1 reads a bare ``on:`` key as the boolean true.

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bot.core.texts import ContentError, load_yaml
 from bot.nlu import fold
-from bot.texts import ContentError, load_yaml
 from storage.leads import LeadStatus
 
 NOTICE_FILE = Path("privacy") / "notice.yaml"

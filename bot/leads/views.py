@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Any
 
-from bot.formatting import money, vn_date
+from bot.core.formatting import money, vn_date
+from bot.core.texts import Texts
 from bot.leads.catalogue import Statuses
 from bot.parsing import format_phone_vn
-from bot.texts import Texts
 from storage.leads import Lead
 
 #: Keys of a verdict dict (from the eligibility flow) naming its programme and outcome.

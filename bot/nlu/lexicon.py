@@ -24,8 +24,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from bot.core.texts import ContentError, load_yaml
 from bot.nlu.normalize import fold, normalize
-from bot.texts import ContentError, load_yaml
 
 NLU_DIR = "nlu"
 ABBREVIATIONS_FILE = "abbreviations.yaml"

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from bot.messages import EventKind, InboundEvent, SharedContact
+from bot.core.messages import EventKind, InboundEvent, SharedContact
 from bot.nlu.normalize import fold
 
 OA_CHANNEL: Final = "zalo_oa"

@@ -16,8 +16,8 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any, Final
 
-from bot.formatting import split_text
-from bot.messages import Link, OutboundMessage
+from bot.core.formatting import split_text
+from bot.core.messages import Link, OutboundMessage
 from bot.zalo.events import CHOICE_MARK
 
 MAX_TEXT_LENGTH: Final = 2000

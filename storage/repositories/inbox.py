@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import Table, delete, select
@@ -43,12 +44,20 @@ async def store(
 
 
 async def claim(
-    session: AsyncSession, *, now: datetime, lease: timedelta, limit: int, postgres: bool
+    session: AsyncSession,
+    *,
+    channels: Sequence[str],
+    now: datetime,
+    lease: timedelta,
+    limit: int,
+    postgres: bool,
 ) -> list[WebhookInbox]:
-    """Due rows in arrival order, leased to this worker (a dead worker's lease runs out)."""
+    """Due rows of ``channels`` in arrival order, leased to this worker (a dead worker's
+    lease runs out and the row is due again)."""
     statement = (
         select(WebhookInbox)
         .where(
+            WebhookInbox.channel.in_(channels),
             WebhookInbox.status.in_((InboxStatus.PENDING, InboxStatus.WORKING)),
             WebhookInbox.next_attempt_at <= now,
         )

@@ -6,11 +6,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from bot.app.workers.outbox import OutboxWorker
 from bot.channels.base import SendResult
-from bot.flow import Flow, FlowContext
-from bot.messages import Choice, Conversation, EventKind, InboundEvent, OutboundMessage, Step
-from bot.router import Router
-from bot.workers.outbox import OutboxWorker
+from bot.core.flow import Flow, FlowContext
+from bot.core.messages import Choice, Conversation, EventKind, InboundEvent, OutboundMessage, Step
+from bot.core.router import Router
 from handlers.menu import build_menu_flow
 from storage import ChannelIdentity, Database, MessageLog, OutboxMessage, ProcessedEvent
 from tests.conftest import drop_database, make_database

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.core.texts import ContentError
 from bot.eligibility.cli import EligibilityInputError, run_file
-from bot.texts import ContentError
 from tests.eligibility.conftest import CONTENT_DIR
 
 BANH_PIA = """

@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.config import Settings, load_settings
-from bot.content import Content
-from bot.flow import Flow, FlowContext, Identity, Notice
-from bot.messages import Conversation, EventKind, InboundEvent, OutboundMessage, SharedContact
+from bot.core.config import Settings, load_settings
+from bot.core.content import Content
+from bot.core.flow import Flow, FlowContext, Identity, Notice
+from bot.core.messages import Conversation, EventKind, InboundEvent, OutboundMessage, SharedContact
 from storage import Database
 from storage.models import ChannelIdentity, OutboxMessage, Person
 from tests.conftest import CONTENT_DIR

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from bot.config import load_settings
-from bot.messages import EventKind
+from bot.core.config import load_settings
+from bot.core.messages import EventKind
 from storage import ConversationState, Database
 from storage.leads import Handoff
 from storage.repositories import Subscriptions

@@ -14,10 +14,10 @@ import pytest
 import yaml
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.config import Settings
-from bot.content import Content
-from bot.flow import FlowContext, Identity
-from bot.messages import Conversation, EventKind, InboundEvent, OutboundMessage
+from bot.core.config import Settings
+from bot.core.content import Content
+from bot.core.flow import FlowContext, Identity
+from bot.core.messages import Conversation, EventKind, InboundEvent, OutboundMessage
 from bot.nlu import fold
 from handlers.eligibility import FLOW, PROGRESS_KEY, RESULT_KEY
 from storage import Database

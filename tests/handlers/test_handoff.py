@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.messages import EventKind
+from bot.core.messages import EventKind
 from handlers.handoff import FLOW, close_idle_handoffs, owner_has_open_handoff
 from storage import Database
 from storage.repositories import Handoffs

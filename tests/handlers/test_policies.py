@@ -11,9 +11,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.content import Content
-from bot.flow import FlowContext, Identity
-from bot.messages import (
+from bot.core.content import Content
+from bot.core.flow import FlowContext, Identity
+from bot.core.messages import (
     MAX_CHOICE_ID_BYTES,
     Conversation,
     EventKind,

@@ -10,9 +10,9 @@ from zoneinfo import ZoneInfo
 import pytest
 import yaml
 
-from bot.content import Content
-from bot.flow import FlowContext, Identity
-from bot.messages import MAX_CHOICE_ID_BYTES, Conversation, EventKind, InboundEvent, Step
+from bot.core.content import Content
+from bot.core.flow import FlowContext, Identity
+from bot.core.messages import MAX_CHOICE_ID_BYTES, Conversation, EventKind, InboundEvent, Step
 from bot.policy import load_catalogue
 from handlers import policies
 from handlers.questions import answer_question, load_question_index

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from bot.messages import EventKind
+from bot.core.messages import EventKind
 from handlers import myleads
 from storage import Database
 from storage.leads import Lead, LeadHistory

@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 
+from bot.core.texts import ContentError
 from bot.nlu import Lexicon, check_lexicon, load_lexicon
 from bot.nlu.lexicon import ABBREVIATIONS_FILE, NLU_DIR, STOP_WORDS_FILE, SYNONYMS_FILE
-from bot.texts import ContentError
 from tests.nlu.kit import CONTENT_DIR, read_table
 
 MIN_ABBREVIATIONS = 30

@@ -21,12 +21,12 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
 
-from bot.channels.base import Channel, SendResult, SendStatus
-from bot.config import Settings
-from bot.content import Content
-from bot.flow import FlowContext, Identity
-from bot.locks import KeyedLocks
-from bot.messages import (
+from bot.channels.base import Sender, SendResult, SendStatus, send_fitted
+from bot.core.config import Settings
+from bot.core.content import Content
+from bot.core.flow import FlowContext, Identity
+from bot.core.locks import KeyedLocks
+from bot.core.messages import (
     Conversation,
     EventKind,
     InboundEvent,
@@ -35,8 +35,8 @@ from bot.messages import (
     message_from_dict,
     message_to_dict,
 )
+from bot.core.router import Router
 from bot.nlu import fold
-from bot.router import Router
 from storage import Database
 from storage import conversations as repo
 
@@ -74,14 +74,14 @@ class Engine:
         content: Content,
         settings: Settings,
         router: Router,
-        channels: Mapping[str, Channel] | None = None,
+        channels: Mapping[str, Sender] | None = None,
         clock: Clock | None = None,
     ) -> None:
         self.database = database
         self.content = content
         self.settings = settings
         self.router = router
-        self.channels: dict[str, Channel] = dict(channels or {})
+        self.channels: dict[str, Sender] = dict(channels or {})
         self._zone = ZoneInfo(settings.timezone)
         self._clock = clock or (lambda: datetime.now(self._zone))
         self._locks = KeyedLocks()
@@ -91,7 +91,7 @@ class Engine:
         #: Set when a step queued outbox messages, so the outbox worker wakes at once.
         self.outbox_ready = asyncio.Event()
 
-    def register_channel(self, channel: Channel) -> None:
+    def register_channel(self, channel: Sender) -> None:
         self.channels[channel.name] = channel
 
     def now(self) -> datetime:
@@ -149,7 +149,7 @@ class Engine:
             return []
         results = []
         for reply in replies:
-            result = await channel.send(chat_id, reply)
+            result = await send_fitted(channel, chat_id, reply)
             results.append(result)
             if result.status in {SendStatus.BLOCKED, SendStatus.NOT_FOUND}:
                 break

@@ -13,7 +13,7 @@ from typing import Any
 import jinja2
 import yaml
 
-from bot import formatting
+from bot.core import formatting
 
 TEMPLATE_SUFFIX = ".j2"
 LABELS_DIR = "labels"

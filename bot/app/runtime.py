@@ -10,21 +10,20 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
 from aiohttp import web
 
-from bot.channels.console import ConsoleChannel
-from bot.channels.webchat import WebChatChannel
-from bot.config import Settings
-from bot.content import Content
-from bot.engine import Engine
-from bot.router import FLOW_COMMANDS
-from bot.web.app import create_app
-from bot.workers.maintenance import MaintenanceWorker
-from bot.workers.outbox import OutboxWorker, unreachable_reporter
+from bot.app.channels import CHANNELS
+from bot.app.web import create_app
+from bot.app.workers.maintenance import MaintenanceWorker
+from bot.app.workers.outbox import OutboxWorker, unreachable_reporter
+from bot.channels.base import Channel, ChannelHost, ChannelPlugin, ChannelSettings
+from bot.core.config import Settings
+from bot.core.content import Content
+from bot.core.engine import Engine
 from handlers import build_router, warm_up
 from handlers.handoff import close_idle_handoffs
 from storage import Database, upgrade
@@ -32,31 +31,31 @@ from storage import Database, upgrade
 log = logging.getLogger(__name__)
 
 SHUTDOWN_GRACE_SECONDS = 10.0
-#: The Telegram command menu: the global commands, then one per flow.
-TELEGRAM_COMMANDS = ("start", "menu", "help", "huy", *FLOW_COMMANDS)
 
 
 class BotRuntime:
-    """One running bot process. ``start`` then ``stop``; or ``run_until_signal``."""
+    """One running bot process. ``start`` then ``stop``; or ``run_until_signal``.
+
+    ``channels`` are the plugins to build (default: the registry, ``bot/app/channels.py``);
+    their settings are read here, so a malformed one stops start-up before anything runs.
+    """
 
     def __init__(
         self,
         settings: Settings,
         *,
         clock: Callable[[], datetime] | None = None,
-        with_console: bool = False,
-        zalo_oa: Any = None,
-        zalo_bot: Any = None,
+        channels: Sequence[ChannelPlugin[Any]] = CHANNELS,
     ) -> None:
         self.settings = settings
         self._clock = clock
-        self._with_console = with_console
-        #: ZaloOASettings / ZaloBotSettings; read from ZALO_* variables when not given.
-        self._zalo_settings = (zalo_oa, zalo_bot)
-        self.zalo: Any = None
+        self._sections: list[tuple[ChannelPlugin[Any], ChannelSettings]] = [
+            (plugin, settings.section(plugin.settings)) for plugin in channels
+        ]
         self.database: Database | None = None
         self.engine: Engine | None = None
-        self.telegram: Any = None
+        #: The running channels, by name.
+        self.channels: dict[str, Channel] = {}
         self._runner: web.AppRunner | None = None
         self._site: web.TCPSite | None = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -79,79 +78,33 @@ class BotRuntime:
             clock=self._clock,
         )
         self.engine = engine
-        engine.register_channel(WebChatChannel(self.database))
-        if self._with_console:
-            engine.register_channel(ConsoleChannel())
-        webhook_route = None
-        if settings.telegram_enabled:
-            webhook_route = self._make_telegram(engine)
-        else:
-            log.info("TELEGRAM_BOT_TOKEN is not set: Telegram is off, the web chat still runs")
-        self.zalo = self._make_zalo(engine)
+        host = ChannelHost(
+            settings=settings,
+            database=self.database,
+            texts=content.texts,
+            dispatch=engine.process,
+            handle=engine.handle,
+            commands=router.platform_commands(),
+            clock=engine.now,
+        )
+        for plugin, section in self._sections:
+            channel = plugin.build(section, host)
+            if channel is not None:
+                self.channels[channel.name] = channel
+                engine.register_channel(channel)
         self._start_workers(engine)
         if serve_http:
-            app = create_app(
-                engine,
-                telegram_webhook=webhook_route,
-                webchat=settings.webchat_enabled,
-                routes=self.zalo.routes() if self.zalo is not None else (),
-            )
+            routes = [route for channel in self.channels.values() for route in channel.routes()]
+            app = create_app(engine, routes)
             self._runner = web.AppRunner(app, shutdown_timeout=SHUTDOWN_GRACE_SECONDS)
             await self._runner.setup()
             self._site = web.TCPSite(self._runner, settings.host, settings.port)
             await self._site.start()
             self.port = _bound_port(self._runner) or settings.port
             log.info("web app listening", extra={"port": self.port})
-        if self.telegram is not None:
-            # Only now: the webhook route must be listening before Telegram is told about it.
-            await self._start_telegram(self.telegram)
-        if self.zalo is not None:
-            await self.zalo.start(public_url=settings.public_url)
-
-    def _make_zalo(self, engine: Engine) -> Any:
-        """The Zalo OA and Zalo bot channels, when configured (bot/zalo/setup.py)."""
-        from bot.channels.zalo_bot import load_bot_settings
-        from bot.channels.zalo_oa import load_oa_settings
-        from bot.zalo.setup import ZaloChannels
-
-        oa, bot = self._zalo_settings
-        return ZaloChannels.build(
-            engine,
-            self.settings,
-            oa_settings=oa if oa is not None else load_oa_settings(),
-            bot_settings=bot if bot is not None else load_bot_settings(),
-        )
-
-    def _make_telegram(self, engine: Engine) -> Any:
-        """Build the Telegram channel; returns the webhook route in webhook mode."""
-        from bot.channels.telegram import WEBHOOK_PATH, TelegramChannel
-
-        settings = self.settings
-        assert settings.telegram_bot_token is not None
-        channel = TelegramChannel(
-            settings.telegram_bot_token,
-            dispatch=engine.process,
-            base_url=settings.telegram_api_base_url,
-            webhook_secret=settings.telegram_webhook_secret,
-            texts=engine.content.texts,
-            rate_limit=settings.telegram_rate_limit,
-        )
-        engine.register_channel(channel)
-        self.telegram = channel
-        return (WEBHOOK_PATH, channel.handle_webhook) if settings.public_url else None
-
-    async def _start_telegram(self, channel: Any) -> None:
-        settings = self.settings
-        if settings.public_url:
-            await channel.start_webhook(settings.public_url)
-            log.info("Telegram in webhook mode")
-        else:
-            await channel.start_polling()
-            log.info("Telegram in long-polling mode (PUBLIC_URL is not set)")
-        try:
-            await channel.set_commands(TELEGRAM_COMMANDS)
-        except Exception:  # the command menu is a nicety, never fatal
-            log.warning("could not set the Telegram command menu")
+        # Only now: a webhook route must be listening before the platform is told about it.
+        for channel in self.channels.values():
+            await channel.start()
 
     def _start_workers(self, engine: Engine) -> None:
         assert self.database is not None
@@ -173,13 +126,13 @@ class BotRuntime:
 
     async def stop(self) -> None:
         """Stop taking updates, finish the ones in hand, then close everything."""
-        if self.telegram is not None:
-            with contextlib.suppress(Exception):
-                await self.telegram.stop()
+        for channel in self.channels.values():
+            try:
+                await channel.stop()
+            except Exception:
+                log.exception("channel %s did not stop cleanly", channel.name)
         if self._runner is not None:
             await self._runner.cleanup()
-        if self.zalo is not None:
-            await self.zalo.stop()
         for worker in self._workers:
             worker.stop()
         if self._tasks:

@@ -1,22 +1,23 @@
 """Settings from environment variables and an optional ``.env`` file.
 
-A malformed value stops start-up with one line naming the variable (see
-:func:`load_settings`); a missing Telegram token only switches Telegram off.
+These are the core settings; each channel owns its own (``TELEGRAM_*`` in
+``bot/channels/telegram.py``…), read through :meth:`Settings.section`. A malformed value
+stops start-up with one line naming the variable (see :func:`load_settings`); a missing
+Telegram token only switches Telegram off.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, PrivateAttr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from bot.content import DEFAULT_CONTENT_DIR
-from bot.loop import EventLoopKind, uvloop_available
+from bot.core.content import DEFAULT_CONTENT_DIR
+from bot.core.loop import EventLoopKind, uvloop_available
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///khuyencong.sqlite3"
-DEFAULT_TELEGRAM_API = "https://api.telegram.org/bot"
 DEFAULT_PORT = 8080
 MAX_PORT = 65_535
 DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
@@ -26,6 +27,8 @@ DEFAULT_DEDUP_RETENTION_HOURS = 72
 MIN_DEDUP_RETENTION_HOURS = 48
 MIN_SECRET_LENGTH = 16
 LOCAL_HTTP_PREFIXES = ("http://127.0.0.1:", "http://localhost:")
+
+SectionT = TypeVar("SectionT", bound=BaseSettings)
 
 
 class ConfigError(Exception):
@@ -40,12 +43,8 @@ class Settings(BaseSettings):
     database_url: str = Field(default=DEFAULT_DATABASE_URL)
     host: str = Field(default="0.0.0.0")
     port: int = Field(default=DEFAULT_PORT, ge=0, le=MAX_PORT)  # 0: any free port (tests)
+    #: The bot's public https address, where platforms deliver webhooks; None: no webhooks.
     public_url: str | None = None
-    telegram_bot_token: str | None = None
-    telegram_api_base_url: str = DEFAULT_TELEGRAM_API
-    telegram_webhook_secret: str | None = None
-    #: Keep replies under Telegram's flood limits; off only for a local Bot API or benchmarks.
-    telegram_rate_limit: bool = True
     #: Where new leads and hand-offs are posted: "telegram:-100123,telegram:456".
     staff_chats: Annotated[list[str], NoDecode] = Field(default_factory=list)
     #: Who may use the dashboard: "admin:password" pairs, comma-separated.
@@ -60,8 +59,9 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     #: "auto" (uvloop when installed), "asyncio" or "uvloop": see bot/loop.py.
     event_loop: EventLoopKind = "auto"
-    #: The web chat at /chat; on by default so the bot can be tried without any token.
-    webchat_enabled: bool = True
+    #: Values given to :func:`load_settings` that are not core settings: channel sections.
+    _section_values: dict[str, object] = PrivateAttr(default_factory=dict)
+    _env_file: Any = PrivateAttr(default=".env")
 
     @field_validator("event_loop")
     @classmethod
@@ -104,42 +104,53 @@ class Settings(BaseSettings):
         assert value is not None
         local = value.startswith(LOCAL_HTTP_PREFIXES)  # a local fake API in tests
         if not value.startswith("https://") and not local:
-            msg = "Telegram webhooks need an https:// address"
+            msg = "platform webhooks need an https:// address"
             raise ValueError(msg)
         return value.rstrip("/")
-
-    @field_validator("telegram_webhook_secret")
-    @classmethod
-    def _check_secret(cls, value: str | None) -> str | None:
-        if value in (None, ""):
-            return None
-        assert value is not None
-        allowed = value.replace("_", "").replace("-", "")
-        if len(value) < MIN_SECRET_LENGTH or not allowed.isalnum() or not allowed.isascii():
-            msg = f"use {MIN_SECRET_LENGTH}-256 characters from A-Z a-z 0-9 _ -"
-            raise ValueError(msg)
-        return value
-
-    @field_validator("telegram_bot_token")
-    @classmethod
-    def _empty_token_is_none(cls, value: str | None) -> str | None:
-        return value or None
-
-    @property
-    def telegram_enabled(self) -> bool:
-        return self.telegram_bot_token is not None
 
     @property
     def staff_targets(self) -> list[tuple[str, str]]:
         """Staff chats as (channel, chat_id) pairs."""
         return [tuple(item.split(":", 1)) for item in self.staff_chats]  # type: ignore[misc]
 
+    def section(self, cls: type[SectionT]) -> SectionT:
+        """A channel's settings (``cls`` sets its ``env_prefix``), from the environment and
+        the values given to :func:`load_settings` under that prefix; a malformed value is a
+        :class:`ConfigError` naming the variable."""
+        prefix = str(cls.model_config.get("env_prefix", "")).lower()
+        values = {
+            key.removeprefix(prefix): value
+            for key, value in self._section_values.items()
+            if key.startswith(prefix)
+        }
+        try:
+            return cls(_env_file=self._env_file, **values)  # type: ignore[arg-type]
+        except ValidationError as exc:
+            raise _config_error(exc, prefix=prefix.upper()) from None
+
 
 def load_settings(**overrides: object) -> Settings:
-    """Read the settings, turning validation errors into one :class:`ConfigError` line."""
+    """Read the settings, turning validation errors into one :class:`ConfigError` line.
+
+    ``overrides`` that are not core settings are kept for the channel sections
+    (``telegram_bot_token=`` reaches ``TelegramSettings.bot_token``).
+    """
+    core = {key: value for key, value in overrides.items() if key in Settings.model_fields}
+    env_file = overrides.get("_env_file", ".env")
     try:
-        return Settings(**overrides)  # type: ignore[arg-type]
+        settings = Settings(_env_file=env_file, **core)  # type: ignore[arg-type,call-arg]
     except ValidationError as exc:
-        first = exc.errors()[0]
-        name = str(first["loc"][0]).upper() if first["loc"] else "?"
-        raise ConfigError(f"Invalid setting {name}: {first['msg']}") from None
+        raise _config_error(exc) from None
+    settings._section_values = {
+        key: value
+        for key, value in overrides.items()
+        if key not in core and not key.startswith("_")
+    }
+    settings._env_file = env_file
+    return settings
+
+
+def _config_error(exc: ValidationError, *, prefix: str = "") -> ConfigError:
+    first = exc.errors()[0]
+    name = prefix + str(first["loc"][0]).upper() if first["loc"] else "?"
+    return ConfigError(f"Invalid setting {name}: {first['msg']}")

@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+from bot.core.texts import ContentError, Texts, load_yaml
 from bot.nlu import fold
-from bot.texts import ContentError, Texts, load_yaml
 
 T = TypeVar("T")
 
-DEFAULT_CONTENT_DIR = Path(__file__).resolve().parent.parent / "content"
+DEFAULT_CONTENT_DIR = Path(__file__).resolve().parents[2] / "content"
 
 
 @dataclass(frozen=True, slots=True)

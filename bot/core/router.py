@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from bot.flow import Flow, FlowContext
-from bot.messages import Choice, Conversation, EventKind, InboundEvent, OutboundMessage, Step
+from bot.core.flow import Flow, FlowContext
+from bot.core.messages import Choice, Conversation, EventKind, InboundEvent, OutboundMessage, Step
 
 MENU_FLOW = "menu"
 START_ACTION = "start"
@@ -26,6 +26,9 @@ FLOW_COMMANDS: dict[str, str] = {
     "thongbao": "subscribe",
     "dulieu": "privacy",
 }
+
+#: Global commands shown in a platform's "/" menu.
+GLOBAL_COMMANDS = ("start", "menu", "help", "huy")
 
 StaffHandler = Callable[[FlowContext, InboundEvent], Awaitable[list[OutboundMessage]]]
 StopAll = Callable[[FlowContext], Awaitable[bool]]
@@ -119,6 +122,10 @@ class Router:
         """Enter ``flow`` from wherever the user is; flow data in ``conv.data`` is kept."""
         conv.flow, conv.step = flow.name, START_ACTION
         return await flow.start(ctx, conv, event)
+
+    def platform_commands(self) -> tuple[str, ...]:
+        """The platform "/" menu: the global commands, then one per flow."""
+        return (*GLOBAL_COMMANDS, *FLOW_COMMANDS)
 
     def menu_hint(self, ctx: FlowContext) -> OutboundMessage:
         """A short line with the main-menu button, added after global replies."""

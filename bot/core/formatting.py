@@ -6,12 +6,14 @@ cut on paragraph boundaries so each part fits the channel's limit.
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from decimal import Decimal
 
 MILLION = 1_000_000
 BILLION = 1_000_000_000
 PARAGRAPH_BREAK = "\n\n"
+BOLD_RE = re.compile(r"\*\*(.+?)\*\*", re.DOTALL)
 
 
 def money(amount: int | float | Decimal) -> str:
@@ -41,6 +43,11 @@ def percent(rate: float | Decimal) -> str:
     """0.5 → ``50%``; 0.255 → ``25,5%``."""
     scaled = (Decimal(str(rate)) * 100).normalize()
     return f"{scaled:f}".replace(".", ",") + "%"
+
+
+def strip_bold(text: str) -> str:
+    """Neutral text without its ``**bold**`` marks, for channels that show no bold."""
+    return BOLD_RE.sub(r"\1", text)
 
 
 def split_text(text: str, limit: int) -> list[str]:

@@ -17,15 +17,15 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.channels.base import Channel, SendResult, SendStatus
-from bot.messages import OutboundMessage, message_from_dict, message_to_dict
+from bot.channels.base import Sender, SendResult, SendStatus, send_fitted
+from bot.core.messages import OutboundMessage, message_from_dict, message_to_dict
 from storage import Database
 from storage import conversations as repo
 from storage.models import OutboxMessage
 from storage.types import utcnow
 
 if TYPE_CHECKING:
-    from bot.engine import Engine
+    from bot.core.engine import Engine
 
 log = logging.getLogger(__name__)
 
@@ -50,9 +50,8 @@ def unreachable_reporter(engine: Engine) -> UnreachableHook:
     """Tell the staff chats that a message could not reach someone on their channel."""
 
     def report(session: AsyncSession, row: OutboxMessage, now: datetime) -> None:
-        if row.topic == UNREACHABLE_TOPIC or (row.channel, row.chat_id) in set(
-            engine.settings.staff_targets
-        ):
+        staff = set(engine.settings.staff_targets)
+        if row.topic == UNREACHABLE_TOPIC or (row.channel, row.chat_id) in staff:
             return  # never a report about a report, nor about a staff chat
         text = engine.content.texts.render(
             UNREACHABLE_TEMPLATE, channel=row.channel, reason=row.last_error
@@ -75,7 +74,7 @@ class OutboxWorker:
     def __init__(
         self,
         database: Database,
-        channels: Mapping[str, Channel],
+        channels: Mapping[str, Sender],
         *,
         wake: asyncio.Event | None = None,
         on_unreachable: UnreachableHook | None = None,
@@ -117,8 +116,8 @@ class OutboxWorker:
             if channel is None:
                 await self._finish(row_id, moment, status=None, error="channel not running")
                 continue
-            result = await _reach_check(channel, chat_id) or await channel.send(
-                chat_id, message_from_dict(payload)
+            result = await _reach_check(channel, chat_id) or await send_fitted(
+                channel, chat_id, message_from_dict(payload)
             )
             await self._finish(
                 row_id,
@@ -182,7 +181,7 @@ class OutboxWorker:
                 row.next_attempt_at = now + timedelta(seconds=delay)
 
 
-async def _reach_check(channel: Channel, chat_id: str) -> SendResult | None:
+async def _reach_check(channel: Sender, chat_id: str) -> SendResult | None:
     """Ask a channel with a send policy (Zalo's 7-day window) before sending."""
     check = getattr(channel, "check_reach", None)
     if check is None:

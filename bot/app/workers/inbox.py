@@ -91,6 +91,7 @@ class InboxWorker:
         async with self._database.transaction() as session:
             rows = await repo.claim(
                 session,
+                channels=list(self._handlers),
                 now=moment,
                 lease=LEASE,
                 limit=BATCH_SIZE,
@@ -117,9 +118,8 @@ class InboxWorker:
             handler = self._handlers.get(channel)
             error: str | None = None
             retry_at: datetime | None = None
-            if handler is None:
+            if handler is None:  # not claimed by this worker's query; kept for safety
                 error = f"channel {channel} is not running"
-                retry_at = utcnow() + LEASE
             else:
                 try:
                     await handler(event_id, body)

@@ -15,10 +15,10 @@ from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
-from bot import loop
-from bot.config import ConfigError, Settings, load_settings
-from bot.logs import setup_logging
-from bot.texts import ContentError
+from bot.app.logs import setup_logging
+from bot.core import loop
+from bot.core.config import ConfigError, Settings, load_settings
+from bot.core.texts import ContentError
 
 EXIT_OK = 0
 EXIT_PROBLEMS = 1
@@ -115,7 +115,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "serve":
-        from bot.runtime import BotRuntime
+        from bot.app.runtime import BotRuntime
 
         loop.run(BotRuntime(settings).run_until_signal(), kind=settings.event_loop)
         return EXIT_OK
@@ -135,16 +135,15 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _chat(settings: Settings, *, user: str | None) -> int:
-    from bot.channels.console import run_console
-    from bot.runtime import BotRuntime
+    from bot.app.runtime import BotRuntime
+    from bot.channels import console, webchat
 
-    runtime = BotRuntime(
-        settings.model_copy(update={"telegram_bot_token": None}), with_console=True
-    )
+    # The terminal, and the web chat's outlet for late messages; never Telegram's poller.
+    runtime = BotRuntime(settings, channels=(console.PLUGIN, webchat.PLUGIN))
     await runtime.start(serve_http=False)
     try:
         assert runtime.engine is not None
-        await run_console(runtime.engine.process, user_id=user)
+        await console.run_console(runtime.engine.process, user_id=user)
     finally:
         await runtime.stop()
     return EXIT_OK
@@ -163,7 +162,7 @@ async def _db_upgrade(settings: Settings) -> int:
 
 
 def _content_check(root: Path) -> int:
-    from bot.content_check import check_content
+    from bot.app.content_check import check_content
 
     problems = check_content(root)
     for problem in problems:
@@ -184,7 +183,7 @@ def _eligibility(path: Path, *, settings: Settings, on: date | None) -> int:
 
 
 async def _export(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.content import Content
+    from bot.core.content import Content
     from bot.leads.export import export_leads
     from storage import Database, upgrade
 

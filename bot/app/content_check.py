@@ -19,14 +19,14 @@ from zoneinfo import ZoneInfo
 import jinja2
 from jinja2 import meta, nodes
 
-from bot.content import Content
+from bot.core.content import Content
+from bot.core.texts import TEMPLATE_SUFFIX, ContentError
 from bot.policy import catalogue as policy_catalogue
 from bot.policy.catalogue import GENERAL_FILE, Catalogue, load_catalogue, programme_files
 from bot.policy.model import FAQ_SECTION, LABEL_KEYS, TEMPLATE_NAMES, TEXT_SECTIONS
 from bot.policy.present import FIGURE_FUNCTION, render_document
 from bot.policy.schema import parse_general, parse_programme
 from bot.policy.yamlines import LocatedDict, LocatedList, line_of, load_located
-from bot.texts import TEMPLATE_SUFFIX, ContentError
 
 LOCAL_TIME = ZoneInfo("Asia/Ho_Chi_Minh")
 TEMPLATES_DIR = "templates"

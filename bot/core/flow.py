@@ -2,9 +2,9 @@
 
 A flow is two plain async functions: ``start`` (entered from the menu or a command) and
 ``handle`` (every later event while the user is in the flow). Both take a
-:class:`FlowContext` and return a :class:`~bot.messages.Step`. A flow never sees a channel:
-it reads the neutral :class:`~bot.messages.InboundEvent` and answers with neutral
-:class:`~bot.messages.OutboundMessage` objects.
+:class:`FlowContext` and return a :class:`~bot.core.messages.Step`. A flow never sees a channel:
+it reads the neutral :class:`~bot.core.messages.InboundEvent` and answers with neutral
+:class:`~bot.core.messages.OutboundMessage` objects.
 """
 
 from __future__ import annotations
@@ -14,14 +14,14 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from bot.messages import Conversation, InboundEvent, OutboundMessage, Step
+from bot.core.messages import Conversation, InboundEvent, OutboundMessage, Step
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
-    from bot.config import Settings
-    from bot.content import Content
-    from bot.texts import Texts
+    from bot.core.config import Settings
+    from bot.core.content import Content
+    from bot.core.texts import Texts
 
 
 @dataclass(frozen=True, slots=True)
