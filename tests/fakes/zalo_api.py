@@ -108,6 +108,8 @@ class FakeZaloOA(_Server):
         self.echo_sends = False
         #: Seconds the refresh endpoint waits before answering (concurrency tests).
         self.refresh_delay = 0.0
+        #: Seconds every send waits before answering (a slow Zalo).
+        self.send_delay = 0.0
         #: Rotate the refresh token, then drop the connection without an answer, this often.
         self.drop_refresh_answers = 0
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -194,6 +196,8 @@ class FakeZaloOA(_Server):
     async def _send_cs(self, request: web.Request) -> web.Response:
         body = await request.json()
         self.send_calls.append(body)
+        if self.send_delay:
+            await asyncio.sleep(self.send_delay)
         if not self._authorised(request):
             return web.json_response(
                 {"error": INVALID_TOKEN, "message": "Access token is invalid"}
@@ -244,6 +248,9 @@ class FakeZaloOA(_Server):
 
     def sent(self, user_id: str) -> list[dict[str, Any]]:
         return [message for uid, message in self.messages if uid == user_id]
+
+    def refresh_calls(self) -> list[dict[str, str]]:
+        return [call for call in self.oauth_calls if call.get("grant_type") == "refresh_token"]
 
     async def wait_for_sent(
         self,
