@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 import yaml
-from bot.app.runtime import BotRuntime
 from sqlalchemy import select
 
-from storage import Database
-from storage.leads import Lead
+from bot.app.runtime import BotRuntime
+from storage import ChannelIdentity, Database, OutboxMessage
+from storage.leads import Handoff, Lead
 from tests.channel_drivers import Seen, ZaloBotDriver, ZaloOADriver, check_step
 from tests.fakes.zalo_api import FakeZaloBot, FakeZaloOA
 from tests.harness import grant_zalo, running, zalo_settings
@@ -133,3 +133,35 @@ async def test_registration_to_a_lead_code(driven: tuple[BotRuntime, Any]) -> No
     assert lead.code in done.text
     assert lead.phone == "+84912345678"
     assert lead.channel == driver.channel
+
+
+def _script_steps(name: str) -> list[dict[str, Any]]:
+    with (FIXTURES / "conversations" / f"{name}.yaml").open(encoding="utf-8") as handle:
+        steps: list[dict[str, Any]] = yaml.safe_load(handle)
+    return steps
+
+
+async def test_announcements_and_data_rights(driven: tuple[BotRuntime, Any]) -> None:
+    _, new_driver = driven
+    driver = new_driver()
+    await driver.say("/start")
+    await _run_steps(driver, _script_steps("rights"), "rights")
+
+
+async def test_handoff_to_staff(driven: tuple[BotRuntime, Any]) -> None:
+    runtime, new_driver = driven
+    driver = new_driver()
+    await driver.say("/start")
+    await _run_steps(driver, _script_steps("handoff"), "handoff")
+    assert runtime.database is not None
+    async with runtime.database.session() as session:
+        rows = list((await session.execute(select(OutboxMessage))).scalars())
+    forwarded = [
+        r for r in rows if r.topic.startswith("handoff:") and r.chat_id == "staff-officer-1"
+    ]
+    assert any("hạn nộp hồ sơ" in r.payload["text"] for r in forwarded)
+    async with runtime.database.session() as session:
+        [handoff] = (await session.execute(select(Handoff))).scalars()
+        identity = await session.get(ChannelIdentity, handoff.identity_id)
+    assert identity is not None
+    assert identity.channel == driver.channel

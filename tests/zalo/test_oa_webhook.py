@@ -15,7 +15,7 @@ from bot.core.config import load_settings
 from storage import ChannelIdentity, Database
 from storage.channels import InboxStatus, WebhookInbox
 from storage.leads import Handoff
-from tests.fakes.zalo_api import FakeZaloOA, compact
+from tests.fakes.zalo_api import FakeZaloOA
 from tests.harness import Clock, grant_zalo, make_engine, zalo_oa_values
 from tests.zalo.conftest import OASetup, build_oa_channel
 
