@@ -422,7 +422,7 @@ def check_understanding_content(root: Path) -> list[Problem]:
 
     problems = [_problem_from_line(line, default=root / "nlu") for line in check_lexicon(root)]
     if not problems and _catalogue_or_none(root) is not None:  # else check_policies reports
-        from handlers.questions import load_question_index
+        from handlers.common.questions import load_question_index
 
         try:
             load_question_index(root)

@@ -226,9 +226,8 @@ class Engine:
                     chat_id=event.chat_id,
                 ),
                 now=now,
+                from_staff_chat=(event.channel, event.chat_id) in self._staff_chats,
             )
-            if (event.channel, event.chat_id) in self._staff_chats:
-                ctx.trace["staff_chat"] = True
             step = await self._run_flow(ctx, state, event, failed=failed)
             await self._save(ctx, event=event, state=state, step=step, now=now)
             await self._record_processed(session, event, now=now, replies=step.replies)
@@ -303,7 +302,7 @@ class Engine:
         await session.flush()  # the flow's own ORM rows first (leads, consents…)
         await repo.save_state(session, state, now=now)
         identity_id = ctx.identity.identity_id
-        if "erased_leads" not in ctx.trace:  # an erasure step leaves no trace of itself
+        if not ctx.unlogged:  # an erasure step leaves no trace of itself
             inbound = {
                 "identity_id": identity_id,
                 "direction": "in",

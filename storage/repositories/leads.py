@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.leads import Lead, LeadHistory, LeadStatus
+from storage.models import ChannelIdentity
 
 ACTOR_OWNER = "owner"
 ACTOR_SYSTEM = "system"
@@ -89,6 +90,12 @@ class Leads:
 
     async def get(self, lead_id: int) -> Lead | None:
         return await self.session.get(Lead, lead_id)
+
+    async def owner_of(self, lead: Lead) -> ChannelIdentity | None:
+        """The channel identity that submitted ``lead`` (to tell them of a status change)."""
+        if lead.identity_id is None:
+            return None
+        return await self.session.get(ChannelIdentity, lead.identity_id)
 
     async def by_code(self, code: str) -> Lead | None:
         result = await self.session.execute(select(Lead).where(Lead.code == code))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from handlers import privacy, registration
+from handlers import registration
 from handlers.privacy import FLOW
 from storage import Database
 from storage.leads import Consent, Lead, LeadHistory
@@ -117,4 +117,3 @@ async def test_notice_can_be_read_again(database: Database) -> None:
     await owner.start(FLOW)
     result = await owner.tap(FLOW, "privacy:notice")
     assert "Ai giữ thông tin" in result.text
-    assert privacy.lead_notice.__name__ == "lead_notice"
