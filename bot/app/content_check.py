@@ -8,8 +8,7 @@ function to that tuple. Checks never stop at the first problem, so one run lists
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
@@ -19,6 +18,7 @@ from zoneinfo import ZoneInfo
 import jinja2
 from jinja2 import meta, nodes
 
+from bot.core.checks import Check, Problem
 from bot.core.content import Content
 from bot.core.texts import TEMPLATE_SUFFIX, ContentError
 from bot.policy import catalogue as policy_catalogue
@@ -33,21 +33,6 @@ TEMPLATES_DIR = "templates"
 LABELS_DIR = "labels"
 #: Sample values stand in for every variable a template expects; iterating gives this many.
 SAMPLE_ITEMS = 2
-
-
-@dataclass(frozen=True, slots=True)
-class Problem:
-    """One content mistake, with the file and the 1-based line to fix."""
-
-    path: Path
-    line: int
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.path}:{self.line}: {self.message}"
-
-
-Check = Callable[[Path], list[Problem]]
 
 
 # --- labels -------------------------------------------------------------------------------
@@ -395,18 +380,7 @@ def check_eligibility_content(root: Path) -> list[Problem]:
 
     if _catalogue_or_none(root) is None:
         return []  # the rules need the catalogue; check_policies reports what is wrong with it
-    return [_problem_from_line(line, default=root) for line in check_eligibility(root)]
-
-
-def _problem_from_line(line: str, *, default: Path) -> Problem:
-    """Turn ``file[:line]: message`` into a :class:`Problem` (line 1 when none is given)."""
-    location, separator, message = line.partition(": ")
-    if not separator:
-        return Problem(default, 1, line)
-    path_text, _, line_text = location.rpartition(":")
-    if path_text and line_text.isdigit():
-        return Problem(Path(path_text), int(line_text), message)
-    return Problem(Path(location), 1, message)
+    return check_eligibility(root)
 
 
 def check_leads_content(root: Path) -> list[Problem]:
@@ -420,14 +394,14 @@ def check_understanding_content(root: Path) -> list[Problem]:
     """Abbreviations, synonyms and stop words, then the question index built from them."""
     from bot.nlu import check_lexicon
 
-    problems = [_problem_from_line(line, default=root / "nlu") for line in check_lexicon(root)]
+    problems = check_lexicon(root)
     if not problems and _catalogue_or_none(root) is not None:  # else check_policies reports
         from handlers.common.questions import load_question_index
 
         try:
             load_question_index(root)
         except ContentError as exc:
-            problems.append(_problem_from_line(str(exc), default=root / "nlu"))
+            problems.append(Problem.from_error(exc, default=root / "nlu"))
     return problems
 
 
