@@ -20,9 +20,9 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
 
-from bot.channels.base import Sender, SendResult, SendStatus, send_fitted
 from bot.core.config import Settings
 from bot.core.content import Content
+from bot.core.delivery import Sender, SendResult, SendStatus, send_fitted
 from bot.core.flow import FlowContext, Identity
 from bot.core.locks import KeyedLocks
 from bot.core.messages import (
@@ -35,7 +35,7 @@ from bot.core.messages import (
     message_to_dict,
 )
 from bot.core.router import Router
-from bot.nlu import fold
+from bot.nlu.normalize import fold
 from storage import Database
 from storage import conversations as repo
 

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
-from bot.channels.base import Sender, SendStatus, send_fitted
+from bot.core.delivery import Sender, SendStatus, send_fitted
 from bot.core.messages import message_from_dict
 from storage import Database
 from storage.models import OutboxMessage
