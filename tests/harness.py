@@ -31,6 +31,7 @@ from bot.core.messages import (
     OutboundMessage,
     SharedContact,
 )
+from bot.core.router import Router
 from handlers import build_router
 from storage import ChannelIdentity, ConversationState, Database
 from tests.fakes.telegram_api import FakeTelegramAPI
@@ -71,13 +72,14 @@ def make_engine(
     settings: Settings | None = None,
     content_root: Path | None = None,
     clock: Clock | None = None,
+    router: Router | None = None,
 ) -> tuple[Engine, RecordingChannel]:
     channel = RecordingChannel()
     engine = Engine(
         database=database,
         content=Content(content_root or ROOT / "content"),
         settings=settings or load_settings(database_url=str(database.url)),
-        router=build_router(),
+        router=router or build_router(),
         channels={channel.name: channel},
         clock=clock or Clock(),
     )
