@@ -77,17 +77,13 @@ async def handle(ctx: FlowContext, conv: Conversation, event: InboundEvent) -> S
         stopped = await stop_all(ctx)
         reply = ctx.say("subscribe/stopped", stopped=stopped)
         return Step(_here(conv), [reply, await _panel(ctx, intro=False)])
-    if action == "on" and topic in topics:
-        if await subscriptions.start(ctx.identity.person_id, topic, now=ctx.now):
-            await _record(ctx, topic, ConsentAction.CONSENT)
+    if action in ("on", "off") and topic in topics:
+        on = action == "on"
+        turn = subscriptions.start if on else subscriptions.stop
+        if await turn(ctx.identity.person_id, topic, now=ctx.now):
+            await _record(ctx, topic, ConsentAction.CONSENT if on else ConsentAction.WITHDRAW)
         label = ctx.texts.label(f"subscribe.topic.{topic}")
-        reply = ctx.say("subscribe/started", topic=label)
-        return Step(_here(conv), [reply, await _panel(ctx, intro=False)])
-    if action == "off" and topic in topics:
-        if await subscriptions.stop(ctx.identity.person_id, topic, now=ctx.now):
-            await _record(ctx, topic, ConsentAction.WITHDRAW)
-        label = ctx.texts.label(f"subscribe.topic.{topic}")
-        reply = ctx.say("subscribe/topic_stopped", topic=label)
+        reply = ctx.say("subscribe/started" if on else "subscribe/topic_stopped", topic=label)
         return Step(_here(conv), [reply, await _panel(ctx, intro=False)])
     return await start(ctx, conv, event)
 

@@ -417,6 +417,15 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
 class TelegramChannel:
     """The Telegram channel: receives updates (polling or webhook) and sends replies."""
 
+    name: Final = CHANNEL_NAME
+    capabilities: Final = ChannelCapabilities(
+        max_text_length=MAX_TEXT_LENGTH,
+        max_buttons=MAX_BUTTONS,
+        supports_buttons=True,
+        supports_contact_request=True,
+        supports_bold=True,
+    )
+
     def __init__(
         self,
         token: str,
@@ -457,20 +466,6 @@ class TelegramChannel:
         self._idle = asyncio.Event()
         self._idle.set()
         self._stopping = False
-
-    @property
-    def name(self) -> str:
-        return CHANNEL_NAME
-
-    @property
-    def capabilities(self) -> ChannelCapabilities:
-        return ChannelCapabilities(
-            max_text_length=MAX_TEXT_LENGTH,
-            max_buttons=MAX_BUTTONS,
-            supports_buttons=True,
-            supports_contact_request=True,
-            supports_bold=True,
-        )
 
     @property
     def application(self) -> Application[Any, Any, Any, Any, Any, Any]:

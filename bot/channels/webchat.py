@@ -72,16 +72,11 @@ def new_event_id() -> str:
 class WebChatChannel:
     """The browser chat: its page and JSON API, and late messages kept for the page."""
 
+    name: Final = CHANNEL_NAME
+    capabilities: Final = CAPABILITIES
+
     def __init__(self, host: ChannelHost) -> None:
         self._host = host
-
-    @property
-    def name(self) -> str:
-        return CHANNEL_NAME
-
-    @property
-    def capabilities(self) -> ChannelCapabilities:
-        return CAPABILITIES
 
     def routes(self) -> list[web.RouteDef]:
         return [
