@@ -38,7 +38,7 @@ from bot.core.messages import (
 from handlers import FLOWS, build_router
 from handlers.common import back_to_menu, menu_choice
 from storage import ConversationState, Database
-from tests.harness import Clock, User, choice_ids, make_engine, texts_of
+from tests.harness import User, choice_ids, fixed_clock, make_engine, texts_of
 
 # --- the toy flow: "one module in handlers/" ------------------------------------------------
 
@@ -199,7 +199,7 @@ async def test_a_toy_channel_needs_its_module_its_settings_and_one_registry_line
         toy_token="toy-secret",  # its settings, TOY_TOKEN in the environment
     )
     built.clear()
-    runtime = BotRuntime(settings, clock=Clock(), channels=(*CHANNELS, TOY_PLUGIN))
+    runtime = BotRuntime(settings, clock=fixed_clock(), channels=(*CHANNELS, TOY_PLUGIN))
     await runtime.start()
     try:
         [toy] = built

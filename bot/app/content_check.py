@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable, Iterator
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import jinja2
 from jinja2 import meta, nodes
@@ -28,7 +27,8 @@ from bot.policy.present import FIGURE_FUNCTION, render_document
 from bot.policy.schema import parse_general, parse_programme
 from bot.policy.yamlines import LocatedDict, LocatedList, line_of, load_located
 
-LOCAL_TIME = ZoneInfo("Asia/Ho_Chi_Minh")
+#: Where no figure has a date at all, documents are rendered as on this (arbitrary) day.
+NO_FIGURES_RENDER_DAY = date(2025, 7, 1)
 TEMPLATES_DIR = "templates"
 LABELS_DIR = "labels"
 #: Sample values stand in for every variable a template expects; iterating gives this many.
@@ -245,13 +245,12 @@ def _check_template_fields(
 
 
 def _render_dates(catalogue: Catalogue) -> list[date]:
-    """Each day a figure changes, the day before the first change, and today: one day per
-    version of the figures that owners can see."""
+    """Each day a figure changes and the day before the first change: one day per version of
+    the figures that owners can see (the check never depends on the day it runs)."""
     starts = {value.effective_from for f in catalogue.figures() for value in f.values}
-    days = {datetime.now(tz=LOCAL_TIME).date(), *starts}
-    if starts:
-        days.add(min(starts) - timedelta(days=1))
-    return sorted(days)
+    if not starts:
+        return [NO_FIGURES_RENDER_DAY]
+    return sorted({min(starts) - timedelta(days=1), *starts})
 
 
 def check_policies(root: Path) -> list[Problem]:

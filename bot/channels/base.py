@@ -23,6 +23,7 @@ from bot.core.delivery import Sender, SendResult, SendStatus, fit, send_fitted
 from bot.core.messages import InboundEvent, OutboundMessage
 
 if TYPE_CHECKING:
+    from bot.core.clock import Clock
     from bot.core.config import Settings
     from bot.core.texts import Texts
     from storage import Database
@@ -59,6 +60,8 @@ class ChannelHost:
     texts: Texts
     dispatch: Dispatch
     handle: Handle
+    #: The one clock of the process (``bot/core/clock.py``): never read the system time.
+    clock: Clock
     #: The platform command menu ("/" list): the global commands, then the flows' own.
     commands: tuple[str, ...] = ()
 

@@ -33,7 +33,6 @@ from bot.core.messages import (
     message_to_dict,
 )
 from storage import conversations as repo
-from storage.types import utcnow
 
 CHANNEL_NAME: Final = "web"
 SESSION_COOKIE: Final = "kc_chat"
@@ -104,7 +103,7 @@ class WebChatChannel:
                 direction="out",
                 kind=NOTICE_KIND,
                 text=message.text,
-                now=utcnow(),
+                now=self._host.clock.now(),
             )
         return SendResult(SendStatus.SENT)
 

@@ -58,10 +58,18 @@ async def test_erasure_anonymises_leads_and_keeps_statistics(database: Database)
     async with database.session() as session, session.begin():
         session.add(
             MessageLog(
-                identity_id=owner.identity.identity_id, direction="in", kind="text", text=NAME
+                identity_id=owner.identity.identity_id,
+                direction="in",
+                kind="text",
+                text=NAME,
+                created_at=kit.now,
             )
         )
-        session.add(ConversationState(identity_id=owner.identity.identity_id, data={"x": NAME}))
+        session.add(
+            ConversationState(
+                identity_id=owner.identity.identity_id, data={"x": NAME}, updated_at=kit.now
+            )
+        )
     await kit.deliver(kit.outbox, first_message_id=100)  # the staff notice of the new lead
     owner.conv.data["eligibility"] = {"answers": {"unit_name": "Xã Phú Tâm"}}
     await owner.start(FLOW)
