@@ -18,18 +18,20 @@ from bot.core.messages import Choice, Conversation, EventKind, InboundEvent, Out
 from bot.leads.catalogue import LeadOptions, load_lead_options, load_statuses
 from bot.leads.codes import format_lead_code
 from bot.leads.views import display_phone, kinds_text, label_or_code, lead_view
-from bot.parsing import ParseError, format_phone_vn, parse_money, parse_phone
-from handlers.privacy import (
-    at_menu,
+from bot.parsing import ParseError, parse_money
+from handlers.common import (
+    back_to_menu,
     consent_request,
     has_consent,
     lead_notice,
     menu_choice,
+    notify_staff,
+    read_phone,
     record_consent,
     refusal_reply,
 )
 from storage.leads import ConsentAction, Lead
-from storage.repositories import LeadFields, Leads, Outcome
+from storage.repositories import LeadFields, Outcome
 
 NAME = "register"
 ELIGIBILITY_KEY = "eligibility"
@@ -89,7 +91,7 @@ async def start(ctx: FlowContext, conv: Conversation, event: InboundEvent) -> St
 async def _begin(ctx: FlowContext, conv: Conversation, programme: str) -> Step:
     """A new draft, pre-filled from the eligibility answers and the owner's last lead."""
     fields = _reused_answers(ctx, conv, programme)
-    latest = next(iter(await Leads(ctx.session).for_person(ctx.identity.person_id)), None)
+    latest = next(iter(await ctx.repos.leads.for_person(ctx.identity.person_id)), None)
     if latest is not None:
         fields.setdefault("full_name", latest.full_name)
         fields.setdefault("phone", latest.phone)
@@ -159,15 +161,15 @@ async def _on_choice(
             await record_consent(ctx, ConsentAction.CONSENT)
             return await _begin(ctx, conv, str(state.get("programme", "")))
         await record_consent(ctx, ConsentAction.REFUSE)
-        return Step(at_menu(conv, NAME), [refusal_reply(ctx)])
+        return Step(back_to_menu(conv, NAME), [refusal_reply(ctx)])
     if action == "ok":
         return await _confirm(ctx, conv, state, arg)
     if "draft" not in state:
-        return Step(at_menu(conv, NAME), [_expired(ctx)])
+        return Step(back_to_menu(conv, NAME), [_expired(ctx)])
     fields: dict[str, Any] = dict(state.get("fields", {}))
     options = _options(ctx)
     if action == "cancel":
-        return Step(at_menu(conv, NAME), [ctx.say("register/cancelled"), _menu_only(ctx)])
+        return Step(back_to_menu(conv, NAME), [ctx.say("register/cancelled"), _menu_only(ctx)])
     if action == "edit" and not arg:
         return Step(_at(conv, "edit", state), [_edit_menu(ctx)])
     if action == "edit" and arg in FIELDS:
@@ -241,32 +243,15 @@ async def _on_answer(
 def _on_phone(
     ctx: FlowContext, conv: Conversation, event: InboundEvent, state: dict[str, Any]
 ) -> Step:
-    if event.kind is EventKind.CONTACT:
-        contact = event.contact
-        if (
-            contact is None
-            or contact.owner_user_id is None
-            or contact.owner_user_id != event.user_id
-        ):
-            # Someone else's card: refused, and nothing of it is kept.
-            return Step(conv, [ctx.say("register/contact_not_yours"), _question(ctx, "phone", {})])
-        raw = contact.phone
-    elif event.kind is EventKind.TEXT:
-        raw = event.text
-    else:
+    reading = read_phone(ctx, event)
+    if reading is None:
         return Step(conv, [_question(ctx, "phone", {})])
-    try:
-        phone = parse_phone(raw)
-    except ParseError as error:
-        suggestion = format_phone_vn(error.suggestion) if error.suggestion else None
-        reply = OutboundMessage(
-            text=ctx.texts.render(
-                "parsing/phone_invalid", reason=error.reason.value, suggestion=suggestion
-            ),
-            request_contact=True,
-        )
-        return Step(conv, [reply])
-    return _store(ctx, conv, state, "phone", phone)
+    if reading.not_yours:  # someone else's card: refused, and nothing of it is kept
+        assert reading.problem is not None
+        return Step(conv, [reading.problem, _question(ctx, "phone", {})])
+    if reading.problem is not None:
+        return Step(conv, [reading.problem])
+    return _store(ctx, conv, state, "phone", reading.phone)
 
 
 def _store(
@@ -420,16 +405,16 @@ def _after_lead(ctx: FlowContext) -> tuple[Choice, ...]:
 async def _confirm(
     ctx: FlowContext, conv: Conversation, state: dict[str, Any], draft_id: str
 ) -> Step:
-    leads = Leads(ctx.session)
+    leads = ctx.repos.leads
     done = await leads.by_draft(draft_id)
     if done is not None and done.person_id == ctx.identity.person_id:
         # A second tap or a redelivered update: the same lead, nothing new is written.
         reply = OutboundMessage(
             text=ctx.texts.render("register/already", code=done.code), choices=_after_lead(ctx)
         )
-        return Step(at_menu(conv, NAME) if state.get("draft") == draft_id else conv, [reply])
+        return Step(back_to_menu(conv, NAME) if state.get("draft") == draft_id else conv, [reply])
     if state.get("draft") != draft_id or not _complete(state.get("fields", {})):
-        return Step(at_menu(conv, NAME), [_expired(ctx)])
+        return Step(back_to_menu(conv, NAME), [_expired(ctx)])
     if not await has_consent(ctx):
         return Step(
             _at(conv, "consent", {"programme": state.get("programme", "")}),
@@ -468,7 +453,7 @@ async def _confirm(
     reply = OutboundMessage(
         text=ctx.texts.render(template, code=lead.code), choices=_after_lead(ctx)
     )
-    return Step(at_menu(conv, NAME), [reply])
+    return Step(back_to_menu(conv, NAME), [reply])
 
 
 def _complete(fields: Mapping[str, Any]) -> bool:
@@ -491,10 +476,16 @@ def _tell_staff(ctx: FlowContext, lead: Lead, *, updated: bool) -> None:
     assert zone is not None
     view = lead_view(lead, texts=ctx.texts, statuses=ctx.content.get(load_statuses), zone=zone)
     text = ctx.texts.render("staff/new_lead", lead=view, updated=updated)
-    for channel, chat_id in ctx.settings.staff_targets:
-        ctx.notify(channel, chat_id, OutboundMessage(text=text), topic=f"lead:{lead.id}")
+    notify_staff(ctx, text, topic=f"lead:{lead.id}")
 
 
-FLOW = Flow(name=NAME, start=start, handle=handle)
+FLOW = Flow(
+    name=NAME,
+    start=start,
+    handle=handle,
+    commands={"dangky": "start"},
+    menu_entry="menu.register",
+    draft_key=NAME,
+)
 
 __all__ = ["FIELDS", "FLOW"]

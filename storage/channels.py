@@ -9,7 +9,6 @@ from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, Unique
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.models import CHANNEL_LENGTH, EXTERNAL_ID_LENGTH, Base
-from storage.types import utcnow
 
 STATUS_LENGTH = 16
 ERROR_LENGTH = 200
@@ -44,8 +43,8 @@ class WebhookInbox(Base):
     body: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(STATUS_LENGTH), default=InboxStatus.PENDING)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
-    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    next_attempt_at: Mapped[datetime] = mapped_column()
+    received_at: Mapped[datetime] = mapped_column()
     processed_at: Mapped[datetime | None] = mapped_column(default=None)
     last_error: Mapped[str] = mapped_column(String(ERROR_LENGTH), default="")
 
@@ -61,8 +60,8 @@ class ZaloToken(Base):
     refresh_token: Mapped[str] = mapped_column(Text, default="")
     #: The app secret, sealed, when ``khuyencong zalo authorize`` stored it.
     app_secret: Mapped[str] = mapped_column(Text, default="")
-    access_expires_at: Mapped[datetime] = mapped_column(default=utcnow)
-    rotated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    access_expires_at: Mapped[datetime] = mapped_column()
+    rotated_at: Mapped[datetime] = mapped_column()
     #: Set when a refresh failed for good: an OA admin must grant access again.
     needs_reauth: Mapped[bool] = mapped_column(Boolean, default=False)
     last_error: Mapped[str] = mapped_column(String(ERROR_LENGTH), default="")
@@ -77,7 +76,7 @@ class SentMessage(Base):
 
     channel: Mapped[str] = mapped_column(String(CHANNEL_LENGTH), primary_key=True)
     message_id: Mapped[str] = mapped_column(String(EXTERNAL_ID_LENGTH), primary_key=True)
-    sent_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    sent_at: Mapped[datetime] = mapped_column(index=True)
 
 
 class LinkCode(Base):
@@ -90,5 +89,5 @@ class LinkCode(Base):
     identity_id: Mapped[int] = mapped_column(
         ForeignKey("channel_identity.id", ondelete="CASCADE"), index=True
     )
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    expires_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column()
+    expires_at: Mapped[datetime] = mapped_column()

@@ -21,6 +21,7 @@ from bot.app.runtime import BotRuntime
 from bot.app.web import create_app
 from bot.channels.base import ChannelHost, SendResult, SendStatus
 from bot.channels.webchat import WebChatChannel
+from bot.core.clock import FixedClock
 from bot.core.config import Settings, load_settings
 from bot.core.content import Content
 from bot.core.engine import Engine
@@ -31,6 +32,7 @@ from bot.core.messages import (
     OutboundMessage,
     SharedContact,
 )
+from bot.core.router import Router
 from handlers import build_router
 from storage import ChannelIdentity, ConversationState, Database
 from tests.fakes import zalo_api
@@ -57,14 +59,9 @@ class RecordingChannel:
         return SendResult(SendStatus.SENT, message_ids=(str(len(self.sent)),))
 
 
-class Clock:
-    """A settable clock, so tests never depend on the real date."""
-
-    def __init__(self, now: datetime = TEST_NOW) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
+def fixed_clock(now: datetime = TEST_NOW) -> FixedClock:
+    """The clock every component of a test runs on, so no test depends on the real date."""
+    return FixedClock(now)
 
 
 def make_engine(
@@ -72,16 +69,17 @@ def make_engine(
     *,
     settings: Settings | None = None,
     content_root: Path | None = None,
-    clock: Clock | None = None,
+    clock: FixedClock | None = None,
+    router: Router | None = None,
 ) -> tuple[Engine, RecordingChannel]:
     channel = RecordingChannel()
     engine = Engine(
         database=database,
         content=Content(content_root or ROOT / "content"),
         settings=settings or load_settings(database_url=str(database.url)),
-        router=build_router(),
+        router=router or build_router(),
         channels={channel.name: channel},
-        clock=clock or Clock(),
+        clock=clock or fixed_clock(),
     )
     return engine, channel
 
@@ -132,6 +130,7 @@ def webchat_app(engine: Engine) -> web.Application:
         texts=engine.content.texts,
         dispatch=engine.process,
         handle=engine.handle,
+        clock=engine.clock,
     )
     channel = WebChatChannel(host)
     engine.register_channel(channel)
@@ -173,7 +172,7 @@ def telegram_settings(tmp_path: Path, fake: FakeTelegramAPI, **overrides: object
 @asynccontextmanager
 async def running(settings: Settings) -> AsyncIterator[BotRuntime]:
     """The real runtime (as ``khuyencong serve``), started for the block and then stopped."""
-    runtime = BotRuntime(settings, clock=Clock())
+    runtime = BotRuntime(settings, clock=fixed_clock())
     await runtime.start()
     try:
         yield runtime
@@ -234,8 +233,8 @@ def zalo_settings(
 async def grant_zalo(runtime: BotRuntime, fake: FakeZaloOA) -> None:
     """Seed the OA's token store as API Explorer's token pair would, and aim the fake's
     webhook sender at the runtime."""
+    from bot.channels.zalo.tokens import TokenPair
     from bot.channels.zalo_oa import ZaloOAChannel
-    from bot.zalo.tokens import TokenPair
 
     fake.webhook_url = f"http://127.0.0.1:{runtime.port}/zalo/oa/webhook"
     channel = runtime.channels["zalo_oa"]

@@ -14,9 +14,11 @@ import sys
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from bot.app.logs import setup_logging
 from bot.core import loop
+from bot.core.clock import Clock, SystemClock, today
 from bot.core.config import ConfigError, Settings, load_settings
 from bot.core.texts import ContentError
 
@@ -97,7 +99,8 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *, clock: Clock | None = None) -> int:
+    """The ``khuyencong`` command; ``clock`` is the one clock of this process (tests fix it)."""
     # python-telegram-bot 22 warns on each flood-control error unless timedelta values are
     # chosen; the Telegram adapter reads both forms.
     os.environ.setdefault("PTB_TIMEDELTA", "true")
@@ -105,7 +108,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = load_settings()
         setup_logging(settings.log_level)
-        return _run(args, settings)
+        return _run(args, settings, clock=clock or SystemClock())
     except (ConfigError, ContentError) as exc:
         print(f"khuyencong: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -113,33 +116,33 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_OK
 
 
-def _run(args: argparse.Namespace, settings: Settings) -> int:
+def _run(args: argparse.Namespace, settings: Settings, *, clock: Clock) -> int:
     if args.command == "serve":
         from bot.app.runtime import BotRuntime
 
-        loop.run(BotRuntime(settings).run_until_signal(), kind=settings.event_loop)
+        loop.run(BotRuntime(settings, clock=clock).run_until_signal(), kind=settings.event_loop)
         return EXIT_OK
     if args.command == "chat":
-        return asyncio.run(_chat(settings, user=args.user))
+        return asyncio.run(_chat(settings, user=args.user, clock=clock))
     if args.command == "db":
         return asyncio.run(_db_upgrade(settings))
     if args.command == "content":
         return _content_check(args.root or settings.content_dir)
     if args.command == "eligibility":
-        return _eligibility(args.file, settings=settings, on=args.on)
+        return _eligibility(args.file, settings=settings, on=args.on, clock=clock)
     if args.command == "leads":
         return asyncio.run(_export(settings, args))
     if args.command == "privacy":
-        return asyncio.run(_purge(settings))
+        return asyncio.run(_purge(settings, clock=clock))
     return EXIT_USAGE  # pragma: no cover - argparse enforces the choices
 
 
-async def _chat(settings: Settings, *, user: str | None) -> int:
+async def _chat(settings: Settings, *, user: str | None, clock: Clock) -> int:
     from bot.app.runtime import BotRuntime
     from bot.channels import console, webchat
 
     # The terminal, and the web chat's outlet for late messages; never Telegram's poller.
-    runtime = BotRuntime(settings, channels=(console.PLUGIN, webchat.PLUGIN))
+    runtime = BotRuntime(settings, clock=clock, channels=(console.PLUGIN, webchat.PLUGIN))
     await runtime.start(serve_http=False)
     try:
         assert runtime.engine is not None
@@ -174,10 +177,15 @@ def _content_check(root: Path) -> int:
     return EXIT_OK
 
 
-def _eligibility(path: Path, *, settings: Settings, on: date | None) -> int:
+def _eligibility(path: Path, *, settings: Settings, on: date | None, clock: Clock) -> int:
     from bot.eligibility.cli import run_file
 
-    result = run_file(path, content_root=settings.content_dir, on=on)
+    result = run_file(
+        path,
+        content_root=settings.content_dir,
+        today=today(clock, ZoneInfo(settings.timezone)),
+        on=on,
+    )
     print(json.dumps(result, ensure_ascii=False, indent=2))
     return EXIT_OK
 
@@ -206,16 +214,15 @@ async def _export(settings: Settings, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-async def _purge(settings: Settings) -> int:
+async def _purge(settings: Settings, *, clock: Clock) -> int:
     from bot.leads.purge import purge_inactive
     from storage import Database, upgrade
-    from storage.types import utcnow
 
     database = Database(settings.database_url)
     try:
         await upgrade(database)
         count = await purge_inactive(
-            database, now=utcnow(), retention_days=settings.lead_retention_days
+            database, now=clock.now(), retention_days=settings.lead_retention_days
         )
     finally:
         await database.dispose()

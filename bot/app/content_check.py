@@ -8,17 +8,16 @@ function to that tuple. Checks never stop at the first problem, so one run lists
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from collections.abc import Iterable, Iterator
+from datetime import date, timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import jinja2
 from jinja2 import meta, nodes
 
+from bot.core.checks import Check, Problem
 from bot.core.content import Content
 from bot.core.texts import TEMPLATE_SUFFIX, ContentError
 from bot.policy import catalogue as policy_catalogue
@@ -28,26 +27,12 @@ from bot.policy.present import FIGURE_FUNCTION, render_document
 from bot.policy.schema import parse_general, parse_programme
 from bot.policy.yamlines import LocatedDict, LocatedList, line_of, load_located
 
-LOCAL_TIME = ZoneInfo("Asia/Ho_Chi_Minh")
+#: Where no figure has a date at all, documents are rendered as on this (arbitrary) day.
+NO_FIGURES_RENDER_DAY = date(2025, 7, 1)
 TEMPLATES_DIR = "templates"
 LABELS_DIR = "labels"
 #: Sample values stand in for every variable a template expects; iterating gives this many.
 SAMPLE_ITEMS = 2
-
-
-@dataclass(frozen=True, slots=True)
-class Problem:
-    """One content mistake, with the file and the 1-based line to fix."""
-
-    path: Path
-    line: int
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.path}:{self.line}: {self.message}"
-
-
-Check = Callable[[Path], list[Problem]]
 
 
 # --- labels -------------------------------------------------------------------------------
@@ -260,13 +245,12 @@ def _check_template_fields(
 
 
 def _render_dates(catalogue: Catalogue) -> list[date]:
-    """Each day a figure changes, the day before the first change, and today: one day per
-    version of the figures that owners can see."""
+    """Each day a figure changes and the day before the first change: one day per version of
+    the figures that owners can see (the check never depends on the day it runs)."""
     starts = {value.effective_from for f in catalogue.figures() for value in f.values}
-    days = {datetime.now(tz=LOCAL_TIME).date(), *starts}
-    if starts:
-        days.add(min(starts) - timedelta(days=1))
-    return sorted(days)
+    if not starts:
+        return [NO_FIGURES_RENDER_DAY]
+    return sorted({min(starts) - timedelta(days=1), *starts})
 
 
 def check_policies(root: Path) -> list[Problem]:
@@ -395,18 +379,7 @@ def check_eligibility_content(root: Path) -> list[Problem]:
 
     if _catalogue_or_none(root) is None:
         return []  # the rules need the catalogue; check_policies reports what is wrong with it
-    return [_problem_from_line(line, default=root) for line in check_eligibility(root)]
-
-
-def _problem_from_line(line: str, *, default: Path) -> Problem:
-    """Turn ``file[:line]: message`` into a :class:`Problem` (line 1 when none is given)."""
-    location, separator, message = line.partition(": ")
-    if not separator:
-        return Problem(default, 1, line)
-    path_text, _, line_text = location.rpartition(":")
-    if path_text and line_text.isdigit():
-        return Problem(Path(path_text), int(line_text), message)
-    return Problem(Path(location), 1, message)
+    return check_eligibility(root)
 
 
 def check_leads_content(root: Path) -> list[Problem]:
@@ -420,14 +393,14 @@ def check_understanding_content(root: Path) -> list[Problem]:
     """Abbreviations, synonyms and stop words, then the question index built from them."""
     from bot.nlu import check_lexicon
 
-    problems = [_problem_from_line(line, default=root / "nlu") for line in check_lexicon(root)]
+    problems = check_lexicon(root)
     if not problems and _catalogue_or_none(root) is not None:  # else check_policies reports
-        from handlers.questions import load_question_index
+        from handlers.common.questions import load_question_index
 
         try:
             load_question_index(root)
         except ContentError as exc:
-            problems.append(_problem_from_line(str(exc), default=root / "nlu"))
+            problems.append(Problem.from_error(exc, default=root / "nlu"))
     return problems
 
 

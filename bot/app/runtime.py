@@ -10,8 +10,7 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Callable, Sequence
-from datetime import datetime
+from collections.abc import Sequence
 from typing import Any
 
 from aiohttp import web
@@ -21,6 +20,7 @@ from bot.app.web import create_app
 from bot.app.workers.maintenance import MaintenanceWorker
 from bot.app.workers.outbox import OutboxWorker, unreachable_reporter
 from bot.channels.base import Channel, ChannelHost, ChannelPlugin, ChannelSettings
+from bot.core.clock import Clock, SystemClock
 from bot.core.config import Settings
 from bot.core.content import Content
 from bot.core.engine import Engine
@@ -44,11 +44,12 @@ class BotRuntime:
         self,
         settings: Settings,
         *,
-        clock: Callable[[], datetime] | None = None,
+        clock: Clock | None = None,
         channels: Sequence[ChannelPlugin[Any]] = CHANNELS,
     ) -> None:
         self.settings = settings
-        self._clock = clock
+        #: The one clock of this process: engine, channels and workers all read it.
+        self.clock: Clock = clock or SystemClock()
         self._sections: list[tuple[ChannelPlugin[Any], ChannelSettings]] = [
             (plugin, settings.section(plugin.settings)) for plugin in channels
         ]
@@ -75,7 +76,7 @@ class BotRuntime:
             content=content,
             settings=settings,
             router=router,
-            clock=self._clock,
+            clock=self.clock,
         )
         self.engine = engine
         host = ChannelHost(
@@ -84,8 +85,8 @@ class BotRuntime:
             texts=content.texts,
             dispatch=engine.process,
             handle=engine.handle,
+            clock=self.clock,
             commands=router.platform_commands(),
-            clock=engine.now,
         )
         for plugin, section in self._sections:
             channel = plugin.build(section, host)
@@ -111,11 +112,13 @@ class BotRuntime:
         outbox = OutboxWorker(
             self.database,
             engine.channels,
+            clock=self.clock,
             wake=engine.outbox_ready,
             on_unreachable=unreachable_reporter(engine),
         )
         maintenance = MaintenanceWorker(
             self.database,
+            clock=self.clock,
             keep_event_hours=self.settings.dedup_retention_hours,
             handoff_idle_hours=self.settings.handoff_idle_hours,
             close_idle_handoffs=close_idle_handoffs,

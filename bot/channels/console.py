@@ -41,21 +41,16 @@ class ConsoleChannel:
     (:func:`bot.channels.base.fit`), so a reply arrives here as plain text.
     """
 
+    name: Final = CHANNEL_NAME
+    capabilities: Final = ChannelCapabilities(
+        max_text_length=CONSOLE_TEXT_LIMIT,
+        max_buttons=0,
+        supports_buttons=False,
+        supports_bold=False,
+    )
+
     def __init__(self, output: TextIO | None = None) -> None:
         self._output = output or sys.stdout
-
-    @property
-    def name(self) -> str:
-        return CHANNEL_NAME
-
-    @property
-    def capabilities(self) -> ChannelCapabilities:
-        return ChannelCapabilities(
-            max_text_length=CONSOLE_TEXT_LIMIT,
-            max_buttons=0,
-            supports_buttons=False,
-            supports_bold=False,
-        )
 
     def routes(self) -> list[web.RouteDef]:
         return []

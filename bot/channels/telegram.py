@@ -206,7 +206,8 @@ def _choice_event(event_id: str, query: Mapping[str, Any]) -> InboundEvent:
         event_id=event_id,
         kind=EventKind.CHOICE if data else EventKind.UNKNOWN,
         text=str(data or ""),
-        received_at=datetime.now(UTC),
+        # A button press carries no date of its own; the engine stamps the step with its clock.
+        received_at=None,
     )
 
 
@@ -417,6 +418,15 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
 class TelegramChannel:
     """The Telegram channel: receives updates (polling or webhook) and sends replies."""
 
+    name: Final = CHANNEL_NAME
+    capabilities: Final = ChannelCapabilities(
+        max_text_length=MAX_TEXT_LENGTH,
+        max_buttons=MAX_BUTTONS,
+        supports_buttons=True,
+        supports_contact_request=True,
+        supports_bold=True,
+    )
+
     def __init__(
         self,
         token: str,
@@ -457,20 +467,6 @@ class TelegramChannel:
         self._idle = asyncio.Event()
         self._idle.set()
         self._stopping = False
-
-    @property
-    def name(self) -> str:
-        return CHANNEL_NAME
-
-    @property
-    def capabilities(self) -> ChannelCapabilities:
-        return ChannelCapabilities(
-            max_text_length=MAX_TEXT_LENGTH,
-            max_buttons=MAX_BUTTONS,
-            supports_buttons=True,
-            supports_contact_request=True,
-            supports_bold=True,
-        )
 
     @property
     def application(self) -> Application[Any, Any, Any, Any, Any, Any]:

@@ -33,7 +33,6 @@ from bot.core.messages import (
     message_to_dict,
 )
 from storage import conversations as repo
-from storage.types import utcnow
 
 CHANNEL_NAME: Final = "web"
 SESSION_COOKIE: Final = "kc_chat"
@@ -72,16 +71,11 @@ def new_event_id() -> str:
 class WebChatChannel:
     """The browser chat: its page and JSON API, and late messages kept for the page."""
 
+    name: Final = CHANNEL_NAME
+    capabilities: Final = CAPABILITIES
+
     def __init__(self, host: ChannelHost) -> None:
         self._host = host
-
-    @property
-    def name(self) -> str:
-        return CHANNEL_NAME
-
-    @property
-    def capabilities(self) -> ChannelCapabilities:
-        return CAPABILITIES
 
     def routes(self) -> list[web.RouteDef]:
         return [
@@ -109,7 +103,7 @@ class WebChatChannel:
                 direction="out",
                 kind=NOTICE_KIND,
                 text=message.text,
-                now=utcnow(),
+                now=self._host.clock.now(),
             )
         return SendResult(SendStatus.SENT)
 

@@ -15,15 +15,15 @@ import contextlib
 import json
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Final
+from zoneinfo import ZoneInfo
 
 import aiohttp
 from aiohttp import web
 from pydantic import field_validator
 from pydantic_settings import SettingsConfigDict
 
-from bot.app.workers.inbox import InboxWorker
 from bot.channels.base import (
     Channel,
     ChannelHost,
@@ -32,12 +32,13 @@ from bot.channels.base import (
     SendResult,
     SendStatus,
 )
+from bot.channels.inbox import InboxWorker
+from bot.channels.zalo import errors
+from bot.channels.zalo.events import BOT_CHANNEL, bot_event, bot_event_key, unwrap_bot_update
+from bot.channels.zalo.policy import window_check
+from bot.channels.zalo.render import MAX_TEXT_LENGTH, bot_texts
+from bot.channels.zalo.signature import verify_bot_secret
 from bot.core.messages import ChannelCapabilities, InboundEvent, OutboundMessage
-from bot.zalo import errors
-from bot.zalo.events import BOT_CHANNEL, bot_event, bot_event_key, unwrap_bot_update
-from bot.zalo.policy import window_check
-from bot.zalo.render import MAX_TEXT_LENGTH, bot_texts
-from bot.zalo.signature import verify_bot_secret
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +56,6 @@ HTTP_SLACK_SECONDS: Final = 10.0
 HTTP_TIMEOUT_SECONDS: Final = 15.0
 
 Dispatch = Callable[[InboundEvent], Awaitable[None]]
-Clock = Callable[[], datetime]
 
 
 class ZaloBotSettings(ChannelSettings):
@@ -96,11 +96,13 @@ class ZaloBotChannel:
         self._settings = settings
         self._database = host.database
         self._dispatch = host.dispatch
-        self._clock: Clock = host.clock or _utc_now
+        self._clock = host.clock
+        self._zone = ZoneInfo(host.settings.timezone)
         self._public_url = host.settings.public_url
         self._inbox = InboxWorker(
             host.database,
             {CHANNEL_NAME: self.handle_stored},
+            clock=host.clock,
             keep=timedelta(hours=host.settings.dedup_retention_hours),
         )
         self._inbox_task: asyncio.Task[None] | None = None
@@ -111,6 +113,10 @@ class ZaloBotChannel:
     @property
     def name(self) -> str:
         return CHANNEL_NAME
+
+    def _now(self) -> datetime:
+        """The runtime's clock in the Center's time zone (Zalo's night rule is local)."""
+        return self._clock.now().astimezone(self._zone)
 
     @property
     def capabilities(self) -> ChannelCapabilities:
@@ -250,7 +256,7 @@ class ZaloBotChannel:
     async def check_reach(self, chat_id: str) -> SendResult | None:
         """The bot can only write to people who wrote to it first."""
         return await window_check(
-            self._database, channel=CHANNEL_NAME, chat_id=chat_id, now=self._clock(), window=None
+            self._database, channel=CHANNEL_NAME, chat_id=chat_id, now=self._now(), window=None
         )
 
     async def send(self, chat_id: str, message: OutboundMessage) -> SendResult:
@@ -265,10 +271,6 @@ class ZaloBotChannel:
             if isinstance(result, dict) and result.get("message_id"):
                 sent.append(str(result["message_id"]))
         return SendResult(SendStatus.SENT, message_ids=tuple(sent))
-
-
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 def build(settings: ZaloBotSettings, host: ChannelHost) -> Channel | None:

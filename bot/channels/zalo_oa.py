@@ -8,7 +8,7 @@ echo that is not one of ours) pauses the bot for that person (a hand-off).
 
 Outbound: ``POST /v3.0/oa/message/cs`` with the ``access_token`` header from the token
 store; a token Zalo calls invalid is refreshed once and the send tried again. Zalo's error
-codes become send statuses (bot/zalo/errors.py); sends nobody is waiting for are first
+codes become send statuses (bot/channels/zalo/errors.py); sends nobody is waiting for are first
 checked against the 7-day window.
 """
 
@@ -19,8 +19,9 @@ import json
 import logging
 import secrets
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Final
+from zoneinfo import ZoneInfo
 
 import aiohttp
 from aiohttp import web
@@ -30,7 +31,6 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.app.workers.inbox import InboxWorker
 from bot.channels.base import (
     Channel,
     ChannelHost,
@@ -39,15 +39,15 @@ from bot.channels.base import (
     SendResult,
     SendStatus,
 )
-from bot.core.messages import ChannelCapabilities, InboundEvent, OutboundMessage, message_to_dict
-from bot.zalo import errors
-from bot.zalo.crypto import SecretBox, SecretBoxError
-from bot.zalo.events import OA_CHANNEL, StaffEcho, oa_event, oa_event_key
-from bot.zalo.handoff import pause_for_staff
-from bot.zalo.policy import window_check
-from bot.zalo.render import MAX_OA_BUTTONS, MAX_TEXT_LENGTH, InfoRequest, oa_messages
-from bot.zalo.signature import OA_SIGNATURE_HEADER, verify_oa_signature
-from bot.zalo.tokens import (
+from bot.channels.inbox import InboxWorker
+from bot.channels.zalo import errors
+from bot.channels.zalo.crypto import SecretBox, SecretBoxError
+from bot.channels.zalo.events import OA_CHANNEL, StaffEcho, oa_event, oa_event_key
+from bot.channels.zalo.handoff import pause_for_staff
+from bot.channels.zalo.policy import window_check
+from bot.channels.zalo.render import MAX_OA_BUTTONS, MAX_TEXT_LENGTH, InfoRequest, oa_messages
+from bot.channels.zalo.signature import OA_SIGNATURE_HEADER, verify_oa_signature
+from bot.channels.zalo.tokens import (
     DEFAULT_OAUTH_BASE,
     PERMISSION_PATH,
     OAuthClient,
@@ -55,6 +55,7 @@ from bot.zalo.tokens import (
     ZaloAuthError,
     code_challenge,
 )
+from bot.core.messages import ChannelCapabilities, InboundEvent, OutboundMessage, message_to_dict
 from storage import conversations as repo
 from storage.channels import SentMessage
 
@@ -78,7 +79,6 @@ REAUTH_TOPIC: Final = "zalo:reauthorise"
 STATE_BYTES: Final = 24
 
 Dispatch = Callable[[InboundEvent], Awaitable[None]]
-Clock = Callable[[], datetime]
 
 
 class ZaloOASettings(ChannelSettings):
@@ -141,11 +141,13 @@ class ZaloOAChannel:
         self._database = host.database
         self._dispatch = host.dispatch
         self._texts = host.texts
-        self._clock: Clock = host.clock or _utc_now
+        self._clock = host.clock
+        self._zone = ZoneInfo(host.settings.timezone)
         self._staff_targets = host.settings.staff_targets
         self._inbox = InboxWorker(
             host.database,
             {CHANNEL_NAME: self.handle_stored},
+            clock=host.clock,
             keep=timedelta(hours=host.settings.dedup_retention_hours),
         )
         self._inbox_task: asyncio.Task[None] | None = None
@@ -159,6 +161,10 @@ class ZaloOAChannel:
     @property
     def name(self) -> str:
         return CHANNEL_NAME
+
+    def _now(self) -> datetime:
+        """The runtime's clock in the Center's time zone (Zalo's night rule is local)."""
+        return self._clock.now().astimezone(self._zone)
 
     @property
     def capabilities(self) -> ChannelCapabilities:
@@ -228,7 +234,7 @@ class ZaloOAChannel:
                 chat_id=chat_id,
                 payload=payload,
                 topic=REAUTH_TOPIC,
-                now=self._clock(),
+                now=self._now(),
             )
 
     # -- receiving -------------------------------------------------------------------------
@@ -272,7 +278,7 @@ class ZaloOAChannel:
         if echo.message_id and await self._is_own(echo.message_id):
             return
         handoff_id = await pause_for_staff(
-            self._database, channel=CHANNEL_NAME, user_id=echo.user_id, now=self._clock()
+            self._database, channel=CHANNEL_NAME, user_id=echo.user_id, now=self._now()
         )
         log.info("staff answered from OA Manager; bot paused", extra={"handoff": handoff_id})
 
@@ -310,7 +316,7 @@ class ZaloOAChannel:
     async def check_reach(self, chat_id: str) -> SendResult | None:
         """Asked by the outbox before a message nobody is waiting for."""
         return await window_check(
-            self._database, channel=CHANNEL_NAME, chat_id=chat_id, now=self._clock()
+            self._database, channel=CHANNEL_NAME, chat_id=chat_id, now=self._now()
         )
 
     async def send(self, chat_id: str, message: OutboundMessage) -> SendResult:
@@ -365,7 +371,7 @@ class ZaloOAChannel:
                 retry_after=errors.CONFIG_PAUSE_SECONDS,
                 detail=f"zalo {code}: token refused after a refresh",
             )
-        return errors.oa_send_result(code, str(answer.get("message", "")), now=self._clock())
+        return errors.oa_send_result(code, str(answer.get("message", "")), now=self._now())
 
     async def _post(self, payload: dict[str, Any], token: str) -> tuple[int, dict[str, Any]]:
         assert self._http is not None
@@ -384,7 +390,7 @@ class ZaloOAChannel:
         ids = [message_id for message_id in message_ids if message_id]
         if not ids:
             return
-        now = self._clock()
+        now = self._now()
         async with self._database.transaction() as session:
             postgres = session.get_bind().dialect.name == "postgresql"
             insert = pg_insert(SentMessage) if postgres else sqlite_insert(SentMessage)
@@ -397,10 +403,6 @@ class ZaloOAChannel:
 
 def new_state() -> str:
     return secrets.token_urlsafe(STATE_BYTES)
-
-
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 def build(settings: ZaloOASettings, host: ChannelHost) -> Channel | None:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from bot.core.texts import ContentError, Texts, load_yaml
-from bot.nlu import fold
+from bot.nlu.normalize import fold
 
 T = TypeVar("T")
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -21,9 +21,10 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
 
-from bot.channels.base import Sender, SendResult, SendStatus, send_fitted
+from bot.core.clock import Clock, SystemClock
 from bot.core.config import Settings
 from bot.core.content import Content
+from bot.core.delivery import Sender, SendResult, SendStatus, send_fitted
 from bot.core.flow import FlowContext, Identity
 from bot.core.locks import KeyedLocks
 from bot.core.messages import (
@@ -36,7 +37,7 @@ from bot.core.messages import (
     message_to_dict,
 )
 from bot.core.router import Router
-from bot.nlu import fold
+from bot.nlu.normalize import fold
 from storage import Database
 from storage import conversations as repo
 
@@ -48,8 +49,6 @@ RETRY_PAUSE_SECONDS = 0.05
 #: Delivered marks are written in batches: after this long, or once this many are pending.
 DELIVERED_FLUSH_SECONDS = 2.0
 DELIVERED_BATCH = 500
-
-Clock = Callable[[], datetime]
 
 
 class _AlreadyProcessedError(Exception):
@@ -83,7 +82,7 @@ class Engine:
         self.router = router
         self.channels: dict[str, Sender] = dict(channels or {})
         self._zone = ZoneInfo(settings.timezone)
-        self._clock = clock or (lambda: datetime.now(self._zone))
+        self.clock: Clock = clock or SystemClock()
         self._locks = KeyedLocks()
         #: (channel, event id) of replies sent but not yet marked delivered in the database.
         self._delivered: list[tuple[str, str]] = []
@@ -95,7 +94,7 @@ class Engine:
         self.channels[channel.name] = channel
 
     def now(self) -> datetime:
-        return self._clock().astimezone(self._zone)
+        return self.clock.now().astimezone(self._zone)
 
     async def process(self, event: InboundEvent) -> None:
         """Handle ``event`` and send the replies on its channel (the adapters' entry point).
@@ -227,9 +226,8 @@ class Engine:
                     chat_id=event.chat_id,
                 ),
                 now=now,
+                from_staff_chat=(event.channel, event.chat_id) in self._staff_chats,
             )
-            if (event.channel, event.chat_id) in self._staff_chats:
-                ctx.trace["staff_chat"] = True
             step = await self._run_flow(ctx, state, event, failed=failed)
             step.replies = number_choices(step.replies)
             await self._save(ctx, event=event, state=state, step=step, now=now)
@@ -305,7 +303,7 @@ class Engine:
         await session.flush()  # the flow's own ORM rows first (leads, consents…)
         await repo.save_state(session, state, now=now)
         identity_id = ctx.identity.identity_id
-        if "erased_leads" not in ctx.trace:  # an erasure step leaves no trace of itself
+        if not ctx.unlogged:  # an erasure step leaves no trace of itself
             inbound = {
                 "identity_id": identity_id,
                 "direction": "in",

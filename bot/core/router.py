@@ -1,68 +1,104 @@
 """Decides which flow handles an event: global commands first, then buttons by their
-prefix, then the user's current flow.
+prefix, then the user's current flow; and the main menu, built from the flows.
 
 Modelled on aiogram's routers, but flows are registered by name and the state they work on
-comes from the database, never from memory.
+comes from the database, never from memory. Everything flow-specific (commands, menu
+entries, drafts, cancel hooks) is read from the registered :class:`~bot.core.flow.Flow`
+records: the router names no flow but its own menu.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Final
 
-from bot.core.flow import Flow, FlowContext
+from bot.core.flow import START_ACTION, Flow, FlowContext, Handler
 from bot.core.messages import Choice, Conversation, EventKind, InboundEvent, OutboundMessage, Step
 
-MENU_FLOW = "menu"
-START_ACTION = "start"
-
-#: Slash commands that open a flow directly (also listed in the Telegram command menu).
-FLOW_COMMANDS: dict[str, str] = {
-    "chinhsach": "policies",
-    "kiemtra": "eligibility",
-    "dangky": "register",
-    "hoso": "myleads",
-    "canbo": "handoff",
-    "thongbao": "subscribe",
-    "dulieu": "privacy",
-}
-
-#: Global commands shown in a platform's "/" menu.
-GLOBAL_COMMANDS = ("start", "menu", "help", "huy")
+MENU_FLOW: Final = "menu"
+#: Choice ids of the menu's own buttons.
+MAIN_MENU_CHOICE: Final = f"{MENU_FLOW}:main"
+HELP_CHOICE: Final = f"{MENU_FLOW}:help"
+HELP_LABEL: Final = "menu.help"
+MENU_LABEL: Final = "nav.menu"
+START_COMMANDS: Final = frozenset({"start", "menu"})
+HELP_COMMANDS: Final = frozenset({"help", "trogiup"})
+#: ``/huy`` also stops announcements (everything); ``/cancel`` only what is in progress.
+CANCEL_EVERYTHING: Final = "huy"
+CANCEL_COMMANDS: Final = frozenset({"cancel", CANCEL_EVERYTHING})
+#: Global commands shown in a platform's "/" menu, before the flows' own.
+GLOBAL_COMMANDS: Final = ("start", "menu", "help", CANCEL_EVERYTHING)
 
 StaffHandler = Callable[[FlowContext, InboundEvent], Awaitable[list[OutboundMessage]]]
-StopAll = Callable[[FlowContext], Awaitable[bool]]
-CancelHook = Callable[[FlowContext], Awaitable[object]]
-
-#: Keys in ``Conversation.data`` holding half-filled forms, dropped when the user cancels:
-#: an abandoned registration must not keep a name or phone in the conversation state.
-DRAFT_KEYS = ("register", "privacy", "handoff")
 
 
-@dataclass
 class Router:
-    """The flows of the bot and the global behaviour around them."""
+    """The flows of the bot, the main menu, and the global behaviour around them.
 
-    menu: Flow
-    flows: dict[str, Flow] = field(default_factory=dict)
-    #: Called for events from a configured staff chat instead of the owner flows.
-    staff_handler: StaffHandler | None = None
-    #: Stops every announcement subscription (``/huy``); None until subscriptions exist.
-    stop_subscriptions: StopAll | None = None
-    #: Run on every cancel (e.g. end an open hand-off with staff).
-    cancel_hooks: list[CancelHook] = field(default_factory=list)
+    ``answer_text`` answers free text typed at the menu (questions); ``staff_handler``
+    takes the events of configured staff chats instead of the owner flows.
+    """
 
-    def __post_init__(self) -> None:
-        self.flows.setdefault(self.menu.name, self.menu)
+    def __init__(
+        self,
+        flows: Iterable[Flow] = (),
+        *,
+        answer_text: Handler | None = None,
+        staff_handler: StaffHandler | None = None,
+    ) -> None:
+        self.answer_text = answer_text
+        self.staff_handler = staff_handler
+        self.menu = Flow(name=MENU_FLOW, start=self._menu_start, handle=self._menu_handle)
+        self.flows: dict[str, Flow] = {MENU_FLOW: self.menu}
+        self._commands: dict[str, tuple[Flow, str]] = {}
+        for flow in flows:
+            self.add(flow)
 
     def add(self, flow: Flow) -> None:
         if flow.name in self.flows:
             msg = f"flow {flow.name!r} registered twice"
             raise ValueError(msg)
+        for command, action in flow.commands.items():
+            if command in self._commands or _is_global(command):
+                msg = f"command /{command} of {flow.name!r} is already taken"
+                raise ValueError(msg)
+            self._commands[command] = (flow, action)
         self.flows[flow.name] = flow
 
+    # -- derived from the flows ------------------------------------------------------------
+
+    def platform_commands(self) -> tuple[str, ...]:
+        """The platform "/" menu: the global commands, then each flow's opening command."""
+        return (*GLOBAL_COMMANDS, *self.flow_commands())
+
+    def flow_commands(self) -> tuple[str, ...]:
+        return tuple(command for flow in self.flows.values() for command in flow.start_commands)
+
+    def main_menu(self, ctx: FlowContext, *, greeting: bool = False) -> OutboundMessage:
+        """The greeting or the menu, with one entry per flow that declares one, then help."""
+        entries = [
+            Choice(f"{flow.name}:{START_ACTION}", ctx.texts.label(flow.menu_entry))
+            for flow in self.flows.values()
+            if flow.menu_entry is not None
+        ]
+        entries.append(Choice(HELP_CHOICE, ctx.texts.label(HELP_LABEL)))
+        text = ctx.texts.render("core/start" if greeting else "core/menu")
+        return OutboundMessage(text=text, choices=tuple(entries))
+
+    def help(self, ctx: FlowContext) -> OutboundMessage:
+        return ctx.say("core/help", flow_commands=self.flow_commands())
+
+    def menu_hint(self, ctx: FlowContext) -> OutboundMessage:
+        """A short line with the main-menu button, added after global replies."""
+        return OutboundMessage(
+            text=ctx.texts.render("core/menu_hint"),
+            choices=(Choice(MAIN_MENU_CHOICE, ctx.texts.label(MENU_LABEL)),),
+        )
+
+    # -- dispatch --------------------------------------------------------------------------
+
     async def dispatch(self, ctx: FlowContext, conv: Conversation, event: InboundEvent) -> Step:
-        if self.staff_handler is not None and ctx.trace.get("staff_chat"):
+        if self.staff_handler is not None and ctx.from_staff_chat:
             return Step(conv, await self.staff_handler(ctx, event))
         if event.kind is EventKind.TEXT:
             command = ctx.content.command_for(event.text)
@@ -81,29 +117,27 @@ class Router:
         self, ctx: FlowContext, conv: Conversation, event: InboundEvent, command: str
     ) -> Step:
         ctx.trace["command"] = command
-        if command in {"start", "menu"}:
+        if command in START_COMMANDS:
             return await self.open(self.menu, ctx, conv, event)
-        if command in {"help", "trogiup"}:
-            return Step(conv, [ctx.say("core/help"), self.menu_hint(ctx)])
-        if command in {"cancel", "huy"}:
-            return await self._cancel(ctx, conv, announce_stop=command == "huy")
-        if command in {"huydangky", "unsubscribe"}:
-            return await self._choice(ctx, conv, event.with_choice("subscribe:stop"))
-        flow_name = FLOW_COMMANDS.get(command)
-        if flow_name is not None:
-            return await self._choice(ctx, conv, event.with_choice(f"{flow_name}:{START_ACTION}"))
+        if command in HELP_COMMANDS:
+            return Step(conv, [self.help(ctx), self.menu_hint(ctx)])
+        if command in CANCEL_COMMANDS:
+            return await self._cancel(ctx, conv, everything=command == CANCEL_EVERYTHING)
+        target = self._commands.get(command)
+        if target is not None:
+            flow, action = target
+            return await self._choice(ctx, conv, event.with_choice(f"{flow.name}:{action}"))
         return Step(conv, [ctx.say("core/unknown_command", command=command), self.menu_hint(ctx)])
 
-    async def _cancel(self, ctx: FlowContext, conv: Conversation, *, announce_stop: bool) -> Step:
-        stopped = False
-        if announce_stop and self.stop_subscriptions is not None:
-            stopped = await self.stop_subscriptions(ctx)
-        for hook in self.cancel_hooks:
-            await hook(ctx)
-        for key in DRAFT_KEYS:
-            conv.data.pop(key, None)
+    async def _cancel(self, ctx: FlowContext, conv: Conversation, *, everything: bool) -> Step:
+        stopped: list[str] = []
+        for flow in self.flows.values():
+            if flow.on_cancel is not None and (what := await flow.on_cancel(ctx, everything)):
+                stopped.append(what)
+            if flow.draft_key is not None:
+                conv.data.pop(flow.draft_key, None)
         conv.flow, conv.step = MENU_FLOW, START_ACTION
-        reply = ctx.say("core/cancelled", subscriptions_stopped=stopped)
+        reply = ctx.say("core/cancelled", stopped=stopped)
         return Step(conv, [reply, self.menu_hint(ctx)])
 
     async def _choice(self, ctx: FlowContext, conv: Conversation, event: InboundEvent) -> Step:
@@ -123,13 +157,24 @@ class Router:
         conv.flow, conv.step = flow.name, START_ACTION
         return await flow.start(ctx, conv, event)
 
-    def platform_commands(self) -> tuple[str, ...]:
-        """The platform "/" menu: the global commands, then one per flow."""
-        return (*GLOBAL_COMMANDS, *FLOW_COMMANDS)
+    # -- the menu flow ---------------------------------------------------------------------
 
-    def menu_hint(self, ctx: FlowContext) -> OutboundMessage:
-        """A short line with the main-menu button, added after global replies."""
-        return OutboundMessage(
-            text=ctx.texts.render("core/menu_hint"),
-            choices=(Choice("menu:main", ctx.texts.label("nav.menu")),),
-        )
+    async def _menu_start(self, ctx: FlowContext, conv: Conversation, event: InboundEvent) -> Step:
+        conv.flow, conv.step = MENU_FLOW, START_ACTION
+        greeting = event.kind is EventKind.COMMAND and event.text == "start"
+        return Step(conv, [self.main_menu(ctx, greeting=greeting)])
+
+    async def _menu_handle(
+        self, ctx: FlowContext, conv: Conversation, event: InboundEvent
+    ) -> Step:
+        if event.kind is EventKind.CHOICE:
+            if event.text == HELP_CHOICE:
+                return Step(conv, [self.help(ctx), self.main_menu(ctx)])
+            return await self._menu_start(ctx, conv, event)
+        if event.kind is EventKind.TEXT and self.answer_text is not None:
+            return await self.answer_text(ctx, conv, event)
+        return Step(conv, [ctx.say("core/not_understood"), self.main_menu(ctx)])
+
+
+def _is_global(command: str) -> bool:
+    return command in START_COMMANDS | HELP_COMMANDS | CANCEL_COMMANDS

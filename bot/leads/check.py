@@ -11,7 +11,7 @@ from pathlib import Path
 
 import jinja2
 
-from bot.app.content_check import Problem
+from bot.core.checks import Problem
 from bot.core.content import Content
 from bot.core.texts import ContentError
 from bot.leads.catalogue import (

@@ -1,5 +1,7 @@
 """Repositories for leads, consents, subscriptions and hand-offs (they never commit)."""
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from storage.repositories.consents import PURPOSE_LEAD, SUBSCRIBE_PREFIX, Consents
 from storage.repositories.erasure import ErasureReport, anonymise_leads, erase_person
 from storage.repositories.handoffs import HANDOFF_TOPIC_PREFIX, Handoffs, handoff_topic
@@ -16,6 +18,20 @@ from storage.repositories.leads import (
 )
 from storage.repositories.subscriptions import TOPIC_ALL, Subscriptions
 
+
+class Repositories:
+    """Every repository on one session (a step's transaction): ``ctx.repos.leads``…"""
+
+    __slots__ = ("consents", "handoffs", "leads", "session", "subscriptions")
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+        self.leads = Leads(session)
+        self.consents = Consents(session)
+        self.handoffs = Handoffs(session)
+        self.subscriptions = Subscriptions(session)
+
+
 __all__ = [
     "ACTOR_OWNER",
     "ACTOR_SYSTEM",
@@ -31,6 +47,7 @@ __all__ = [
     "LeadFields",
     "Leads",
     "Outcome",
+    "Repositories",
     "Submission",
     "Subscriptions",
     "anonymise_leads",

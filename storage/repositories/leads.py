@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.leads import Lead, LeadHistory, LeadStatus
+from storage.models import ChannelIdentity
 
 ACTOR_OWNER = "owner"
 ACTOR_SYSTEM = "system"
@@ -89,6 +90,12 @@ class Leads:
 
     async def get(self, lead_id: int) -> Lead | None:
         return await self.session.get(Lead, lead_id)
+
+    async def owner_of(self, lead: Lead) -> ChannelIdentity | None:
+        """The channel identity that submitted ``lead`` (to tell them of a status change)."""
+        if lead.identity_id is None:
+            return None
+        return await self.session.get(ChannelIdentity, lead.identity_id)
 
     async def by_code(self, code: str) -> Lead | None:
         result = await self.session.execute(select(Lead).where(Lead.code == code))
@@ -198,34 +205,31 @@ class Leads:
     async def set_status(
         self, lead: Lead, status: LeadStatus, *, actor: str, now: datetime, note: str = ""
     ) -> LeadHistory:
-        entry = LeadHistory(
-            lead_id=lead.id,
-            created_at=now,
-            actor=actor,
-            action="status",
-            old_status=lead.status,
-            new_status=status.value,
-            note=note,
-        )
+        entry = self._history(lead, "status", status.value, actor=actor, note=note, now=now)
         lead.status = status.value
-        lead.updated_at = lead.last_activity_at = now
-        self.session.add(entry)
         await self.session.flush()
         return entry
 
     async def add_note(self, lead: Lead, note: str, *, actor: str, now: datetime) -> LeadHistory:
+        entry = self._history(lead, "note", lead.status, actor=actor, note=note, now=now)
+        await self.session.flush()
+        return entry
+
+    def _history(
+        self, lead: Lead, action: str, new_status: str, *, actor: str, note: str, now: datetime
+    ) -> LeadHistory:
+        """One staff action on ``lead``, appended to its history (flushed by the caller)."""
         entry = LeadHistory(
             lead_id=lead.id,
             created_at=now,
             actor=actor,
-            action="note",
+            action=action,
             old_status=lead.status,
-            new_status=lead.status,
+            new_status=new_status,
             note=note,
         )
         lead.updated_at = lead.last_activity_at = now
         self.session.add(entry)
-        await self.session.flush()
         return entry
 
     async def correct(

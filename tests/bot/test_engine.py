@@ -11,7 +11,6 @@ from bot.channels.base import SendResult
 from bot.core.flow import Flow, FlowContext
 from bot.core.messages import Choice, Conversation, EventKind, InboundEvent, OutboundMessage, Step
 from bot.core.router import Router
-from handlers.menu import build_menu_flow
 from storage import ChannelIdentity, Database, MessageLog, OutboxMessage, ProcessedEvent
 from tests.conftest import drop_database, make_database
 from tests.harness import RecordingChannel, User, choice_ids, make_engine, texts_of
@@ -40,7 +39,7 @@ def counter_router(*, gate: dict[str, asyncio.Event] | None = None) -> Router:
         conv.data.setdefault("seen", []).append(event.text)  # type: ignore[union-attr]
         return Step(conv, [OutboundMessage(str(n))])
 
-    router = Router(menu=build_menu_flow())
+    router = Router()
     router.add(Flow(name="count", start=start, handle=handle))
     return router
 
@@ -236,7 +235,7 @@ async def test_notices_are_delivered_by_the_outbox_after_commit(database: Databa
     await user.tap("count:start")
     await user.say("notify")
     assert engine.outbox_ready.is_set()
-    worker = OutboxWorker(database, engine.channels)
+    worker = OutboxWorker(database, engine.channels, clock=engine.clock)
     assert await worker.deliver_due() == 1
     assert [(chat, m.text) for chat, m in channel.sent] == [("staff", "staff notice")]
     async with database.session() as session:

@@ -12,6 +12,9 @@ from bot.core.texts import ContentError
 from bot.eligibility.cli import EligibilityInputError, run_file
 from tests.eligibility.conftest import CONTENT_DIR
 
+#: The caller's "today" (the CLI takes it from its clock); files without ``on:`` use it.
+TODAY = date(2027, 3, 15)
+
 BANH_PIA = """
 on: 2026-11-26
 facts:
@@ -31,7 +34,7 @@ facts:
 def test_yaml_answers_give_json_verdicts(tmp_path: Path) -> None:
     path = tmp_path / "answers.yaml"
     path.write_text(BANH_PIA, encoding="utf-8")
-    result = run_file(path, content_root=CONTENT_DIR)
+    result = run_file(path, content_root=CONTENT_DIR, today=TODAY)
     assert json.loads(json.dumps(result)) == result
     assert result["evaluated_on"] == "2026-11-26"
     [verdict] = result["verdicts"]  # type: ignore[misc]
@@ -53,7 +56,7 @@ def test_json_answers_and_an_explicit_day(tmp_path: Path) -> None:
         "counterpart_funds": True,
     }
     path.write_text(json.dumps(facts), encoding="utf-8")
-    result = run_file(path, content_root=CONTENT_DIR, on=date(2018, 5, 10))
+    result = run_file(path, content_root=CONTENT_DIR, today=TODAY, on=date(2018, 5, 10))
     [verdict] = result["verdicts"]  # type: ignore[misc]
     assert verdict["support"]["amount"] == 200_000_000
 
@@ -74,9 +77,16 @@ def test_bad_input_is_one_clear_error(tmp_path: Path, text: str, message: str) -
     path = tmp_path / "answers.yaml"
     path.write_text(text, encoding="utf-8")
     with pytest.raises(EligibilityInputError, match=message):
-        run_file(path, content_root=CONTENT_DIR)
+        run_file(path, content_root=CONTENT_DIR, today=TODAY)
 
 
 def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(ContentError, match="file not found"):
-        run_file(tmp_path / "none.json", content_root=CONTENT_DIR)
+        run_file(tmp_path / "none.json", content_root=CONTENT_DIR, today=TODAY)
+
+
+def test_a_file_without_a_day_is_evaluated_on_the_callers_today(tmp_path: Path) -> None:
+    path = tmp_path / "answers.yaml"
+    path.write_text("facility_type: ho_kinh_doanh\n", encoding="utf-8")
+    result = run_file(path, content_root=CONTENT_DIR, today=TODAY)
+    assert result["evaluated_on"] == "2027-03-15"

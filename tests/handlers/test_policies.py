@@ -22,7 +22,8 @@ from bot.core.messages import (
     Step,
 )
 from bot.policy import load_catalogue
-from handlers.policies import FLOW, parent, render_answer
+from handlers.common.policy_pages import render_answer
+from handlers.policies import FLOW, parent
 from tests.conftest import CONTENT_DIR, FIXTURES
 
 NOW = datetime(2026, 11, 26, 9, tzinfo=ZoneInfo("Asia/Ho_Chi_Minh"))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from handlers import privacy, registration
+from handlers import registration
 from handlers.privacy import FLOW
 from storage import Database
 from storage.leads import Consent, Lead, LeadHistory
@@ -58,10 +58,18 @@ async def test_erasure_anonymises_leads_and_keeps_statistics(database: Database)
     async with database.session() as session, session.begin():
         session.add(
             MessageLog(
-                identity_id=owner.identity.identity_id, direction="in", kind="text", text=NAME
+                identity_id=owner.identity.identity_id,
+                direction="in",
+                kind="text",
+                text=NAME,
+                created_at=kit.now,
             )
         )
-        session.add(ConversationState(identity_id=owner.identity.identity_id, data={"x": NAME}))
+        session.add(
+            ConversationState(
+                identity_id=owner.identity.identity_id, data={"x": NAME}, updated_at=kit.now
+            )
+        )
     await kit.deliver(kit.outbox, first_message_id=100)  # the staff notice of the new lead
     owner.conv.data["eligibility"] = {"answers": {"unit_name": "Xã Phú Tâm"}}
     await owner.start(FLOW)
@@ -117,4 +125,3 @@ async def test_notice_can_be_read_again(database: Database) -> None:
     await owner.start(FLOW)
     result = await owner.tap(FLOW, "privacy:notice")
     assert "Ai giữ thông tin" in result.text
-    assert privacy.lead_notice.__name__ == "lead_notice"

@@ -233,7 +233,7 @@ async def test_edit_a_field_from_the_summary(database: Database) -> None:
 
 
 async def test_a_confirmation_after_withdrawal_asks_consent_again(database: Database) -> None:
-    from handlers.privacy import record_consent
+    from handlers.common import record_consent
     from storage.leads import ConsentAction
 
     kit = Kit.create(database)

@@ -14,11 +14,12 @@ from bot.app.web import create_app
 from bot.app.workers.outbox import OutboxWorker, unreachable_reporter
 from bot.channels.base import ChannelHost
 from bot.channels.zalo_oa import ZaloOAChannel, ZaloOASettings
+from bot.core.clock import FixedClock
 from bot.core.config import load_settings
 from bot.core.engine import Engine
 from storage import Database
 from tests.fakes.zalo_api import FakeZaloOA
-from tests.harness import Clock, make_engine, zalo_oa_values
+from tests.harness import fixed_clock, make_engine, zalo_oa_values
 
 STAFF = "staff-officer-1"
 
@@ -30,7 +31,7 @@ class OASetup:
     channel: ZaloOAChannel
     client: TestClient[Any, Any]
     outbox: OutboxWorker
-    clock: Clock
+    clock: FixedClock
 
     @property
     def database(self) -> Database:
@@ -45,7 +46,7 @@ def build_oa_channel(engine: Engine, fake: FakeZaloOA) -> ZaloOAChannel:
         texts=engine.content.texts,
         dispatch=engine.process,
         handle=engine.handle,
-        clock=engine.now,
+        clock=engine.clock,
     )
     channel = ZaloOAChannel(settings, host)
     engine.register_channel(channel)
@@ -61,18 +62,20 @@ async def zalo_oa() -> AsyncIterator[FakeZaloOA]:
 @pytest.fixture
 async def oa(database: Database, zalo_oa: FakeZaloOA) -> AsyncIterator[OASetup]:
     """Started and granted; on SQLite and PostgreSQL."""
-    clock = Clock()
+    clock = fixed_clock()
     settings = load_settings(
         database_url=str(database.url), staff_chats=f"zalo_oa:{STAFF}", **zalo_oa_values(zalo_oa)
     )
     engine, _ = make_engine(database, settings=settings, clock=clock)
     channel = build_oa_channel(engine, zalo_oa)
-    outbox = OutboxWorker(database, engine.channels, on_unreachable=unreachable_reporter(engine))
+    outbox = OutboxWorker(
+        database, engine.channels, clock=clock, on_unreachable=unreachable_reporter(engine)
+    )
     async with TestClient(TestServer(create_app(engine, channel.routes()))) as client:
         zalo_oa.webhook_url = str(client.make_url("/zalo/oa/webhook"))
         await channel.start()
         pair = zalo_oa.grant()
-        from bot.zalo.tokens import TokenPair
+        from bot.channels.zalo.tokens import TokenPair
 
         await channel.tokens.save_grant(
             TokenPair(pair["access_token"], pair["refresh_token"], int(pair["expires_in"]))

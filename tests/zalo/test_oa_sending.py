@@ -11,7 +11,6 @@ from sqlalchemy import select
 from bot.core.messages import OutboundMessage, message_to_dict
 from storage import OutboxMessage
 from storage import conversations as repo
-from storage.types import utcnow
 from tests.zalo.conftest import STAFF, OASetup
 
 USER = "2468458835296117922"
@@ -31,7 +30,7 @@ async def _queue(oa: OASetup, chat_id: str = USER) -> None:
             chat_id=chat_id,
             payload=message_to_dict(OutboundMessage(text="Cán bộ trả lời: hạn là 20/5.")),
             topic="handoff:1",
-            now=utcnow(),
+            now=oa.clock.now(),
         )
 
 
@@ -78,7 +77,7 @@ async def test_each_error_code_gives_the_right_outbox_status(
     else:
         assert staff == []
     if code == -234:
-        assert row.next_attempt_at > utcnow() + timedelta(minutes=1)
+        assert row.next_attempt_at > oa.clock.now() + timedelta(minutes=1)
 
 
 async def test_an_expired_token_is_refreshed_and_the_row_sent(oa: OASetup) -> None:
@@ -95,7 +94,7 @@ async def test_an_expired_token_is_refreshed_and_the_row_sent(oa: OASetup) -> No
 async def test_outside_the_window_nothing_is_sent_and_staff_are_told(oa: OASetup) -> None:
     await _known_user(oa)
     sent = len(oa.fake.send_calls)
-    oa.clock.now += timedelta(days=8)
+    oa.clock.advance(timedelta(days=8))
     await _queue(oa)
     await oa.outbox.deliver_due()
     rows = await _rows(oa)

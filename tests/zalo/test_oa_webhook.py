@@ -16,7 +16,7 @@ from storage import ChannelIdentity, Database
 from storage.channels import InboxStatus, WebhookInbox
 from storage.leads import Handoff
 from tests.fakes.zalo_api import FakeZaloOA
-from tests.harness import Clock, grant_zalo, make_engine, zalo_oa_values
+from tests.harness import fixed_clock, grant_zalo, make_engine, zalo_oa_values
 from tests.zalo.conftest import OASetup, build_oa_channel
 
 USER = "2468458835296117922"
@@ -105,7 +105,7 @@ async def test_an_event_stored_before_a_crash_is_handled_after_restart(
     assert zalo_oa.sent(USER) == []
 
     # Second life: the real runtime on the same database handles it first thing.
-    runtime = BotRuntime(settings, clock=Clock())
+    runtime = BotRuntime(settings, clock=fixed_clock())
     await runtime.start()
     try:
         await grant_zalo(runtime, zalo_oa)

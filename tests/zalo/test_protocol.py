@@ -12,9 +12,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.channels.base import SendStatus
-from bot.core.messages import Choice, EventKind, Link, OutboundMessage
-from bot.zalo import errors
-from bot.zalo.events import (
+from bot.channels.zalo import errors
+from bot.channels.zalo.events import (
     StaffEcho,
     bot_event,
     bot_event_key,
@@ -22,8 +21,9 @@ from bot.zalo.events import (
     oa_event_key,
     unwrap_bot_update,
 )
-from bot.zalo.render import InfoRequest, bot_texts, oa_messages
-from bot.zalo.signature import oa_mac, verify_bot_secret, verify_oa_signature
+from bot.channels.zalo.render import InfoRequest, bot_texts, oa_messages
+from bot.channels.zalo.signature import oa_mac, verify_bot_secret, verify_oa_signature
+from bot.core.messages import Choice, EventKind, Link, OutboundMessage
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "zalo"
 APP_ID = "1234567890123456789"

@@ -10,19 +10,20 @@ import aiohttp
 import pytest
 from sqlalchemy import select, text
 
-from bot.zalo.crypto import SecretBox
-from bot.zalo.tokens import OAuthClient, TokenPair, TokenStore, ZaloAuthError
+from bot.channels.zalo.crypto import SecretBox
+from bot.channels.zalo.tokens import OAuthClient, TokenPair, TokenStore, ZaloAuthError
+from bot.core.clock import FixedClock
 from storage import Database, OutboxMessage
 from storage.channels import ZaloToken
 from tests.fakes.zalo_api import APP_ID, APP_SECRET, OA_ID, FakeZaloOA
-from tests.harness import TEST_TOKEN_KEY, Clock
+from tests.harness import TEST_TOKEN_KEY, fixed_clock
 from tests.zalo.conftest import OASetup
 
 USER = "2468458835296117922"
 
 
 def _store(
-    database: Database, fake: FakeZaloOA, http: aiohttp.ClientSession, clock: Clock
+    database: Database, fake: FakeZaloOA, http: aiohttp.ClientSession, clock: FixedClock
 ) -> TokenStore:
     oauth = OAuthClient(base_url=fake.base_url, app_id=APP_ID, session=http)
     return TokenStore(
@@ -44,14 +45,14 @@ async def _seed(store: TokenStore, fake: FakeZaloOA) -> None:
 
 async def test_two_workers_refresh_once(database: Database, zalo_oa: FakeZaloOA) -> None:
     """Two processes (two engines on one database) find the token due at the same time."""
-    clock = Clock()
+    clock = fixed_clock()
     second_worker = Database(database.url)
     try:
         async with aiohttp.ClientSession() as http:
             first = _store(database, zalo_oa, http, clock)
             second = _store(second_worker, zalo_oa, http, clock)
             await _seed(first, zalo_oa)
-            clock.now += timedelta(hours=21)  # due for its proactive refresh
+            clock.advance(timedelta(hours=21))  # due for its proactive refresh
             zalo_oa.refresh_delay = 0.3
             tokens = await asyncio.gather(first.access_token(), second.access_token())
         assert len(zalo_oa.refresh_calls()) == 1
@@ -67,18 +68,18 @@ async def test_two_workers_refresh_once(database: Database, zalo_oa: FakeZaloOA)
 
 
 async def test_a_fresh_token_is_not_refreshed(database: Database, zalo_oa: FakeZaloOA) -> None:
-    clock = Clock()
+    clock = fixed_clock()
     async with aiohttp.ClientSession() as http:
         store = _store(database, zalo_oa, http, clock)
         await _seed(store, zalo_oa)
-        clock.now += timedelta(hours=19)
+        clock.advance(timedelta(hours=19))
         await store.access_token()
     assert zalo_oa.refresh_calls() == []
 
 
 async def test_tokens_are_sealed_at_rest(database: Database, zalo_oa: FakeZaloOA) -> None:
     async with aiohttp.ClientSession() as http:
-        store = _store(database, zalo_oa, http, Clock())
+        store = _store(database, zalo_oa, http, fixed_clock())
         await _seed(store, zalo_oa)
         token = await store.access_token()
     async with database.session() as session:
@@ -93,7 +94,7 @@ async def test_a_lost_refresh_answer_asks_for_reauthorisation_once(oa: OASetup) 
     """Zalo rotated the refresh token but its answer never came: the one retry is refused,
     staff are alerted, /healthz says so, and nothing retries in a loop."""
     oa.fake.drop_refresh_answers = 1
-    oa.clock.now += timedelta(hours=21)
+    oa.clock.advance(timedelta(hours=21))
     with pytest.raises(ZaloAuthError):
         await oa.channel.tokens.access_token()
     assert len(oa.fake.refresh_calls()) == 2  # the lost one and the refused retry

@@ -17,12 +17,12 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.channels.base import Sender, SendResult, SendStatus, send_fitted
+from bot.core.clock import Clock
+from bot.core.delivery import Sender, SendResult, SendStatus, send_fitted
 from bot.core.messages import OutboundMessage, message_from_dict, message_to_dict
 from storage import Database
 from storage import conversations as repo
 from storage.models import OutboxMessage
-from storage.types import utcnow
 
 if TYPE_CHECKING:
     from bot.core.engine import Engine
@@ -76,12 +76,14 @@ class OutboxWorker:
         database: Database,
         channels: Mapping[str, Sender],
         *,
+        clock: Clock,
         wake: asyncio.Event | None = None,
         on_unreachable: UnreachableHook | None = None,
     ) -> None:
         self._database = database
-        self._channels = channels
         self._on_unreachable = on_unreachable
+        self._clock = clock
+        self._channels = channels
         self._wake = wake or asyncio.Event()
         self._stopping = asyncio.Event()
 
@@ -109,7 +111,7 @@ class OutboxWorker:
         no transaction open, then updated; a row whose lease ran out (the worker died
         mid-send) is due again.
         """
-        moment = now or utcnow()
+        moment = now or self._clock.now()
         claimed = await self._claim(moment)
         for row_id, channel_name, chat_id, payload in claimed:
             channel = self._channels.get(channel_name)

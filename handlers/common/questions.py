@@ -2,8 +2,8 @@
 
 The question is matched against every document of the policy catalogue (programme sections,
 FAQ entries, general entries) by :class:`bot.nlu.Understanding`. A confident match is shown
-exactly as the programmes flow shows it (:func:`handlers.policies.render_answer`), so the
-answer is always the Center's own text with its figures and sources. When the bot is not
+exactly as the programmes flow shows it (:func:`handlers.common.policy_pages.render_answer`),
+so the answer is always the Center's own text with its figures and sources. When the bot is not
 sure, it says so and offers the two nearest topics as buttons (``policies:doc:<id>``, handled
 by the programmes flow) plus a person (``handoff:start``): it never guesses.
 """
@@ -26,12 +26,12 @@ from bot.core.messages import (
 from bot.nlu import DEFAULT_THRESHOLD, Index, Match, SearchDocument, Understanding, load_lexicon
 from bot.policy import FAQ_SECTION, Catalogue, load_catalogue
 from bot.policy.model import GENERAL_PREFIX
-from handlers.policies import render_answer
+from handlers.common.navigation import menu_choice
+from handlers.common.policy_pages import render_answer
 
 DOCUMENT_CHOICE = "policies:doc:{doc_id}"
 PROGRAMMES_CHOICE = "policies:start"
 HANDOFF_CHOICE = "handoff:start"
-MAIN_MENU_CHOICE = "menu:main"
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +85,7 @@ async def answer_question(ctx: FlowContext, conv: Conversation, event: InboundEv
     choices = (
         *topics,
         Choice(HANDOFF_CHOICE, ctx.texts.label("questions.ask_staff")),
-        Choice(MAIN_MENU_CHOICE, ctx.texts.label("nav.menu")),
+        menu_choice(ctx),
     )
     return Step(conv, [OutboundMessage(text=text, choices=choices)])
 

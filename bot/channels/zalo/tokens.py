@@ -24,7 +24,8 @@ import aiohttp
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.zalo.crypto import SecretBox
+from bot.channels.zalo.crypto import SecretBox
+from bot.core.clock import Clock
 from storage import Database
 from storage.channels import ZaloToken
 
@@ -119,7 +120,7 @@ class TokenStore:
         box: SecretBox,
         oauth: OAuthClient,
         oa_id: str,
-        clock: Callable[[], datetime],
+        clock: Clock,
         app_secret: str | None = None,
         on_reauth_needed: ReauthHook | None = None,
     ) -> None:
@@ -138,7 +139,7 @@ class TokenStore:
 
     async def access_token(self) -> str:
         """A valid access token, refreshed first when it is close to expiry."""
-        now = self._clock()
+        now = self._clock.now()
         if self._cached is not None and self._cached[1] - REFRESH_MARGIN > now:
             return self._cached[0]
         async with self._database.transaction() as session:  # reads only: no write lock
@@ -171,7 +172,7 @@ class TokenStore:
                 raise ZaloAuthError("the OA has not been authorised yet")
             if row.needs_reauth:
                 raise ZaloAuthError("the OA needs re-authorisation")
-            now = self._clock()
+            now = self._clock.now()
             current = self._box.open(row.access_token) if row.access_token else ""
             fresh_enough = row.access_expires_at - REFRESH_MARGIN > now
             if current and fresh_enough and current != failed_token:
@@ -223,7 +224,7 @@ class TokenStore:
 
     async def save_grant(self, pair: TokenPair, *, app_secret: str | None = None) -> None:
         """Store a fresh grant (code exchange or a pair pasted from API Explorer)."""
-        now = self._clock()
+        now = self._clock.now()
         async with self._database.transaction() as session:
             row = await session.get(ZaloToken, self._oa_id)
             if row is None:
@@ -245,7 +246,8 @@ class TokenStore:
         async with self._database.transaction() as session:
             row = await session.get(ZaloToken, self._oa_id)
             if row is None:
-                row = ZaloToken(oa_id=self._oa_id, rotated_at=self._clock())
+                now = self._clock.now()
+                row = ZaloToken(oa_id=self._oa_id, rotated_at=now, access_expires_at=now)
                 session.add(row)
             row.pending_state = state_hash(state)
             if app_secret:

@@ -16,10 +16,9 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timedelta
 
+from bot.core.clock import Clock
 from storage import Database
-from storage.channels import WebhookInbox
 from storage.repositories import inbox as repo
-from storage.types import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -42,9 +41,11 @@ class InboxWorker:
         database: Database,
         handlers: Mapping[str, StoredHandler],
         *,
+        clock: Clock,
         keep: timedelta = timedelta(hours=72),
     ) -> None:
         self._database = database
+        self._clock = clock
         self._handlers = handlers
         self._keep = keep
         self._wake = asyncio.Event()
@@ -67,7 +68,7 @@ class InboxWorker:
                 event_id=event_id,
                 user_key=user_key,
                 body=body,
-                now=utcnow(),
+                now=self._clock.now(),
             )
         self.wake()
         return fresh
@@ -87,7 +88,7 @@ class InboxWorker:
 
     async def drain_once(self, *, now: datetime | None = None) -> int:
         """Handle every due event once; returns how many were claimed."""
-        moment = now or utcnow()
+        moment = now or self._clock.now()
         async with self._database.transaction() as session:
             rows = await repo.claim(
                 session,
@@ -128,9 +129,11 @@ class InboxWorker:
                     error = type(exc).__name__
                     if attempts < MAX_ATTEMPTS:
                         delay = BACKOFF_BASE_SECONDS * 2 ** (attempts - 1)
-                        retry_at = utcnow() + timedelta(seconds=delay)
+                        retry_at = self._clock.now() + timedelta(seconds=delay)
             async with self._database.transaction() as session:
-                await repo.finish(session, row_id, now=utcnow(), error=error, retry_at=retry_at)
+                await repo.finish(
+                    session, row_id, now=self._clock.now(), error=error, retry_at=retry_at
+                )
 
 
-__all__ = ["InboxWorker", "StoredHandler", "WebhookInbox"]
+__all__ = ["InboxWorker", "StoredHandler"]

@@ -16,9 +16,9 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any, Final
 
+from bot.channels.zalo.events import CHOICE_MARK
 from bot.core.formatting import split_text
 from bot.core.messages import Link, OutboundMessage
-from bot.zalo.events import CHOICE_MARK
 
 MAX_TEXT_LENGTH: Final = 2000
 MAX_OA_BUTTONS: Final = 5
