@@ -12,6 +12,7 @@ from bot.core.router import Router
 from handlers import (
     eligibility,
     handoff,
+    linking,
     myleads,
     policies,
     privacy,
@@ -30,6 +31,7 @@ FLOWS: tuple[Flow, ...] = (
     myleads.FLOW,
     subscriptions.FLOW,
     privacy.FLOW,
+    linking.FLOW,
 )
 
 

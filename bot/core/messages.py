@@ -71,7 +71,8 @@ class InboundEvent:
     reply_to_message_id: str | None = None
 
     def with_choice(self, choice_id: str) -> InboundEvent:
-        """The same event re-read as a tap on ``choice_id`` (typed number or label)."""
+        """The same event re-read as a tap on ``choice_id`` (typed number or label, or a
+        command that opens a flow: what followed the command stays in ``args``)."""
         return InboundEvent(
             channel=self.channel,
             user_id=self.user_id,
@@ -79,6 +80,7 @@ class InboundEvent:
             event_id=self.event_id,
             kind=EventKind.CHOICE,
             text=choice_id,
+            args=self.args,
             received_at=self.received_at,
         )
 

@@ -16,13 +16,14 @@ from storage.repositories.leads import (
     Submission,
     support_key,
 )
+from storage.repositories.links import LinkOutcome, Links
 from storage.repositories.subscriptions import TOPIC_ALL, Subscriptions
 
 
 class Repositories:
     """Every repository on one session (a step's transaction): ``ctx.repos.leads``…"""
 
-    __slots__ = ("consents", "handoffs", "leads", "session", "subscriptions")
+    __slots__ = ("consents", "handoffs", "leads", "links", "session", "subscriptions")
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -30,6 +31,7 @@ class Repositories:
         self.consents = Consents(session)
         self.handoffs = Handoffs(session)
         self.subscriptions = Subscriptions(session)
+        self.links = Links(session)
 
 
 __all__ = [
@@ -46,6 +48,8 @@ __all__ = [
     "Handoffs",
     "LeadFields",
     "Leads",
+    "LinkOutcome",
+    "Links",
     "Outcome",
     "Repositories",
     "Submission",
