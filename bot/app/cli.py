@@ -16,6 +16,7 @@ from datetime import date
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from bot.app import zalo_cli
 from bot.app.logs import setup_logging
 from bot.core import loop
 from bot.core.clock import Clock, SystemClock, today
@@ -86,6 +87,8 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--since", type=date.fromisoformat, help="created on or after YYYY-MM-DD")
     export.add_argument("--output", type=Path, help="file to write (default: leads.<format>)")
 
+    zalo_cli.add_parser(commands)
+
     privacy = commands.add_parser(
         "privacy", help="personal-data tools", description="Personal-data tools."
     )
@@ -134,6 +137,8 @@ def _run(args: argparse.Namespace, settings: Settings, *, clock: Clock) -> int:
         return asyncio.run(_export(settings, args))
     if args.command == "privacy":
         return asyncio.run(_purge(settings, clock=clock))
+    if args.command == "zalo":
+        return zalo_cli.run(args, settings, clock=clock)
     return EXIT_USAGE  # pragma: no cover - argparse enforces the choices
 
 

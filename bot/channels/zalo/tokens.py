@@ -260,6 +260,10 @@ class TokenStore:
             if row is None or not row.pending_state or row.pending_state != state_hash(state):
                 return False
             secret = self._app_secret or (self._box.open(row.app_secret) if row.app_secret else "")
-        pair = await self._oauth.exchange_code(code=code, verifier=verifier, app_secret=secret)
+        try:
+            pair = await self._oauth.exchange_code(code=code, verifier=verifier, app_secret=secret)
+        except _RefreshRefusedError as exc:  # expired, used, or another app's code
+            log.warning("zalo refused the authorisation code: %s", exc)
+            return False
         await self.save_grant(pair)
         return True
