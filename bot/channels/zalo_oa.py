@@ -27,6 +27,7 @@ import aiohttp
 from aiohttp import web
 from pydantic import model_validator
 from pydantic_settings import SettingsConfigDict
+from sqlalchemy import delete
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -77,6 +78,10 @@ GRANTED_TEMPLATE: Final = "zalo/granted"
 GRANT_FAILED_TEMPLATE: Final = "zalo/grant_failed"
 REAUTH_TOPIC: Final = "zalo:reauthorise"
 STATE_BYTES: Final = 24
+#: Own message ids kept in memory; older ones are found in ``channel_sent_message``.
+MAX_REMEMBERED_IDS: Final = 10_000
+#: Zalo echoes a send within seconds; ids older than this are forgotten.
+SENT_ID_RETENTION: Final = timedelta(days=2)
 
 Dispatch = Callable[[InboundEvent], Awaitable[None]]
 
@@ -363,6 +368,8 @@ class ZaloOAChannel:
             data = answer.get("data")
             message_id = str(data.get("message_id", "")) if isinstance(data, dict) else ""
             if message_id:
+                if len(self._own_ids) >= MAX_REMEMBERED_IDS:
+                    self._own_ids.clear()  # the table still knows them
                 self._own_ids.add(message_id)
             return message_id
         if code in errors.TOKEN_ERRORS:
@@ -398,6 +405,12 @@ class ZaloOAChannel:
                 insert.values(
                     [{"channel": CHANNEL_NAME, "message_id": mid, "sent_at": now} for mid in ids]
                 ).on_conflict_do_nothing()
+            )
+            await session.execute(
+                delete(SentMessage).where(
+                    SentMessage.channel == CHANNEL_NAME,
+                    SentMessage.sent_at < now - SENT_ID_RETENTION,
+                )
             )
 
 
