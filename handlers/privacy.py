@@ -22,7 +22,7 @@ from handlers.common import (
     read_phone,
     record_consent,
 )
-from storage.leads import ConsentAction, Lead
+from storage.models import ConsentAction, Lead
 from storage.repositories import ACTOR_OWNER, CORRECTABLE_FIELDS, erase_person
 
 NAME = "privacy"

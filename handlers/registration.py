@@ -34,7 +34,7 @@ from handlers.common import (
     refusal_reply,
     save_state,
 )
-from storage.leads import ConsentAction, Lead
+from storage.models import ConsentAction, Lead
 from storage.repositories import LeadFields, Outcome
 
 NAME = "register"

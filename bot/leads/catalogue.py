@@ -13,7 +13,7 @@ from typing import Any
 
 from bot.core.texts import ContentError, load_yaml
 from bot.nlu import fold
-from storage.leads import LeadStatus
+from storage.models import LeadStatus
 
 NOTICE_FILE = Path("privacy") / "notice.yaml"
 STATUSES_FILE = Path("leads") / "statuses.yaml"

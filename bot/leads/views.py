@@ -15,7 +15,7 @@ from bot.core.formatting import money, vn_date
 from bot.core.texts import Texts
 from bot.leads.catalogue import Statuses
 from bot.parsing import format_phone_vn
-from storage.leads import Lead
+from storage.models import Lead
 
 #: Keys of a verdict dict (from the eligibility flow) naming its programme and outcome.
 _PROGRAMME_KEYS = ("programme_name", "programme", "programme_id", "id")

@@ -12,8 +12,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.leads import Lead, LeadHistory, LeadStatus
-from storage.models import ChannelIdentity
+from storage.models import ChannelIdentity, Lead, LeadHistory, LeadStatus
 
 ACTOR_OWNER = "owner"
 ACTOR_SYSTEM = "system"

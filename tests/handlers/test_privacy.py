@@ -8,8 +8,7 @@ from bot.core.messages import Conversation
 from handlers import registration
 from handlers.privacy import FLOW
 from storage import Database
-from storage.leads import Consent, Lead, LeadHistory
-from storage.models import MessageLog, OutboxMessage
+from storage.models import Consent, Lead, LeadHistory, MessageLog, OutboxMessage
 from tests.handlers.leads_kit import Kit, Owner
 from tests.handlers.test_registration import NAME, consent, fill_form
 

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 from bot.core.messages import Conversation
 from handlers.registration import FLOW
 from storage import Database
-from storage.leads import Consent, Lead, LeadHistory
+from storage.models import Consent, Lead, LeadHistory
 from tests.handlers.leads_kit import STAFF_CHAT, Kit, Owner
 
 NAME = "Nguyễn Thị Bích"
@@ -235,7 +235,7 @@ async def test_edit_a_field_from_the_summary(database: Database) -> None:
 
 async def test_a_confirmation_after_withdrawal_asks_consent_again(database: Database) -> None:
     from handlers.common import record_consent
-    from storage.leads import ConsentAction
+    from storage.models import ConsentAction
 
     kit = Kit.create(database)
     owner = await kit.owner()

@@ -7,7 +7,7 @@ from sqlalchemy import select
 from bot.core.messages import EventKind
 from handlers import myleads
 from storage import Database
-from storage.leads import Lead, LeadHistory
+from storage.models import Lead, LeadHistory
 from tests.handlers.leads_kit import Kit, staff_event
 from tests.handlers.test_privacy import registered
 

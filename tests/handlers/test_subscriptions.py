@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from handlers.subscriptions import FLOW, stop_all
 from storage import Database
-from storage.leads import Consent
+from storage.models import Consent
 from storage.repositories import Subscriptions
 from tests.handlers.leads_kit import Kit
 
