@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from vietnam_provinces import Province
+from vietnam_provinces import Province, ProvinceCode
 
 PROVINCE_CODE_FACT = "province_code"
 PROVINCE_NAME_FACT = "province_name"
@@ -18,7 +18,7 @@ PROVINCE_NAME_FACT = "province_name"
 def province_name(code: int) -> str | None:
     """The official name of a province ("Đồng Tháp", "Thành phố Hồ Chí Minh")."""
     try:
-        return str(Province.from_code(code).name)
+        return str(Province.from_code(ProvinceCode(code)).name)
     except ValueError:
         return None
 

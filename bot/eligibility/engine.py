@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from datetime import date
 
+from bot.eligibility.area import outside_province
 from bot.eligibility.model import (
     EligibilityContent,
     OnFail,
@@ -25,7 +26,6 @@ from bot.eligibility.model import (
     RuleOutcome,
     RuleResult,
 )
-from bot.eligibility.area import outside_province
 from bot.eligibility.questionnaire import programmes_in_scope, with_implied
 from bot.eligibility.support import FigureCatalogue, estimate_support
 

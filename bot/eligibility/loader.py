@@ -126,13 +126,8 @@ def load_eligibility(root: Path) -> EligibilityContent:
         if unknown := set(document.programmes) - ids:
             msg = f"{documents_path}: unknown programmes {sorted(unknown)}"
             raise ContentError(msg)
-    outside = raw_rules.get("outside_province") or {}
-    outside_next_step = _text(
-        _mapping(outside, f"{rules_path}: outside_province").get("next_step"),
-        f"{rules_path}: outside_province.next_step",
-    )
     return EligibilityContent(
-        outside_next_step=outside_next_step,
+        outside_next_step=_outside_next_step(raw_rules, rules_path),
         questions=tuple(questions),
         rules=rules,
         programmes=programmes,
@@ -142,6 +137,12 @@ def load_eligibility(root: Path) -> EligibilityContent:
         fact_types=fact_types,
         fact_choices=fact_choices,
     )
+
+
+def _outside_next_step(raw_rules: Mapping[str, Any], path: Path) -> str:
+    """The next step for a facility outside the Center's province (``{province}`` = its name)."""
+    outside = _mapping(raw_rules.get("outside_province") or {}, f"{path}: outside_province")
+    return _text(outside.get("next_step"), f"{path}: outside_province.next_step")
 
 
 def _register_facts(
