@@ -123,11 +123,12 @@ def test_case(
             for rule_id, words in rules.items():
                 assert words in getattr(lines[rule_id], field), (rule_id, field)
             checks += 1
-    for programme, rules in (case.get("expected_certain") or {}).items():
-        lines = {line.rule_id: line for line in verdicts[programme].trace}
-        for rule_id, certain in rules.items():
-            assert lines[rule_id].certain is certain, rule_id
-        checks += 1
+    for key, attribute in (("certain", "certain"), ("citation_certain", "citation_certain")):
+        for programme, rules in (case.get(f"expected_{key}") or {}).items():
+            lines = {line.rule_id: line for line in verdicts[programme].trace}
+            for rule_id, certain in rules.items():
+                assert getattr(lines[rule_id], attribute) is certain, rule_id
+            checks += 1
     for programme, province in (case.get("expected_outside_province") or {}).items():
         assert verdicts[programme].outside_province == province
         refused = verdicts[programme].outcome is Outcome.LIKELY_NOT_ELIGIBLE
