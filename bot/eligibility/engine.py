@@ -56,7 +56,7 @@ def check_rule(rule: Rule, facts: Mapping[str, object]) -> RuleOutcome | None:
     if rule.applies_if is not None and rule.applies_if.test(facts) is not True:
         return None
     truth = None if rule.staff_check else rule.pass_if.test(facts)
-    if rule.staff_check:
+    if rule.staff_check:  # neither passed nor failed: a question handed to staff
         result, explanation, todo = RuleResult.STAFF_CHECK, rule.explain_fail, rule.todo
     elif truth is True:
         result, explanation, todo = RuleResult.PASSED, rule.explain_pass, ""

@@ -79,7 +79,7 @@ def test_a_refused_programme_carries_no_amount_nor_documents(tmp_path: Path, cha
     ]
     path = tmp_path / "answers.yaml"
     path.write_text("".join(kept) + change, encoding="utf-8")
-    [verdict] = run_file(path, content_root=CONTENT_DIR)["verdicts"]  # type: ignore[misc]
+    [verdict] = run_file(path, content_root=CONTENT_DIR, today=TODAY)["verdicts"]  # type: ignore[misc]
     assert verdict["outcome"] == "likely_not_eligible"
     assert verdict["support"] is None
     assert verdict["documents"] == []
