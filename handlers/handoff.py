@@ -27,7 +27,7 @@ from handlers.common import (
     record_consent,
     refusal_reply,
 )
-from storage.leads import ConsentAction, Handoff
+from storage.models import ConsentAction, Handoff
 from storage.repositories import Handoffs, handoff_topic
 
 NAME = "handoff"

@@ -12,7 +12,8 @@ from typing import Any
 
 from bot.core.flow import Flow, FlowContext
 from bot.core.messages import Choice, Conversation, EventKind, InboundEvent, OutboundMessage, Step
-from bot.leads.catalogue import load_statuses
+from bot.leads.catalogue import load_notices, load_statuses
+from bot.leads.requests import working_days_after
 from bot.leads.views import display_phone, lead_view
 from bot.parsing import ParseError, parse_money
 from handlers.common import (
@@ -22,7 +23,7 @@ from handlers.common import (
     read_phone,
     record_consent,
 )
-from storage.leads import ConsentAction, Lead
+from storage.models import ConsentAction, Lead
 from storage.repositories import ACTOR_OWNER, CORRECTABLE_FIELDS, erase_person
 
 NAME = "privacy"
@@ -38,6 +39,17 @@ FIX_FIELDS: tuple[str, ...] = (
     "need",
     "budget",
 )
+
+
+def _request_deadline(ctx: FlowContext) -> dict[str, object]:
+    """For staff notices: by when the owner's request must be acknowledged (Decree 356)."""
+    rule = ctx.content.get(load_notices).data_requests
+    days = rule.acknowledge_within_working_days
+    return {
+        "reply_by": working_days_after(ctx.today, days),
+        "working_days": days,
+        "rule": rule.citation,
+    }
 
 
 # --- the "Dữ liệu của tôi" flow -------------------------------------------------------------
@@ -221,6 +233,7 @@ async def _fix_value(
             "staff/lead_corrected",
             code=lead.code,
             fields=[ctx.texts.label(f"privacy.field.{name}") for name in changed],
+            **_request_deadline(ctx),
         )
         notify_staff(ctx, notice, topic=f"lead:{lead.id}")
     shown = display_phone(str(value)) if field == "phone" else value
@@ -245,7 +258,8 @@ async def _erase(ctx: FlowContext, conv: Conversation) -> Step:
     await record_consent(ctx, ConsentAction.WITHDRAW)
     codes = [code for code in report.lead_codes if code]
     if codes:
-        notify_staff(ctx, ctx.texts.render("staff/lead_erased", codes=codes), topic="erasure")
+        text = ctx.texts.render("staff/lead_erased", codes=codes, **_request_deadline(ctx))
+        notify_staff(ctx, text, topic="erasure")
     ctx.leave_no_trace()
     ctx.trace["erased_leads"] = len(codes)
     reply = OutboundMessage(

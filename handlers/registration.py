@@ -9,8 +9,10 @@ double tap, a redelivered update or a retry by another worker yields one lead.
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from typing import Any
 
 from bot.core.flow import Flow, FlowContext
@@ -24,13 +26,15 @@ from handlers.common import (
     consent_request,
     has_consent,
     lead_notice,
+    load_state,
     menu_choice,
     notify_staff,
     read_phone,
     record_consent,
     refusal_reply,
+    save_state,
 )
-from storage.leads import ConsentAction, Lead
+from storage.models import ConsentAction, Lead
 from storage.repositories import LeadFields, Outcome
 
 NAME = "register"
@@ -64,14 +68,50 @@ def _options(ctx: FlowContext) -> LeadOptions:
     return ctx.content.get(load_lead_options)
 
 
-def _state(conv: Conversation) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class RegistrationDraft:
+    """The half-filled form, in ``conv.data["register"]`` (personal: dropped on cancel).
+
+    ``draft`` is empty until the owner agreed to the notice: before that only the
+    programme (not personal) is kept.
+    """
+
+    programme: str = ""
+    #: The draft id (carried by the confirm button, unique in the lead history).
+    draft: str = ""
+    fields: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    #: Answering one field from the summary's "Sửa" menu: back to the summary after it.
+    editing: bool = False
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any]) -> RegistrationDraft:
+        fields = data.get("fields")
+        return cls(
+            programme=str(data.get("programme") or ""),
+            draft=str(data.get("draft") or ""),
+            fields=dict(fields) if isinstance(fields, Mapping) else {},
+            editing=bool(data.get("editing")),
+        )
+
+    def to_data(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"programme": self.programme}
+        if self.draft:
+            data.update(draft=self.draft, fields=dict(self.fields))
+        if self.editing:
+            data["editing"] = True
+        return data
+
+    def answered(self, name: str, value: object) -> RegistrationDraft:
+        return replace(self, fields={**self.fields, name: value})
+
+
+def _state(conv: Conversation) -> RegistrationDraft:
     # Read even from another flow: an old "Gửi đăng ký" button still confirms its draft.
-    raw = conv.data.get(NAME)
-    return dict(raw) if isinstance(raw, dict) else {}
+    return load_state(conv, NAME, RegistrationDraft)
 
 
-def _at(conv: Conversation, step: str, state: Mapping[str, Any]) -> Conversation:
-    return Conversation(flow=NAME, step=step, data={**conv.data, NAME: dict(state)})
+def _at(conv: Conversation, step: str, state: RegistrationDraft) -> Conversation:
+    return save_state(conv, flow=NAME, step=step, key=NAME, state=state)
 
 
 # --- entry ----------------------------------------------------------------------------------
@@ -83,7 +123,7 @@ async def start(ctx: FlowContext, conv: Conversation, event: InboundEvent) -> St
         programme = event.text.removeprefix(f"{NAME}:start:")
     if not await has_consent(ctx):
         # Only the programme id (not personal) is kept until the owner agrees.
-        state = {"programme": programme}
+        state = RegistrationDraft(programme=programme)
         return Step(_at(conv, "consent", state), [consent_request(ctx, NAME)])
     return await _begin(ctx, conv, programme)
 
@@ -96,7 +136,7 @@ async def _begin(ctx: FlowContext, conv: Conversation, programme: str) -> Step:
         fields.setdefault("full_name", latest.full_name)
         fields.setdefault("phone", latest.phone)
         fields.setdefault("facility_name", latest.facility_name)
-    state = {"draft": uuid.uuid4().hex, "programme": programme, "fields": fields}
+    state = RegistrationDraft(programme=programme, draft=uuid.uuid4().hex, fields=fields)
     intro = ctx.say("register/intro", reused=sorted(fields))
     return _next(ctx, conv, state, intro=intro)
 
@@ -139,7 +179,7 @@ async def handle(ctx: FlowContext, conv: Conversation, event: InboundEvent) -> S
     state = _state(conv)
     if event.kind is EventKind.CHOICE:
         return await _on_choice(ctx, conv, event, state)
-    if conv.step == "consent" or "draft" not in state:
+    if conv.step == "consent" or not state.draft:
         if conv.step == "consent":
             return Step(conv, [consent_request(ctx, NAME)])
         return await start(ctx, conv, event)
@@ -150,7 +190,7 @@ async def handle(ctx: FlowContext, conv: Conversation, event: InboundEvent) -> S
 
 
 async def _on_choice(
-    ctx: FlowContext, conv: Conversation, event: InboundEvent, state: dict[str, Any]
+    ctx: FlowContext, conv: Conversation, event: InboundEvent, state: RegistrationDraft
 ) -> Step:
     _, _, rest = event.text.partition(":")
     action, _, arg = rest.partition(":")
@@ -159,21 +199,21 @@ async def _on_choice(
     if action == "consent":
         if arg == "yes":
             await record_consent(ctx, ConsentAction.CONSENT)
-            return await _begin(ctx, conv, str(state.get("programme", "")))
+            return await _begin(ctx, conv, state.programme)
         await record_consent(ctx, ConsentAction.REFUSE)
         return Step(back_to_menu(conv, NAME), [refusal_reply(ctx)])
     if action == "ok":
         return await _confirm(ctx, conv, state, arg)
-    if "draft" not in state:
+    if not state.draft:
         return Step(back_to_menu(conv, NAME), [_expired(ctx)])
-    fields: dict[str, Any] = dict(state.get("fields", {}))
+    fields = state.fields
     options = _options(ctx)
     if action == "cancel":
         return Step(back_to_menu(conv, NAME), [ctx.say("register/cancelled"), _menu_only(ctx)])
     if action == "edit" and not arg:
         return Step(_at(conv, "edit", state), [_edit_menu(ctx)])
     if action == "edit" and arg in FIELDS:
-        state = {**state, "editing": True}
+        state = replace(state, editing=True)
         return Step(_at(conv, f"ask:{arg}", state), [_question(ctx, arg, fields)])
     if action == "type" and arg in options.facility_types:
         return _store(ctx, conv, state, "facility_type", arg)
@@ -184,17 +224,16 @@ async def _on_choice(
     if action == "kind" and arg in options.kinds:
         kinds = list(fields.get("support_kinds", []))
         kinds = [kind for kind in kinds if kind != arg] if arg in kinds else [*kinds, arg]
-        fields["support_kinds"] = kinds
-        state = {**state, "fields": fields}
+        state = state.answered("support_kinds", kinds)
         return Step(
-            _at(conv, "ask:support_kinds", state), [_question(ctx, "support_kinds", fields)]
+            _at(conv, "ask:support_kinds", state), [_question(ctx, "support_kinds", state.fields)]
         )
     if action == "kinds_done":
         if not fields.get("support_kinds"):
             return Step(
                 conv, [ctx.say("register/kinds_empty"), _question(ctx, "support_kinds", fields)]
             )
-        return _after_answer(ctx, conv, {**state, "fields": fields})
+        return _after_answer(ctx, conv, state)
     return Step(conv, [_current_prompt(ctx, conv, state)])
 
 
@@ -202,13 +241,13 @@ async def _on_answer(
     ctx: FlowContext,
     conv: Conversation,
     event: InboundEvent,
-    state: dict[str, Any],
+    state: RegistrationDraft,
     field: str,
 ) -> Step:
     if field == "phone":
         return _on_phone(ctx, conv, event, state)
     if event.kind is not EventKind.TEXT:
-        return Step(conv, [_question(ctx, field, state.get("fields", {}))])
+        return Step(conv, [_question(ctx, field, state.fields)])
     text = " ".join(event.text.split())
     if field == "budget":
         try:
@@ -218,7 +257,7 @@ async def _on_answer(
         return _store(ctx, conv, state, "budget", amount)
     if field in ("facility_type", "support_kinds"):
         # Typed labels and numbers are mapped to buttons by the engine; anything else re-asks.
-        return Step(conv, [_question(ctx, field, state.get("fields", {}))])
+        return Step(conv, [_question(ctx, field, state.fields)])
     limit = {
         "full_name": MAX_NAME,
         "facility_name": MAX_FACILITY,
@@ -230,18 +269,17 @@ async def _on_answer(
             conv,
             [
                 ctx.say("register/invalid_text", field=field, limit=limit),
-                _question(ctx, field, state.get("fields", {})),
+                _question(ctx, field, state.fields),
             ],
         )
     if field == "commune_name":
         # Typed by the owner: the official code is not known, staff check it when calling.
-        fields = {**state.get("fields", {}), "commune_code": ""}
-        state = {**state, "fields": fields}
+        state = state.answered("commune_code", "")
     return _store(ctx, conv, state, field, text)
 
 
 def _on_phone(
-    ctx: FlowContext, conv: Conversation, event: InboundEvent, state: dict[str, Any]
+    ctx: FlowContext, conv: Conversation, event: InboundEvent, state: RegistrationDraft
 ) -> Step:
     reading = read_phone(ctx, event)
     if reading is None:
@@ -255,15 +293,14 @@ def _on_phone(
 
 
 def _store(
-    ctx: FlowContext, conv: Conversation, state: dict[str, Any], field: str, value: object
+    ctx: FlowContext, conv: Conversation, state: RegistrationDraft, name: str, value: object
 ) -> Step:
-    fields = {**state.get("fields", {}), field: value}
-    return _after_answer(ctx, conv, {**state, "fields": fields})
+    return _after_answer(ctx, conv, state.answered(name, value))
 
 
-def _after_answer(ctx: FlowContext, conv: Conversation, state: dict[str, Any]) -> Step:
-    if state.get("editing"):
-        state = {key: value for key, value in state.items() if key != "editing"}
+def _after_answer(ctx: FlowContext, conv: Conversation, state: RegistrationDraft) -> Step:
+    if state.editing:
+        state = replace(state, editing=False)
         return Step(_at(conv, "summary", state), [_summary(ctx, state)])
     return _next(ctx, conv, state)
 
@@ -271,12 +308,12 @@ def _after_answer(ctx: FlowContext, conv: Conversation, state: dict[str, Any]) -
 def _next(
     ctx: FlowContext,
     conv: Conversation,
-    state: dict[str, Any],
+    state: RegistrationDraft,
     *,
     intro: OutboundMessage | None = None,
 ) -> Step:
     """Ask the first field not answered yet, or show the summary."""
-    fields = state.get("fields", {})
+    fields = state.fields
     replies = [intro] if intro is not None else []
     for field in FIELDS:
         if field not in fields:
@@ -327,11 +364,11 @@ def _question(ctx: FlowContext, field: str, fields: Mapping[str, Any]) -> Outbou
 
 
 def _current_prompt(
-    ctx: FlowContext, conv: Conversation, state: dict[str, Any]
+    ctx: FlowContext, conv: Conversation, state: RegistrationDraft
 ) -> OutboundMessage:
     field = conv.step.removeprefix("ask:")
     if conv.step.startswith("ask:") and field in FIELDS:
-        return _question(ctx, field, state.get("fields", {}))
+        return _question(ctx, field, state.fields)
     if conv.step == "edit":
         return _edit_menu(ctx)
     return _summary(ctx, state)
@@ -356,12 +393,12 @@ def _summary_values(ctx: FlowContext, fields: Mapping[str, Any]) -> dict[str, An
     }
 
 
-def _summary(ctx: FlowContext, state: Mapping[str, Any]) -> OutboundMessage:
-    values = _summary_values(ctx, state.get("fields", {}))
+def _summary(ctx: FlowContext, state: RegistrationDraft) -> OutboundMessage:
+    values = _summary_values(ctx, state.fields)
     return OutboundMessage(
         text=ctx.texts.render("register/summary", lead=values),
         choices=(
-            Choice(f"{NAME}:ok:{state['draft']}", ctx.texts.label("register.confirm")),
+            Choice(f"{NAME}:ok:{state.draft}", ctx.texts.label("register.confirm")),
             Choice(f"{NAME}:edit", ctx.texts.label("register.edit")),
             Choice(f"{NAME}:cancel", ctx.texts.label("register.cancel")),
         ),
@@ -403,7 +440,7 @@ def _after_lead(ctx: FlowContext) -> tuple[Choice, ...]:
 
 
 async def _confirm(
-    ctx: FlowContext, conv: Conversation, state: dict[str, Any], draft_id: str
+    ctx: FlowContext, conv: Conversation, state: RegistrationDraft, draft_id: str
 ) -> Step:
     leads = ctx.repos.leads
     done = await leads.by_draft(draft_id)
@@ -412,15 +449,15 @@ async def _confirm(
         reply = OutboundMessage(
             text=ctx.texts.render("register/already", code=done.code), choices=_after_lead(ctx)
         )
-        return Step(back_to_menu(conv, NAME) if state.get("draft") == draft_id else conv, [reply])
-    if state.get("draft") != draft_id or not _complete(state.get("fields", {})):
+        return Step(back_to_menu(conv, NAME) if state.draft == draft_id else conv, [reply])
+    if state.draft != draft_id or not _complete(state.fields):
         return Step(back_to_menu(conv, NAME), [_expired(ctx)])
     if not await has_consent(ctx):
         return Step(
-            _at(conv, "consent", {"programme": state.get("programme", "")}),
+            _at(conv, "consent", RegistrationDraft(programme=state.programme)),
             [consent_request(ctx, NAME)],
         )
-    fields = state["fields"]
+    fields = state.fields
     submission = await leads.submit(
         draft_id,
         LeadFields(
@@ -435,7 +472,7 @@ async def _confirm(
             need=str(fields.get("need", "") or ""),
             budget=fields.get("budget") if isinstance(fields.get("budget"), int) else None,
             call_time=str(fields.get("call_time", "")),
-            programme_id=str(state.get("programme", "")),
+            programme_id=state.programme,
             eligibility=_eligibility_record(conv),
         ),
         person_id=ctx.identity.person_id,

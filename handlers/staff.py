@@ -18,7 +18,7 @@ from bot.core.messages import EventKind, InboundEvent, OutboundMessage
 from bot.leads.catalogue import Statuses, load_statuses
 from bot.leads.codes import format_handoff_ref, parse_handoff_ref, parse_lead_code
 from bot.leads.views import lead_view
-from storage.leads import Lead, LeadStatus
+from storage.models import Lead, LeadStatus
 
 CMD_CLOSE = "dong"
 CMD_STATUS = "trangthai"

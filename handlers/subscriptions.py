@@ -10,7 +10,7 @@ from bot.core.flow import Flow, FlowContext
 from bot.core.messages import Choice, Conversation, EventKind, InboundEvent, OutboundMessage, Step
 from bot.leads.catalogue import load_lead_options, load_notices
 from handlers.common import menu_choice
-from storage.leads import ConsentAction
+from storage.models import ConsentAction
 from storage.repositories import SUBSCRIBE_PREFIX
 
 NAME = "subscribe"

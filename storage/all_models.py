@@ -1,5 +1,5 @@
 """Imports every model module so ``Base.metadata`` knows all tables (migrations, tests)."""
 
-from storage import channels, leads, models
+from storage.models import channels, core, leads
 
-__all__ = ["channels", "leads", "models"]
+__all__ = ["channels", "core", "leads"]

@@ -14,8 +14,9 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient
 
-from storage import Database, conversations
+from storage import Database
 from storage.models import ConversationState
+from storage.repositories import Conversations
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.fakes.zalo_api import FakeZaloBot, FakeZaloOA
 
@@ -133,7 +134,7 @@ _NUMBERED = re.compile(r"^(\d+)\. (.+)$", re.MULTILINE)
 async def _last_choices(database: Database, channel: str, user_id: str) -> list[tuple[str, str]]:
     """The options the engine last offered this user (what a typed number means)."""
     async with database.transaction() as session:
-        identity = await conversations.find_identity(session, channel=channel, user_id=user_id)
+        identity = await Conversations(session).find_identity(channel=channel, user_id=user_id)
         if identity is None:
             return []
         state = await session.get(ConversationState, identity.id)

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from bot.app.runtime import BotRuntime
 from storage import ChannelIdentity, Person
-from storage.leads import Consent, Lead
+from storage.models.leads import Consent, Lead
 from tests.channel_drivers import Seen, TelegramDriver, ZaloOADriver
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.fakes.zalo_api import FakeZaloOA

@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from bot.app.runtime import BotRuntime
 from bot.channels.console import ConsoleChannel, run_console
 from storage import Database
-from storage.leads import Lead
+from storage.models import Lead
 from tests.channel_drivers import Seen, TelegramDriver, WebDriver, check_step
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.harness import make_engine, offered, running, telegram_settings, webchat_app

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from bot.app.runtime import BotRuntime
 from storage import ChannelIdentity, Database, OutboxMessage
-from storage.leads import Handoff, Lead
+from storage.models.leads import Handoff, Lead
 from tests.channel_drivers import Seen, ZaloBotDriver, ZaloOADriver, check_step
 from tests.fakes.zalo_api import FakeZaloBot, FakeZaloOA
 from tests.harness import grant_zalo, running, zalo_settings

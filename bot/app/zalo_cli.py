@@ -140,7 +140,7 @@ async def _grant(
 async def _wait_for_grant(database: Database, oa_id: str, state: str, *, seconds: int) -> bool:
     """True once the callback consumed this link's state (a new grant is stored)."""
     from bot.channels.zalo.tokens import state_hash
-    from storage.channels import ZaloToken
+    from storage.models.channels import ZaloToken
 
     rounds = max(0, int(seconds / POLL_SECONDS))
     for _ in range(rounds + 1):

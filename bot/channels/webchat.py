@@ -32,7 +32,7 @@ from bot.core.messages import (
     OutboundMessage,
     message_to_dict,
 )
-from storage import conversations as repo
+from storage.repositories.conversations import Conversations
 
 CHANNEL_NAME: Final = "web"
 SESSION_COOKIE: Final = "kc_chat"
@@ -94,11 +94,12 @@ class WebChatChannel:
     async def send(self, chat_id: str, message: OutboundMessage) -> SendResult:
         """Store a late message for the page to fetch on its next poll."""
         async with self._host.database.transaction() as session:
-            identity = await repo.find_identity(session, channel=CHANNEL_NAME, user_id=chat_id)
+            identity = await Conversations(session).find_identity(
+                channel=CHANNEL_NAME, user_id=chat_id
+            )
             if identity is None:
                 return SendResult(SendStatus.NOT_FOUND, detail="no such web chat session")
-            repo.log_message(
-                session,
+            Conversations(session).log_message(
                 identity_id=identity.id,
                 direction="out",
                 kind=NOTICE_KIND,
@@ -176,12 +177,12 @@ class WebChatChannel:
         notices: list[dict[str, object]] = []
         if session_id:
             async with self._host.database.transaction() as session:  # reads only: no lock
-                identity = await repo.find_identity(
-                    session, channel=CHANNEL_NAME, user_id=session_id
+                identity = await Conversations(session).find_identity(
+                    channel=CHANNEL_NAME, user_id=session_id
                 )
                 if identity is not None:
-                    rows = await repo.history(
-                        session, identity_id=identity.id, after_id=after, kinds=(NOTICE_KIND,)
+                    rows = await Conversations(session).history(
+                        identity_id=identity.id, after_id=after, kinds=(NOTICE_KIND,)
                     )
                     notices = [{"id": row.id, "text": row.text} for row in rows]
         return web.json_response({"notices": notices})

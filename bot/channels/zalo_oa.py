@@ -57,8 +57,8 @@ from bot.channels.zalo.tokens import (
     code_challenge,
 )
 from bot.core.messages import ChannelCapabilities, InboundEvent, OutboundMessage, message_to_dict
-from storage import conversations as repo
-from storage.channels import SentMessage
+from storage.models.channels import SentMessage
+from storage.repositories import Conversations
 
 log = logging.getLogger(__name__)
 
@@ -233,8 +233,7 @@ class ZaloOAChannel:
         text = self._texts.render(REAUTH_TEMPLATE)
         payload = message_to_dict(OutboundMessage(text=text))
         for channel, chat_id in self._staff_targets:
-            repo.enqueue(
-                session,
+            Conversations(session).enqueue(
                 channel=channel,
                 chat_id=chat_id,
                 payload=payload,

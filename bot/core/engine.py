@@ -39,7 +39,7 @@ from bot.core.messages import (
 from bot.core.router import Router
 from bot.nlu.normalize import fold
 from storage import Database
-from storage import conversations as repo
+from storage.repositories.conversations import Conversations, StateRow
 
 log = logging.getLogger(__name__)
 
@@ -125,7 +125,7 @@ class Engine:
             pending, self._delivered = self._delivered, []
             try:
                 async with self.database.transaction() as session:
-                    await repo.mark_delivered(session, pending, now=self.now())
+                    await Conversations(session).mark_delivered(pending, now=self.now())
             except BaseException:
                 self._delivered[:0] = pending  # kept for the next flush
                 raise
@@ -199,8 +199,8 @@ class Engine:
     async def _run_step(self, event: InboundEvent, *, failed: bool) -> list[OutboundMessage]:
         now = self.now()
         async with self.database.transaction() as session:
+            repo = Conversations(session)
             identity, state = await repo.load_step(
-                session,
                 channel=event.channel,
                 user_id=event.user_id,
                 chat_id=event.chat_id,
@@ -208,11 +208,11 @@ class Engine:
             )
             if event.kind in {EventKind.BLOCKED, EventKind.UNBLOCKED}:
                 blocked_at = now if event.kind is EventKind.BLOCKED else None
-                await repo.set_blocked(session, identity_id=identity.id, at=blocked_at)
+                await repo.set_blocked(identity_id=identity.id, at=blocked_at)
                 await self._record_processed(session, event, now=now, replies=[])
                 return []
             if identity.blocked_at is not None:  # writing again means they unblocked us
-                await repo.set_blocked(session, identity_id=identity.id, at=None)
+                await repo.set_blocked(identity_id=identity.id, at=None)
             event = map_typed_choice(event, state.last_choices)
             ctx = FlowContext(
                 content=self.content,
@@ -246,8 +246,7 @@ class Engine:
     ) -> None:
         """Add the event id to the processed set, with the replies to replay if the process
         dies before sending them; a repeat rolls the whole step back."""
-        fresh = await repo.record_processed(
-            session,
+        fresh = await Conversations(session).record_processed(
             channel=event.channel,
             event_id=event.event_id,
             now=now,
@@ -261,14 +260,14 @@ class Engine:
         sent (the process died in between), they are sent now."""
         await self.flush_delivered()  # sent in this process: nothing to replay then
         async with self.database.transaction() as session:  # reads only: no write lock
-            stored = await repo.undelivered_replies(
-                session, channel=event.channel, event_id=event.event_id
+            stored = await Conversations(session).undelivered_replies(
+                channel=event.channel, event_id=event.event_id
             )
         log.info("duplicate event", extra={"channel": event.channel, "replayed": len(stored)})
         return [message_from_dict(reply) for reply in stored]
 
     async def _run_flow(
-        self, ctx: FlowContext, state: repo.StateRow, event: InboundEvent, *, failed: bool
+        self, ctx: FlowContext, state: StateRow, event: InboundEvent, *, failed: bool
     ) -> Step:
         conversation = Conversation(flow=state.flow, step=state.step, data=dict(state.data))
         if failed:
@@ -287,12 +286,13 @@ class Engine:
         ctx: FlowContext,
         *,
         event: InboundEvent,
-        state: repo.StateRow,
+        state: StateRow,
         step: Step,
         now: datetime,
     ) -> None:
         """Write the step: new state, message log, outbox and the replies, in its transaction."""
         session = ctx.session
+        repo = Conversations(session)
         conv = step.conversation
         state.flow, state.step, state.data = conv.flow, conv.step, dict(conv.data)
         offered = [[c.id, c.label] for reply in step.replies for c in reply.choices]
@@ -301,7 +301,7 @@ class Engine:
         elif step.replies:
             state.last_choices = []
         await session.flush()  # the flow's own ORM rows first (leads, consents…)
-        await repo.save_state(session, state, now=now)
+        await repo.save_state(state, now=now)
         identity_id = ctx.identity.identity_id
         if not ctx.unlogged:  # an erasure step leaves no trace of itself
             inbound = {
@@ -321,10 +321,9 @@ class Engine:
                 }
                 for reply in step.replies
             ]
-            await repo.log_messages(session, [inbound, *outbound])
+            await repo.log_messages([inbound, *outbound])
         for notice in ctx.notices:
             repo.enqueue(
-                session,
                 channel=notice.channel,
                 chat_id=notice.chat_id,
                 payload=message_to_dict(notice.message),

@@ -13,7 +13,7 @@ from bot.core.flow import FlowContext
 from bot.core.messages import Choice, OutboundMessage
 from bot.leads.catalogue import ConsentNotice, load_notices
 from handlers.common.navigation import menu_choice
-from storage.leads import ConsentAction
+from storage.models import ConsentAction
 from storage.repositories import PURPOSE_LEAD
 
 DAYS_PER_MONTH: Final = 30

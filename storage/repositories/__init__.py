@@ -3,6 +3,7 @@
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.repositories.consents import PURPOSE_LEAD, SUBSCRIBE_PREFIX, Consents
+from storage.repositories.conversations import Conversations
 from storage.repositories.erasure import ErasureReport, anonymise_leads, erase_person
 from storage.repositories.handoffs import HANDOFF_TOPIC_PREFIX, Handoffs, handoff_topic
 from storage.repositories.leads import (
@@ -44,6 +45,7 @@ __all__ = [
     "SUBSCRIBE_PREFIX",
     "TOPIC_ALL",
     "Consents",
+    "Conversations",
     "ErasureReport",
     "Handoffs",
     "LeadFields",

@@ -10,7 +10,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.channels import InboxStatus, WebhookInbox
+from storage.models.channels import InboxStatus, WebhookInbox
 
 INBOX: Table = WebhookInbox.__table__  # type: ignore[assignment]
 ERROR_LENGTH = 200

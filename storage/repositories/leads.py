@@ -12,8 +12,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.leads import Lead, LeadHistory, LeadStatus
-from storage.models import ChannelIdentity
+from storage.models import ChannelIdentity, Lead, LeadHistory, LeadStatus
 
 ACTOR_OWNER = "owner"
 ACTOR_SYSTEM = "system"
@@ -205,30 +204,32 @@ class Leads:
     async def set_status(
         self, lead: Lead, status: LeadStatus, *, actor: str, now: datetime, note: str = ""
     ) -> LeadHistory:
-        entry = self._history(lead, "status", status.value, actor=actor, note=note, now=now)
+        entry = self._history(lead, "status", new_status=status.value, actor=actor, now=now)
+        entry.note = note
         lead.status = status.value
+        lead.updated_at = lead.last_activity_at = now
         await self.session.flush()
         return entry
 
     async def add_note(self, lead: Lead, note: str, *, actor: str, now: datetime) -> LeadHistory:
-        entry = self._history(lead, "note", lead.status, actor=actor, note=note, now=now)
+        entry = self._history(lead, "note", actor=actor, now=now)
+        entry.note = note
+        lead.updated_at = lead.last_activity_at = now
         await self.session.flush()
         return entry
 
     def _history(
-        self, lead: Lead, action: str, new_status: str, *, actor: str, note: str, now: datetime
+        self, lead: Lead, action: str, *, actor: str, now: datetime, new_status: str = ""
     ) -> LeadHistory:
-        """One staff action on ``lead``, appended to its history (flushed by the caller)."""
+        """One entry appended to ``lead``'s history (flushed by the caller)."""
         entry = LeadHistory(
             lead_id=lead.id,
             created_at=now,
             actor=actor,
             action=action,
             old_status=lead.status,
-            new_status=new_status,
-            note=note,
+            new_status=new_status or lead.status,
         )
-        lead.updated_at = lead.last_activity_at = now
         self.session.add(entry)
         return entry
 
@@ -246,17 +247,7 @@ class Leads:
         for name in changed:
             setattr(lead, name, changes[name])
         lead.updated_at = lead.last_activity_at = now
-        self.session.add(
-            LeadHistory(
-                lead_id=lead.id,
-                created_at=now,
-                actor=actor,
-                action="corrected",
-                old_status=lead.status,
-                new_status=lead.status,
-                fields=changed,
-            )
-        )
+        self._history(lead, "corrected", actor=actor, now=now).fields = changed
         await self.session.flush()
         return changed
 
@@ -281,16 +272,7 @@ class Leads:
             .values(note="")
             .execution_options(synchronize_session=False)
         )
-        self.session.add(
-            LeadHistory(
-                lead_id=lead.id,
-                created_at=now,
-                actor=actor,
-                action="anonymised",
-                old_status=lead.status,
-                new_status=lead.status,
-            )
-        )
+        self._history(lead, "anonymised", actor=actor, now=now)
         await self.session.flush()
 
     async def inactive_since(self, before: datetime) -> list[Lead]:

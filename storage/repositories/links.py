@@ -15,9 +15,9 @@ from enum import StrEnum
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.channels import LinkCode
-from storage.leads import Consent, Handoff, Lead, Subscription
 from storage.models import ChannelIdentity, Person
+from storage.models.channels import LinkCode
+from storage.models.leads import Consent, Handoff, Lead, Subscription
 
 CODE_DIGITS = 6
 CODE_LIFETIME = timedelta(minutes=15)

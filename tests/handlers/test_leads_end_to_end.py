@@ -8,8 +8,7 @@ from bot.app.workers.outbox import OutboxWorker
 from bot.core.config import load_settings
 from bot.core.messages import EventKind, InboundEvent
 from storage import Database
-from storage.leads import Lead
-from storage.models import MessageLog
+from storage.models import Lead, MessageLog
 from tests.harness import User, choice_ids, make_engine, texts_of
 
 STAFF = "staff"

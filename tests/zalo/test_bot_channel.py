@@ -13,7 +13,7 @@ from bot.app.runtime import BotRuntime
 from bot.channels.base import SendStatus
 from bot.channels.zalo_bot import ZaloBotChannel
 from bot.core.messages import Choice, OutboundMessage
-from storage.channels import WebhookInbox
+from storage.models.channels import WebhookInbox
 from tests.fakes.zalo_api import FakeZaloBot
 from tests.harness import ZALO_BOT_WEBHOOK_SECRET, running, zalo_settings
 

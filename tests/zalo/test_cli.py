@@ -11,7 +11,7 @@ import pytest
 from bot.app.cli import main
 from bot.channels.zalo.crypto import SecretBox
 from storage import Database
-from storage.channels import ZaloToken
+from storage.models.channels import ZaloToken
 from tests.fakes.zalo_api import APP_ID, OA_ID, FakeZaloOA
 from tests.harness import TEST_TOKEN_KEY, fixed_clock, zalo_oa_values
 

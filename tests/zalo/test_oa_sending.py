@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from bot.core.messages import OutboundMessage, message_to_dict
 from storage import OutboxMessage
-from storage import conversations as repo
+from storage.repositories import Conversations
 from tests.zalo.conftest import STAFF, OASetup
 
 USER = "2468458835296117922"
@@ -24,8 +24,7 @@ async def _known_user(oa: OASetup) -> None:
 
 async def _queue(oa: OASetup, chat_id: str = USER) -> None:
     async with oa.database.transaction() as session:
-        repo.enqueue(
-            session,
+        Conversations(session).enqueue(
             channel="zalo_oa",
             chat_id=chat_id,
             payload=message_to_dict(OutboundMessage(text="Cán bộ trả lời: hạn là 20/5.")),
@@ -120,7 +119,7 @@ async def test_an_unfollower_is_unreachable(oa: OASetup) -> None:
     await oa.fake.wait_for_sent(USER, 1)
     for _ in range(200):  # until the unfollow is handled
         async with oa.database.session() as session:
-            identity = await repo.find_identity(session, channel="zalo_oa", user_id=USER)
+            identity = await Conversations(session).find_identity(channel="zalo_oa", user_id=USER)
         if identity is not None and identity.blocked_at is not None:
             break
         await asyncio.sleep(0.02)

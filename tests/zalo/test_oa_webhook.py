@@ -13,8 +13,8 @@ from bot.app.runtime import BotRuntime
 from bot.app.web import create_app
 from bot.core.config import load_settings
 from storage import ChannelIdentity, Database
-from storage.channels import InboxStatus, WebhookInbox
-from storage.leads import Handoff
+from storage.models.channels import InboxStatus, WebhookInbox
+from storage.models.leads import Handoff
 from tests.fakes.zalo_api import FakeZaloOA
 from tests.harness import fixed_clock, grant_zalo, make_engine, zalo_oa_values
 from tests.zalo.conftest import OASetup, build_oa_channel

@@ -14,7 +14,7 @@ from bot.channels.zalo.crypto import SecretBox
 from bot.channels.zalo.tokens import OAuthClient, TokenPair, TokenStore, ZaloAuthError
 from bot.core.clock import FixedClock
 from storage import Database, OutboxMessage
-from storage.channels import ZaloToken
+from storage.models.channels import ZaloToken
 from tests.fakes.zalo_api import APP_ID, APP_SECRET, OA_ID, FakeZaloOA
 from tests.harness import TEST_TOKEN_KEY, fixed_clock
 from tests.zalo.conftest import OASetup

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.clock import Clock
 from storage import Database
-from storage import conversations as repo
+from storage.repositories.conversations import Conversations
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +24,9 @@ IdleCloser = Callable[..., Awaitable[int]]
 
 async def purge_old_events(database: Database, *, now: datetime, keep_hours: int) -> int:
     async with database.transaction() as session:
-        return await repo.purge_processed(session, older_than=now - timedelta(hours=keep_hours))
+        return await Conversations(session).purge_processed(
+            older_than=now - timedelta(hours=keep_hours)
+        )
 
 
 class MaintenanceWorker:

@@ -21,8 +21,8 @@ from bot.core.clock import Clock
 from bot.core.delivery import Sender, SendResult, SendStatus, send_fitted
 from bot.core.messages import OutboundMessage, message_from_dict, message_to_dict
 from storage import Database
-from storage import conversations as repo
 from storage.models import OutboxMessage
+from storage.repositories import Conversations
 
 if TYPE_CHECKING:
     from bot.core.engine import Engine
@@ -57,8 +57,7 @@ def unreachable_reporter(engine: Engine) -> UnreachableHook:
             UNREACHABLE_TEMPLATE, channel=row.channel, reason=row.last_error
         )
         for channel, chat_id in engine.settings.staff_targets:
-            repo.enqueue(
-                session,
+            Conversations(session).enqueue(
                 channel=channel,
                 chat_id=chat_id,
                 payload=message_to_dict(OutboundMessage(text=text)),

@@ -13,8 +13,7 @@ from datetime import datetime
 from sqlalchemy.orm.exc import StaleDataError
 
 from storage import Database
-from storage import conversations as repo
-from storage.repositories import Handoffs
+from storage.repositories import Conversations, Handoffs
 
 HANDOFF_FLOW = "handoff"
 #: The hand-off flow's own conversation key and step (handlers/handoff.py).
@@ -30,7 +29,8 @@ async def pause_for_staff(
     for attempt in range(1, MAX_ATTEMPTS + 1):
         try:
             async with database.transaction() as session:
-                identity = await repo.find_identity(session, channel=channel, user_id=user_id)
+                conversations = Conversations(session)
+                identity = await conversations.find_identity(channel=channel, user_id=user_id)
                 if identity is None:
                     return None
                 handoffs = Handoffs(session)
@@ -44,8 +44,8 @@ async def pause_for_staff(
                         lead_id=None,
                         now=now,
                     )
-                _, state = await repo.load_step(
-                    session, channel=channel, user_id=user_id, chat_id=identity.chat_id, now=now
+                _, state = await conversations.load_step(
+                    channel=channel, user_id=user_id, chat_id=identity.chat_id, now=now
                 )
                 state.flow, state.step = HANDOFF_FLOW, HANDOFF_OPEN_STEP
                 state.data = {
@@ -53,7 +53,7 @@ async def pause_for_staff(
                     HANDOFF_STATE_KEY: {"id": handoff.id, "acked": True},
                 }
                 state.last_choices = []
-                await repo.save_state(session, state, now=now)
+                await conversations.save_state(state, now=now)
                 return handoff.id
         except StaleDataError:
             if attempt == MAX_ATTEMPTS:

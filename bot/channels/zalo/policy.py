@@ -13,7 +13,7 @@ from typing import Final
 
 from bot.channels.base import SendResult, SendStatus
 from storage import Database
-from storage import conversations as repo
+from storage.repositories import Conversations
 
 CS_WINDOW: Final = timedelta(days=7)
 
@@ -28,7 +28,7 @@ async def window_check(
 ) -> SendResult | None:
     """None when the person can be reached; otherwise the UNREACHABLE result to record."""
     async with database.transaction() as session:  # reads only: no write lock
-        identity = await repo.find_identity(session, channel=channel, user_id=chat_id)
+        identity = await Conversations(session).find_identity(channel=channel, user_id=chat_id)
     if identity is None:
         return SendResult(SendStatus.UNREACHABLE, detail="never wrote on this channel")
     if identity.blocked_at is not None:

@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.channels.zalo.crypto import SecretBox
 from bot.core.clock import Clock
 from storage import Database
-from storage.channels import ZaloToken
+from storage.models.channels import ZaloToken
 
 log = logging.getLogger(__name__)
 

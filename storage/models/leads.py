@@ -26,7 +26,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, Mapper, mapped_column
 
-from storage.models import CHANNEL_LENGTH, Base
+from storage.models.core import CHANNEL_LENGTH, Base
 
 DRAFT_ID_LENGTH = 40
 CODE_LENGTH = 20

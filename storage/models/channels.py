@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from storage.models import CHANNEL_LENGTH, EXTERNAL_ID_LENGTH, Base
+from storage.models.core import CHANNEL_LENGTH, EXTERNAL_ID_LENGTH, Base
 
 STATUS_LENGTH = 16
 ERROR_LENGTH = 200
