@@ -98,12 +98,21 @@ def _oa(index: int) -> Any:
     return oa_event(payload, event_id=event_id)
 
 
-def test_a_text_is_a_text_and_ids_stay_strings() -> None:
+def test_an_oa_menu_keyword_is_a_command_and_ids_stay_strings() -> None:
     event = _oa(0)
-    assert event.kind is EventKind.TEXT
-    assert event.text == "#dangky"
+    assert event.kind is EventKind.COMMAND
+    assert event.text == "dangky"  # "#dangky" from the OA's menu opens registration
     assert event.user_id == "2468458835296117922"  # > 2^53, never a float
     assert event.event_id == "user_send_text:96d3cdf3af150460909"
+
+
+def test_typed_text_stays_text() -> None:
+    payload = {**_events()[0], "message": {"text": "máy xay lúa #1", "msg_id": "t1"}}
+    event = oa_event(payload, event_id="t1")
+    assert event is not None
+    assert not isinstance(event, StaffEcho)
+    assert event.kind is EventKind.TEXT
+    assert event.text == "máy xay lúa #1"
 
 
 def test_a_button_payload_is_a_choice_typed_or_tapped() -> None:

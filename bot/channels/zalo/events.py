@@ -26,6 +26,8 @@ BOT_CHANNEL: Final = "zalo_bot"
 CHOICE_MARK: Final = "#"
 CHOICE_ID_RE: Final = re.compile(r"[A-Za-z0-9_]+:[A-Za-z0-9_:.\-]{1,63}")
 COMMAND_RE: Final = re.compile(r"/(\S+)(?:\s+(.*))?", re.DOTALL)
+#: ``#dangky``: a keyword the OA's own menu (set up in OA Manager) sends, read as a command.
+KEYWORD_RE: Final = re.compile(r"#([A-Za-z0-9_]{1,32})")
 MS_PER_SECOND: Final = 1000
 #: Event ids are stored in 64 characters; longer ones are shortened to a digest.
 MAX_EVENT_ID: Final = 64
@@ -85,6 +87,9 @@ def text_event(
     choice = text.removeprefix(CHOICE_MARK)
     if text.startswith(CHOICE_MARK) and CHOICE_ID_RE.fullmatch(choice):
         return InboundEvent(kind=EventKind.CHOICE, text=choice, **common)
+    keyword = KEYWORD_RE.fullmatch(text)
+    if keyword is not None:
+        return InboundEvent(kind=EventKind.COMMAND, text=fold(keyword.group(1)), **common)
     command = COMMAND_RE.fullmatch(text)
     if command is not None:
         args = (command.group(2) or "").strip()
