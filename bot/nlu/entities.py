@@ -24,6 +24,8 @@ _AMOUNT = re.compile(
     r"(?:\s*\d+(?:[.,]\d+)?(?:\s*(?:trieu|tr|nghin|ngan|k)\b)?)?"
     r"(?:\s*ruoi\b)?"
 )
+#: "500 đến 600 triệu", "500-600tr", "500 hoặc 600": a range or a choice, not one cost.
+_RANGE = re.compile(r"\d\s*(?:-|den|toi|hoac|hay)\s*\d")
 _LINE = re.compile(r"\bday chuyen\b")
 #: Folded phrase → the eligibility questionnaire's facility type it names.
 _FACILITY_TYPES: tuple[tuple[re.Pattern[str], str], ...] = (
@@ -71,8 +73,11 @@ def extract(text: str) -> Entities:
 def find_amount(text: str) -> int | None:
     """The one amount of money in ``text`` (whole đồng); ``None`` when there is none or
     more than one (a range or a comparison is not a cost to compute with)."""
+    folded = fold(text)
+    if _RANGE.search(folded):
+        return None
     found = []
-    for match in _AMOUNT.finditer(fold(text)):
+    for match in _AMOUNT.finditer(folded):
         try:
             found.append(parse_money(match.group(0).strip()))
         except ParseError:
