@@ -66,6 +66,11 @@ CONFIDENT_FLOOR = 0.2
 NEAREST_FLOOR = 0.05
 #: How many nearest topics or actions to offer when not sure.
 OFFERED = 3
+#: Greetings and thanks often open a real question ("dạ em chào cô, nhà em muốn đi hội chợ");
+#: in a message longer than this many words they give way to a topic at least this likely.
+SOCIAL_GROUPS = frozenset({"greeting", "thanks", "goodbye"})
+SOCIAL_MAX_WORDS = 4
+SOCIAL_YIELD_FLOOR = 0.2
 #: Document labels ("may_moc_thiet_bi.levels", "general.trung_tam") contain it; intents not.
 DOCUMENT_SEPARATOR = "."
 
@@ -107,7 +112,7 @@ class Interpreter:
         self.floor = floor
 
     def read(self, text: str) -> Decision:
-        guesses = self.classifier.rank(text, limit=OFFERED + 1)
+        guesses = _yield_social(text, self.classifier.rank(text, limit=OFFERED + 1))
         top = guesses[0]
         runner_up = guesses[1].score if len(guesses) > 1 else 0.0
         nearest = tuple(
@@ -129,3 +134,17 @@ class Interpreter:
         if not nearest:
             return Decision(Verdict.OUT_OF_SCOPE, OUT_OF_SCOPE, top.score, nearest)
         return Decision(Verdict.UNSURE, top.label, top.score, nearest)
+
+
+def _yield_social(text: str, guesses: list[Guess]) -> list[Guess]:
+    """Drop greetings and thanks from the ranking of a longer message that also asks about
+    something, scaling the others up to the probability left (see :data:`SOCIAL_GROUPS`)."""
+    if len(text.split()) <= SOCIAL_MAX_WORDS or not any(
+        guess.group in SOCIAL_GROUPS for guess in guesses
+    ):
+        return guesses
+    social = sum(guess.score for guess in guesses if guess.group in SOCIAL_GROUPS)
+    others = [guess for guess in guesses if guess.group not in SOCIAL_GROUPS]
+    if not others or others[0].score < SOCIAL_YIELD_FLOOR or social >= 1:
+        return guesses
+    return [Guess(g.group, g.label, g.score / (1 - social)) for g in others]

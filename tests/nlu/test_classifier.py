@@ -98,3 +98,23 @@ def test_the_content_check_finds_intent_mistakes(tmp_path: Path) -> None:
     assert "'flirt' has 1 examples" in problems
     assert "'cam on' is an example of both 'thanks' and 'goodbye'" in problems
     assert check_intents(CONTENT_DIR) == []
+
+
+def test_a_greeting_before_a_question_gives_way_to_the_question() -> None:
+    from handlers.questions import load_question_index
+
+    interpreter = load_question_index(CONTENT_DIR).interpreter
+    greeting = interpreter.read("chào em nha")
+    assert (greeting.verdict.value, greeting.label) == ("act", "greeting")
+    question = interpreter.read("Dạ em chào cô, nhà em làm bánh pía muốn đi hội chợ thì sao ạ")
+    assert question.verdict.value == "act"
+    assert question.label.startswith("hoi_cho_trien_lam.")
+
+
+def test_thresholds_are_checked() -> None:
+    from bot.nlu.understanding import Interpreter
+    from handlers.questions import load_question_index
+
+    classifier = load_question_index(CONTENT_DIR).interpreter.classifier
+    with pytest.raises(ValueError, match="thresholds"):
+        Interpreter(classifier, confident=0.1, floor=0.3)
