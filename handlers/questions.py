@@ -169,7 +169,7 @@ async def respond(
     replies = render_answer(ctx, decision.label)
     estimate = _estimate(ctx, decision.label, event.text)
     if estimate is not None:
-        replies.insert(1, estimate)
+        replies.insert(0, estimate)  # the owner's own number first, the rule and buttons after
     return Step(conv, replies)
 
 

@@ -6,9 +6,9 @@ placeholders before it gets here) and no link to who wrote it, so a row is not p
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import Index, String, func, select
+from sqlalchemy import Index, String, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -18,6 +18,8 @@ from storage.types import utcnow
 UNPLACED_TEXT_LENGTH = 300
 VERDICT_LENGTH = 16
 GUESS_LENGTH = 64
+#: Kept this long for review, then deleted by the maintenance worker.
+UNPLACED_RETENTION_DAYS = 180
 
 
 class UnplacedMessage(Base):
@@ -63,3 +65,12 @@ async def most_frequent_unplaced(
     )
     rows = (await session.execute(query)).all()
     return [(row[0], row[1], row[2], int(row[3])) for row in rows]
+
+
+async def purge_unplaced(session: AsyncSession, *, now: datetime) -> int:
+    """Delete review messages older than :data:`UNPLACED_RETENTION_DAYS`; the count."""
+    cutoff = now - timedelta(days=UNPLACED_RETENTION_DAYS)
+    result = await session.execute(
+        delete(UnplacedMessage).where(UnplacedMessage.created_at < cutoff)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

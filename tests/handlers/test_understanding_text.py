@@ -95,3 +95,19 @@ async def test_unplaced_messages_are_kept_masked_for_review(sqlite_database: Dat
     assert stored == ["thời tiết ngày mai thế nào, gọi <số>"]
     assert rows[0][0] == stored[0]
     assert rows[0][3] == 1
+
+
+async def test_old_review_messages_are_purged(sqlite_database: Database) -> None:
+    from datetime import timedelta
+
+    from storage.understanding import UNPLACED_RETENTION_DAYS, keep_unplaced, purge_unplaced
+    from tests.harness import TEST_NOW
+
+    async with sqlite_database.transaction() as session:
+        old = TEST_NOW - timedelta(days=UNPLACED_RETENTION_DAYS + 1)
+        await keep_unplaced(session, text="cũ", verdict="unsure", guess="x", now=old)
+        await keep_unplaced(session, text="mới", verdict="unsure", guess="x", now=TEST_NOW)
+    async with sqlite_database.transaction() as session:
+        assert await purge_unplaced(session, now=TEST_NOW) == 1
+        rows = await most_frequent_unplaced(session)
+    assert [row[0] for row in rows] == ["mới"]
