@@ -31,6 +31,7 @@ import json
 import logging
 import os
 import pickle
+import re
 import tempfile
 import unicodedata
 from collections.abc import Sequence
@@ -49,7 +50,7 @@ from bot.nlu.lexicon import Lexicon
 log = logging.getLogger(__name__)
 
 #: Bump when the features or the model change, so an old cache file is never read.
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 CHAR_NGRAMS = (2, 5)
 WORD_NGRAMS = (1, 2)
 #: Weight of the word features next to the character ones (both L2-normalised).
@@ -65,6 +66,15 @@ CACHE_SUBDIR = "khuyencong"
 CACHE_PREFIX = "nlu-"
 #: Symbols (emoji) kept as features: "👍" alone says "thanks".
 _SYMBOL_CATEGORY = "So"
+#: A phone number reads as the word "sđt": typing one means "contact me".
+_PHONE = re.compile(r"\+?\d(?:[\s.\-]?\d){8,}")
+PHONE_WORD = " sdt "
+#: Negation words: dropped as stop words ("không" also ends questions), so the word after
+#: them are marked ("!nhận", "!gửi"), so "nhận tin" differs from "không nhận tin".
+NEGATIONS = frozenset({"khong", "dung", "chang", "cha", "ngung", "thoi"})
+_NEGATION_PREFIX = "!"
+#: "không muốn nhận": the negation reaches this many words.
+NEGATION_SPAN = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,10 +225,17 @@ class Classifier:
 def analyse(text: str, lexicon: Lexicon) -> tuple[str, str]:
     """The text as the features see it: folded words with abbreviations expanded (plus any
     emoji), and the terms after synonyms and stop words."""
-    tokens = lexicon.tokens(text)
+    tokens = lexicon.tokens(_PHONE.sub(PHONE_WORD, text))
     symbols = [char for char in text if unicodedata.category(char) == _SYMBOL_CATEGORY]
+    negated = [
+        f"{_NEGATION_PREFIX}{after.key}"
+        for position, before in enumerate(tokens)
+        if before.key in NEGATIONS
+        for after in tokens[position + 1 : position + 1 + NEGATION_SPAN]
+        if after.key not in NEGATIONS
+    ]
     surface = " ".join([token.key for token in tokens] + symbols)
-    terms = " ".join([term.key for term in lexicon.terms(tokens)] + symbols)
+    terms = " ".join([term.key for term in lexicon.terms(tokens)] + symbols + negated)
     return surface, terms
 
 
