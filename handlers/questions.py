@@ -251,7 +251,7 @@ def _estimate(ctx: FlowContext, doc_id: str, text: str) -> OutboundMessage | Non
     support = estimate_support(spec, ctx.content.get(load_catalogue), facts, on=ctx.today)
     if support.cost is None:
         return None
-    ctx.trace["estimate"] = support.amount
+    ctx.trace["estimate"] = support.max_amount
     return OutboundMessage(text=ctx.texts.render("nlu/estimate", support=support))
 
 

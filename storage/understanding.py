@@ -13,7 +13,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.models import Base
-from storage.types import utcnow
 
 UNPLACED_TEXT_LENGTH = 300
 VERDICT_LENGTH = 16
@@ -33,7 +32,7 @@ class UnplacedMessage(Base):
     verdict: Mapped[str] = mapped_column(String(VERDICT_LENGTH))
     #: The classifier's best guess, to help staff file the example.
     guess: Mapped[str] = mapped_column(String(GUESS_LENGTH), default="")
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column()
 
 
 async def keep_unplaced(
