@@ -18,12 +18,13 @@ from storage.repositories.leads import (
     support_key,
 )
 from storage.repositories.subscriptions import TOPIC_ALL, Subscriptions
+from storage.repositories.understanding import Unplaced
 
 
 class Repositories:
     """Every repository on one session (a step's transaction): ``ctx.repos.leads``…"""
 
-    __slots__ = ("consents", "handoffs", "leads", "session", "subscriptions")
+    __slots__ = ("consents", "handoffs", "leads", "session", "subscriptions", "unplaced")
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -31,6 +32,7 @@ class Repositories:
         self.consents = Consents(session)
         self.handoffs = Handoffs(session)
         self.subscriptions = Subscriptions(session)
+        self.unplaced = Unplaced(session)
 
 
 __all__ = [
@@ -52,6 +54,7 @@ __all__ = [
     "Repositories",
     "Submission",
     "Subscriptions",
+    "Unplaced",
     "anonymise_leads",
     "erase_person",
     "handoff_topic",
