@@ -36,9 +36,11 @@ FLOWS: tuple[Flow, ...] = (
 
 
 def build_router(flows: tuple[Flow, ...] = FLOWS) -> Router:
-    """The router with the flows, the free-text answerer at the menu and the staff side."""
+    """The router with the flows, the understanding of typed text, the free-text answerer
+    at the menu and the staff side."""
     return Router(
         flows,
+        understand=questions.understand_text,
         answer_text=questions.answer_question,
         staff_handler=staff.handle_staff_event,
     )

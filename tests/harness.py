@@ -6,6 +6,7 @@ path as production: event → engine → commit → replies.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -15,7 +16,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from bot.app.runtime import BotRuntime
 from bot.app.web import create_app
@@ -36,7 +37,7 @@ from bot.core.messages import (
 )
 from bot.core.router import Router
 from handlers import build_router
-from storage import ChannelIdentity, ConversationState, Database
+from storage import ChannelIdentity, ConversationState, Database, OutboxMessage, ProcessedEvent
 from tests.fakes import zalo_api
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.fakes.zalo_api import FakeZaloBot, FakeZaloOA
@@ -196,6 +197,37 @@ async def offered(database: Database, user_id: str, *, channel: str) -> list[str
             .where(ChannelIdentity.channel == channel, ChannelIdentity.user_id == user_id)
         )
     return [str(choice[0]) for choice in choices or []]
+
+
+STEP_POLL_SECONDS = 0.02
+STEP_TIMEOUT_SECONDS = 10.0
+
+
+async def committed_replies(database: Database, *, channel: str, event_id: str) -> list[object]:
+    """The replies the engine committed for an event, waiting until its step is recorded:
+    a condition to wait on where a test must show that nothing (more) is sent."""
+    async with asyncio.timeout(STEP_TIMEOUT_SECONDS):
+        while True:
+            async with database.session() as session:
+                row = await session.get(ProcessedEvent, (channel, event_id))
+            if row is not None:
+                return list(row.replies or [])
+            await asyncio.sleep(STEP_POLL_SECONDS)
+
+
+async def outbox_idle(database: Database) -> None:
+    """Wait until the outbox worker has handled every queued notice."""
+    async with asyncio.timeout(STEP_TIMEOUT_SECONDS):
+        while True:
+            async with database.session() as session:
+                waiting = await session.scalar(
+                    select(func.count())
+                    .select_from(OutboxMessage)
+                    .where(OutboxMessage.status.in_(("pending", "sending")))
+                )
+            if not waiting:
+                return
+            await asyncio.sleep(STEP_POLL_SECONDS)
 
 
 def texts_of(replies: list[OutboundMessage]) -> str:

@@ -48,7 +48,8 @@ async def _run(driver: TelegramDriver | WebDriver, script: dict[str, Any]) -> No
 async def test_eligibility_script_on_telegram(
     telegram_runtime: BotRuntime, fake: FakeTelegramAPI, script: dict[str, Any]
 ) -> None:
-    driver = TelegramDriver(fake, next(_user_ids))
+    assert telegram_runtime.database is not None
+    driver = TelegramDriver(fake, next(_user_ids), database=telegram_runtime.database)
     seen = await driver.say("/start")  # the menu carries the eligibility button
     first = script["steps"][0].get("tap", "")
     if first and first not in seen.choice_ids:
@@ -76,7 +77,8 @@ async def test_an_interrupted_check_resumes_after_a_restart(
     user = next(_user_ids)
     runtime = BotRuntime(settings, clock=fixed_clock())
     await runtime.start()
-    driver = TelegramDriver(fake, user)
+    assert runtime.database is not None
+    driver = TelegramDriver(fake, user, database=runtime.database)
     await driver.say("/start")
     await driver.tap("eligibility:start")
     seen = await driver.tap("eligibility:a:facility_type:ho_kinh_doanh")
@@ -86,6 +88,8 @@ async def test_an_interrupted_check_resumes_after_a_restart(
     clock = fixed_clock()
     restarted = BotRuntime(settings, clock=clock)
     await restarted.start()
+    assert restarted.database is not None
+    driver.database = restarted.database
     try:
         seen = await driver.say("Phú Tâm")  # the answer to question 2, after the restart
         assert "eligibility:place:31569" in seen.choice_ids

@@ -65,7 +65,7 @@ async def test_linked_accounts_show_both_channels_leads(
     runtime: BotRuntime, fake: FakeTelegramAPI, zalo_oa: FakeZaloOA
 ) -> None:
     assert runtime.database is not None
-    telegram = TelegramDriver(fake, TELEGRAM_USER)
+    telegram = TelegramDriver(fake, TELEGRAM_USER, database=runtime.database)
     zalo = ZaloOADriver(zalo_oa, runtime.database, ZALO_USER)
     telegram_lead = await _register(telegram)
     zalo_lead = await _register(zalo)

@@ -3,7 +3,6 @@ and console; the staff chat gets one notice; double taps and redeliveries make o
 
 from __future__ import annotations
 
-import asyncio
 import io
 import itertools
 from collections.abc import AsyncIterator
@@ -22,7 +21,15 @@ from storage import Database
 from storage.models import Lead
 from tests.channel_drivers import Seen, TelegramDriver, WebDriver, check_step
 from tests.fakes.telegram_api import FakeTelegramAPI
-from tests.harness import make_engine, offered, running, telegram_settings, webchat_app
+from tests.harness import (
+    committed_replies,
+    make_engine,
+    offered,
+    outbox_idle,
+    running,
+    telegram_settings,
+    webchat_app,
+)
 
 SCRIPT = Path(__file__).resolve().parent / "fixtures" / "conversations" / "registration.yaml"
 STAFF_GROUP = -100777
@@ -65,7 +72,8 @@ async def test_registration_on_telegram(
     runtime: BotRuntime, fake: FakeTelegramAPI, share_contact: bool
 ) -> None:
     user = next(_users)
-    driver = TelegramDriver(fake, user)
+    assert runtime.database is not None
+    driver = TelegramDriver(fake, user, database=runtime.database)
     summary = await _run_telegram(driver, share_contact=share_contact)
     if share_contact:
         keyboards = [
@@ -88,11 +96,12 @@ async def test_registration_on_telegram(
     await fake.wait_for_sent(user, before + 1)
     fake.redeliver(update_id)
     await fake.wait_until_delivered()
-    await asyncio.sleep(0.2)
+    marker = fake.send_text(user, "menu")  # one user's updates are handled in order
+    await committed_replies(runtime.database, channel="telegram", event_id=str(marker))
     assert len(await _leads(runtime.database)) == 1
     # The staff group gets exactly one notice with the lead's details.
-    notices = await fake.wait_for_sent(STAFF_GROUP, 1)
-    await asyncio.sleep(0.3)
+    await fake.wait_for_sent(STAFF_GROUP, 1)
+    await outbox_idle(runtime.database)
     notices = fake.sent(STAFF_GROUP)
     assert len(notices) == 1
     assert "Phạm Văn Tư" in str(notices[0]["text"])
@@ -102,7 +111,8 @@ async def test_registration_on_telegram(
 async def test_someone_elses_contact_is_refused_on_telegram(
     runtime: BotRuntime, fake: FakeTelegramAPI
 ) -> None:
-    driver = TelegramDriver(fake, next(_users))
+    assert runtime.database is not None
+    driver = TelegramDriver(fake, next(_users), database=runtime.database)
     await driver.say("/start")
     for step in _script()[:3]:
         seen = await (driver.tap(step["tap"]) if "tap" in step else driver.say(step["say"]))

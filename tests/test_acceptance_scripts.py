@@ -45,5 +45,6 @@ async def test_on_the_web_chat(sqlite_database: Database, name: str) -> None:
 @pytest.mark.parametrize("name", ["rights", "handoff"])
 async def test_on_telegram(tmp_path: Path, fake: FakeTelegramAPI, name: str) -> None:
     settings = telegram_settings(tmp_path, fake, staff_chats="telegram:-100999")
-    async with running(settings):
-        await _run(TelegramDriver(fake, next(_users)), name)
+    async with running(settings) as runtime:
+        assert runtime.database is not None
+        await _run(TelegramDriver(fake, next(_users), database=runtime.database), name)

@@ -92,6 +92,15 @@ class ZaloBotApiError(Exception):
 class ZaloBotChannel:
     """Receives updates (webhook or polling) into the inbox and sends text replies."""
 
+    name: Final = CHANNEL_NAME
+    capabilities: Final = ChannelCapabilities(
+        max_text_length=MAX_TEXT_LENGTH,
+        max_buttons=0,
+        supports_buttons=False,
+        supports_contact_request=False,
+        supports_bold=False,
+    )
+
     def __init__(self, settings: ZaloBotSettings, host: ChannelHost) -> None:
         self._settings = settings
         self._database = host.database
@@ -110,23 +119,9 @@ class ZaloBotChannel:
         self._http: aiohttp.ClientSession | None = None
         self._poller: asyncio.Task[None] | None = None
 
-    @property
-    def name(self) -> str:
-        return CHANNEL_NAME
-
     def _now(self) -> datetime:
         """The runtime's clock in the Center's time zone (Zalo's night rule is local)."""
         return self._clock.now().astimezone(self._zone)
-
-    @property
-    def capabilities(self) -> ChannelCapabilities:
-        return ChannelCapabilities(
-            max_text_length=MAX_TEXT_LENGTH,
-            max_buttons=0,
-            supports_buttons=False,
-            supports_contact_request=False,
-            supports_bold=False,
-        )
 
     # -- lifecycle -------------------------------------------------------------------------
 

@@ -141,6 +141,15 @@ def permission_link(settings: ZaloOASettings, *, redirect_uri: str, state: str) 
 class ZaloOAChannel:
     """Receives OA webhooks into the inbox and sends consultation messages."""
 
+    name: Final = CHANNEL_NAME
+    capabilities: Final = ChannelCapabilities(
+        max_text_length=MAX_TEXT_LENGTH,
+        max_buttons=MAX_OA_BUTTONS,
+        supports_buttons=True,
+        supports_contact_request=True,
+        supports_bold=False,
+    )
+
     def __init__(self, settings: ZaloOASettings, host: ChannelHost) -> None:
         self._settings = settings
         self._database = host.database
@@ -163,23 +172,9 @@ class ZaloOAChannel:
         #: Ids this process sent, so their echo is known at once (the table serves others).
         self._own_ids: set[str] = set()
 
-    @property
-    def name(self) -> str:
-        return CHANNEL_NAME
-
     def _now(self) -> datetime:
         """The runtime's clock in the Center's time zone (Zalo's night rule is local)."""
         return self._clock.now().astimezone(self._zone)
-
-    @property
-    def capabilities(self) -> ChannelCapabilities:
-        return ChannelCapabilities(
-            max_text_length=MAX_TEXT_LENGTH,
-            max_buttons=MAX_OA_BUTTONS,
-            supports_buttons=True,
-            supports_contact_request=True,
-            supports_bold=False,
-        )
 
     @property
     def tokens(self) -> TokenStore:

@@ -30,22 +30,30 @@ CANCEL_COMMANDS: Final = frozenset({"cancel", CANCEL_EVERYTHING})
 GLOBAL_COMMANDS: Final = ("start", "menu", "help", CANCEL_EVERYTHING)
 
 StaffHandler = Callable[[FlowContext, InboundEvent], Awaitable[list[OutboundMessage]]]
+#: Reads a typed text: the event to dispatch instead (an action), a step (an answer), or
+#: ``None`` to let the current flow read it.
+Understand = Callable[
+    [FlowContext, Conversation, InboundEvent], Awaitable["InboundEvent | Step | None"]
+]
 
 
 class Router:
     """The flows of the bot, the main menu, and the global behaviour around them.
 
-    ``answer_text`` answers free text typed at the menu (questions); ``staff_handler``
-    takes the events of configured staff chats instead of the owner flows.
+    ``understand`` reads every typed text first (an action by words, a question);
+    ``answer_text`` answers free text typed at the menu; ``staff_handler`` takes the events
+    of configured staff chats instead of the owner flows.
     """
 
     def __init__(
         self,
         flows: Iterable[Flow] = (),
         *,
+        understand: Understand | None = None,
         answer_text: Handler | None = None,
         staff_handler: StaffHandler | None = None,
     ) -> None:
+        self.understand = understand
         self.answer_text = answer_text
         self.staff_handler = staff_handler
         self.menu = Flow(name=MENU_FLOW, start=self._menu_start, handle=self._menu_handle)
@@ -104,6 +112,12 @@ class Router:
             command = ctx.content.command_for(event.text)
             if command is not None:
                 return await self._command(ctx, conv, event, command)
+            if self.understand is not None:
+                routed = await self.understand(ctx, conv, event)
+                if isinstance(routed, Step):
+                    return routed
+                if routed is not None and routed.kind is not EventKind.TEXT:
+                    return await self.dispatch(ctx, conv, routed)
         if event.kind is EventKind.COMMAND:
             return await self._command(ctx, conv, event, event.text.lower())
         if event.kind is EventKind.CHOICE:

@@ -25,6 +25,7 @@ from storage.models.leads import (
     LeadStatus,
     Subscription,
 )
+from storage.models.understanding import UnplacedMessage
 
 __all__ = [
     "CHANNEL_LENGTH",
@@ -45,4 +46,5 @@ __all__ = [
     "Person",
     "ProcessedEvent",
     "Subscription",
+    "UnplacedMessage",
 ]

@@ -19,12 +19,13 @@ from storage.repositories.leads import (
 )
 from storage.repositories.links import LinkOutcome, Links
 from storage.repositories.subscriptions import TOPIC_ALL, Subscriptions
+from storage.repositories.understanding import Unplaced
 
 
 class Repositories:
     """Every repository on one session (a step's transaction): ``ctx.repos.leads``…"""
 
-    __slots__ = ("consents", "handoffs", "leads", "links", "session", "subscriptions")
+    __slots__ = ("consents", "handoffs", "leads", "links", "session", "subscriptions", "unplaced")
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -33,6 +34,7 @@ class Repositories:
         self.handoffs = Handoffs(session)
         self.subscriptions = Subscriptions(session)
         self.links = Links(session)
+        self.unplaced = Unplaced(session)
 
 
 __all__ = [
@@ -56,6 +58,7 @@ __all__ = [
     "Repositories",
     "Submission",
     "Subscriptions",
+    "Unplaced",
     "anonymise_leads",
     "erase_person",
     "handoff_topic",

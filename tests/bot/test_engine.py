@@ -18,8 +18,11 @@ from tests.harness import RecordingChannel, User, choice_ids, make_engine, texts
 pytestmark = pytest.mark.asyncio
 
 
-def counter_router(*, gate: dict[str, asyncio.Event] | None = None) -> Router:
-    """A router whose ``count`` flow adds one per message and may wait on a gate."""
+def counter_router(
+    *, gate: dict[str, asyncio.Event] | None = None, entered: asyncio.Event | None = None
+) -> Router:
+    """A router whose ``count`` flow adds one per message and may wait on a gate
+    (``entered`` is set when a step reaches its gate)."""
 
     async def start(ctx: FlowContext, conv: Conversation, event: InboundEvent) -> Step:
         conv.data["n"] = 0
@@ -27,6 +30,8 @@ def counter_router(*, gate: dict[str, asyncio.Event] | None = None) -> Router:
 
     async def handle(ctx: FlowContext, conv: Conversation, event: InboundEvent) -> Step:
         if gate is not None and event.text in gate:
+            if entered is not None:
+                entered.set()
             await gate[event.text].wait()
         if event.text == "boom":
             conv.data["n"] = 999
@@ -138,9 +143,11 @@ class SlowChannel(RecordingChannel):
     def __init__(self, gates: dict[str, asyncio.Event]) -> None:
         super().__init__()
         self.gates = gates
+        self.held = asyncio.Event()
 
     async def send(self, chat_id: str, message: OutboundMessage) -> SendResult:
         if message.text in self.gates and chat_id == "alice":
+            self.held.set()
             await self.gates[message.text].wait()
         return await super().send(chat_id, message)
 
@@ -157,7 +164,7 @@ async def test_one_users_updates_and_replies_stay_in_order_while_others_run_alon
     await alice.tap("count:start")
     await bob.tap("count:start")
     first = asyncio.create_task(engine.process(alice.event(EventKind.TEXT, "first")))
-    await asyncio.sleep(0.05)
+    await asyncio.wait_for(channel.held.wait(), timeout=5)  # its reply is being delivered
     second = asyncio.create_task(engine.process(alice.event(EventKind.TEXT, "second")))
     # Bob is not held up while Alice's first reply is still being delivered.
     await asyncio.wait_for(engine.process(bob.event(EventKind.TEXT, "bob-says")), timeout=5)
@@ -178,12 +185,13 @@ async def test_a_slow_step_of_one_user_does_not_hold_up_another_on_postgres(
     try:
         gate = {"first": asyncio.Event()}
         engine, _ = make_engine(database)
-        engine.router = counter_router(gate=gate)
+        entered = asyncio.Event()
+        engine.router = counter_router(gate=gate, entered=entered)
         alice, bob = User(engine, "alice"), User(engine, "bob")
         await alice.tap("count:start")
         await bob.tap("count:start")
         first = asyncio.create_task(alice.say("first"))
-        await asyncio.sleep(0.05)
+        await asyncio.wait_for(entered.wait(), timeout=5)  # inside its transaction
         second = asyncio.create_task(alice.say("second"))
         assert texts_of(await asyncio.wait_for(bob.say("bob-says"), timeout=5)) == "1"
         assert not second.done()

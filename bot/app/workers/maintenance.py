@@ -1,4 +1,5 @@
-"""Periodic upkeep: forget old event ids (kept ≥ 48 h) and close silent hand-offs."""
+"""Periodic upkeep: forget old event ids (kept ≥ 48 h), close silent hand-offs, and delete
+review messages the bot could not place once they are older than their retention."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.clock import Clock
 from storage import Database
+from storage.repositories import Unplaced
 from storage.repositories.conversations import Conversations
 
 log = logging.getLogger(__name__)
@@ -53,8 +55,10 @@ class MaintenanceWorker:
                 self._database, now=moment, keep_hours=self._keep_event_hours
             )
         }
+        session: AsyncSession
+        async with self._database.transaction() as session:
+            done["unplaced_purged"] = await Unplaced(session).purge(now=moment)
         if self._close_idle is not None:
-            session: AsyncSession
             async with self._database.transaction() as session:
                 done["handoffs_closed"] = await self._close_idle(
                     session, now=moment, idle=self._idle

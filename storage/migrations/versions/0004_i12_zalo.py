@@ -1,7 +1,7 @@
 """Zalo channels: durable webhook inbox, OA tokens, the bot's sent message ids, link codes.
 
-Revision ID: 0003_i12_zalo
-Revises: 0002
+Revision ID: 0004_i12_zalo
+Revises: 0003_i10_nlu
 Create Date: 2026-12-04
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 from storage.types import UTCDateTime
 
-revision: str = "0003_i12_zalo"
-down_revision: str | None = "0002"
+revision: str = "0004_i12_zalo"
+down_revision: str | None = "0003_i10_nlu"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
