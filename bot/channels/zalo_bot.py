@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, Final
 from zoneinfo import ZoneInfo
@@ -38,7 +38,7 @@ from bot.channels.zalo.events import BOT_CHANNEL, bot_event, bot_event_key, unwr
 from bot.channels.zalo.policy import window_check
 from bot.channels.zalo.render import MAX_TEXT_LENGTH, bot_texts
 from bot.channels.zalo.signature import verify_bot_secret
-from bot.core.messages import ChannelCapabilities, InboundEvent, OutboundMessage
+from bot.core.messages import ChannelCapabilities, OutboundMessage
 
 log = logging.getLogger(__name__)
 
@@ -54,8 +54,6 @@ POLL_TIMED_OUT: Final = 408
 POLL_ERROR_PAUSE_SECONDS: Final = 5.0
 HTTP_SLACK_SECONDS: Final = 10.0
 HTTP_TIMEOUT_SECONDS: Final = 15.0
-
-Dispatch = Callable[[InboundEvent], Awaitable[None]]
 
 
 class ZaloBotSettings(ChannelSettings):
