@@ -101,7 +101,9 @@ async def test_outside_the_window_nothing_is_sent_and_staff_are_told(oa: OASetup
     assert row.status == "unreachable"
     assert "window" in row.last_error
     assert [r.chat_id for r in rows if r.topic == "unreachable"] == [STAFF]
-    assert any("7 ngày" in r.payload["text"] for r in rows if r.topic == "unreachable")
+    [report] = [r.payload["text"] for r in rows if r.topic == "unreachable"]
+    assert "7 ngày" in report
+    assert "HT-1" in report  # the hand-off whose staff reply could not be delivered
     assert len(oa.fake.send_calls) == sent  # Zalo was not even asked
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -20,9 +20,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.core.clock import Clock
 from bot.core.delivery import Sender, SendResult, SendStatus, send_fitted
 from bot.core.messages import OutboundMessage, message_from_dict, message_to_dict
+from bot.leads.codes import format_handoff_ref
 from storage import Database
 from storage.models import OutboxMessage
-from storage.repositories import Conversations
+from storage.repositories import HANDOFF_TOPIC_PREFIX, Conversations, Leads
 
 if TYPE_CHECKING:
     from bot.core.engine import Engine
@@ -43,18 +44,22 @@ UNREACHABLE_TEMPLATE = "outbox/unreachable"
 UNREACHABLE_TOPIC = "unreachable"
 
 #: Called in the transaction that marks a row unreachable (staff are told to call instead).
-UnreachableHook = Callable[[AsyncSession, OutboxMessage, datetime], None]
+UnreachableHook = Callable[[AsyncSession, OutboxMessage, datetime], Awaitable[None]]
 
 
 def unreachable_reporter(engine: Engine) -> UnreachableHook:
-    """Tell the staff chats that a message could not reach someone on their channel."""
+    """Tell the staff chats that a message could not reach someone on their channel, with
+    the hand-off or lead reference that lets them find the person's phone number."""
 
-    def report(session: AsyncSession, row: OutboxMessage, now: datetime) -> None:
+    async def report(session: AsyncSession, row: OutboxMessage, now: datetime) -> None:
         staff = set(engine.settings.staff_targets)
         if row.topic == UNREACHABLE_TOPIC or (row.channel, row.chat_id) in staff:
             return  # never a report about a report, nor about a staff chat
         text = engine.content.texts.render(
-            UNREACHABLE_TEMPLATE, channel=row.channel, reason=row.last_error
+            UNREACHABLE_TEMPLATE,
+            channel=row.channel,
+            reason=row.last_error,
+            ref=await _reference(session, row),
         )
         for channel, chat_id in engine.settings.staff_targets:
             Conversations(session).enqueue(
@@ -67,6 +72,18 @@ def unreachable_reporter(engine: Engine) -> UnreachableHook:
         engine.outbox_ready.set()
 
     return report
+
+
+async def _reference(session: AsyncSession, row: OutboxMessage) -> str:
+    """``HT-12`` for a hand-off reply, else the person's latest lead code, else ""."""
+    handoff = row.topic.removeprefix(HANDOFF_TOPIC_PREFIX)
+    if row.topic.startswith(HANDOFF_TOPIC_PREFIX) and handoff.isdigit():
+        return format_handoff_ref(int(handoff))
+    identity = await Conversations(session).find_identity(channel=row.channel, user_id=row.chat_id)
+    if identity is None:
+        return ""
+    leads = await Leads(session).for_person(identity.person_id)
+    return str(leads[0].code or "") if leads else ""
 
 
 class OutboxWorker:
@@ -173,7 +190,7 @@ class OutboxWorker:
             elif status in FINAL_STATUSES:
                 row.status = FINAL_STATUSES[status]
                 if status is SendStatus.UNREACHABLE and self._on_unreachable is not None:
-                    self._on_unreachable(session, row, now)
+                    await self._on_unreachable(session, row, now)
             elif row.attempts >= MAX_ATTEMPTS:
                 row.status = "failed"
             else:
