@@ -197,12 +197,16 @@ class Engine:
 
     async def _run_step(self, event: InboundEvent, *, failed: bool) -> list[OutboundMessage]:
         now = self.now()
+        staff_chat = (event.channel, event.chat_id) in self._staff_chats
+        if not event.private and not staff_chat:
+            log.info("ignored an event from a group chat", extra={"channel": event.channel})
+            return []  # owner flows run in private chats only
         async with self.database.transaction() as session:
             identity, state = await repo.load_step(
                 session,
                 channel=event.channel,
                 user_id=event.user_id,
-                chat_id=event.chat_id,
+                chat_id=event.chat_id if event.private else None,
                 now=now,
             )
             if event.kind in {EventKind.BLOCKED, EventKind.UNBLOCKED}:
@@ -226,7 +230,7 @@ class Engine:
                 ),
                 now=now,
             )
-            if (event.channel, event.chat_id) in self._staff_chats:
+            if staff_chat:
                 ctx.trace["staff_chat"] = True
             step = await self._run_flow(ctx, state, event, failed=failed)
             await self._save(ctx, event=event, state=state, step=step, now=now)

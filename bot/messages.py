@@ -69,6 +69,9 @@ class InboundEvent:
     received_at: datetime | None = None
     #: The id of the message this one replies to, when the channel tells (staff relays use it).
     reply_to_message_id: str | None = None
+    #: False in group chats, supergroups and channels: owner flows run in private chats only,
+    #: so personal data never reaches a group, and a group never becomes the user's chat.
+    private: bool = True
 
     def with_choice(self, choice_id: str) -> InboundEvent:
         """The same event re-read as a tap on ``choice_id`` (typed number or label)."""
@@ -80,6 +83,7 @@ class InboundEvent:
             kind=EventKind.CHOICE,
             text=choice_id,
             received_at=self.received_at,
+            private=self.private,
         )
 
 

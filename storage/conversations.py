@@ -105,9 +105,13 @@ async def find_identity(
 
 
 async def ensure_identity(
-    session: AsyncSession, *, channel: str, user_id: str, chat_id: str, now: datetime
+    session: AsyncSession, *, channel: str, user_id: str, chat_id: str | None, now: datetime
 ) -> ChannelIdentity:
-    """The identity for (channel, user), created with its person on first contact."""
+    """The identity for (channel, user), created with its person on first contact.
+
+    ``chat_id`` None (an event from a group chat) keeps the stored chat: replies meant for
+    the user privately must never be redirected to a group.
+    """
     identity = await find_identity(session, channel=channel, user_id=user_id)
     if identity is None:
         try:
@@ -119,7 +123,7 @@ async def ensure_identity(
                     person_id=person.id,
                     channel=channel,
                     user_id=user_id,
-                    chat_id=chat_id,
+                    chat_id=chat_id or user_id,
                     created_at=now,
                     last_seen_at=now,
                 )
@@ -129,7 +133,8 @@ async def ensure_identity(
             identity = await find_identity(session, channel=channel, user_id=user_id)
             assert identity is not None
     identity.last_seen_at = now
-    identity.chat_id = chat_id
+    if chat_id is not None:
+        identity.chat_id = chat_id
     return identity
 
 
@@ -251,7 +256,7 @@ class StateRow:
 
 
 async def identity_for_step(
-    session: AsyncSession, *, channel: str, user_id: str, chat_id: str, now: datetime
+    session: AsyncSession, *, channel: str, user_id: str, chat_id: str | None, now: datetime
 ) -> IdentityRow:
     """The sender's identity (created with its person on first contact), kept current."""
     params = {"channel": channel, "user_id": user_id}
@@ -261,7 +266,9 @@ async def identity_for_step(
             session, channel=channel, user_id=user_id, chat_id=chat_id, now=now
         )
         await session.flush()
-        return IdentityRow(identity.id, identity.person_id, chat_id, now, identity.blocked_at)
+        return IdentityRow(
+            identity.id, identity.person_id, identity.chat_id, now, identity.blocked_at
+        )
     found = IdentityRow(*row)
     await _refresh_identity(session, found, chat_id=chat_id, now=now)
     return found
@@ -306,7 +313,7 @@ def _state_row(identity_id: int, columns: Sequence[Any]) -> StateRow:
 
 
 async def load_step(
-    session: AsyncSession, *, channel: str, user_id: str, chat_id: str, now: datetime
+    session: AsyncSession, *, channel: str, user_id: str, chat_id: str | None, now: datetime
 ) -> tuple[IdentityRow, StateRow]:
     """The sender's identity and conversation (locked on PostgreSQL), created on first
     contact; one query for a known user."""
@@ -324,8 +331,9 @@ async def load_step(
 
 
 async def _refresh_identity(
-    session: AsyncSession, identity: IdentityRow, *, chat_id: str, now: datetime
+    session: AsyncSession, identity: IdentityRow, *, chat_id: str | None, now: datetime
 ) -> None:
+    chat_id = chat_id or identity.chat_id  # None: a group chat never replaces the user's
     if identity.chat_id != chat_id or now - identity.last_seen_at >= LAST_SEEN_RESOLUTION:
         await session.execute(
             update(IDENTITY)

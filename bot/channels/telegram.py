@@ -153,6 +153,10 @@ def _require_int(value: Any) -> int:
     return value
 
 
+def _is_private(chat: Mapping[str, Any]) -> bool:
+    return bool(chat.get("type") == ChatType.PRIVATE)
+
+
 def _timestamp(value: Any) -> datetime:
     return datetime.fromtimestamp(_require_int(value), UTC)
 
@@ -171,6 +175,8 @@ def _choice_event(event_id: str, query: Mapping[str, Any]) -> InboundEvent:
         text=str(data or ""),
         # A button press carries no date of its own; the engine stamps the step with its clock.
         received_at=None,
+        # A button on an inline-mode message has no chat: never a private conversation.
+        private=bool(message) and _is_private(message["chat"]),
     )
 
 
@@ -186,6 +192,7 @@ def _message_event(event_id: str, message: Mapping[str, Any]) -> InboundEvent | 
         "event_id": event_id,
         "received_at": _timestamp(message["date"]),
         "reply_to_message_id": str(reply_to["message_id"]) if reply_to else None,
+        "private": _is_private(message["chat"]),
     }
     text = message.get("text")
     if text is not None:
