@@ -75,7 +75,8 @@ async def undelivered_replies(
 async def mark_delivered(
     session: AsyncSession, events: list[tuple[str, str]], *, now: datetime
 ) -> None:
-    """Mark (channel, event id) pairs as delivered, one statement per channel."""
+    """Mark (channel, event id) pairs as delivered, one statement per channel; the replies
+    kept for a replay are dropped then (they may hold personal data)."""
     table = PROCESSED_EVENT
     by_channel: dict[str, list[str]] = {}
     for channel, event_id in events:
@@ -84,7 +85,7 @@ async def mark_delivered(
         await session.execute(
             update(table)
             .where(table.c.channel == channel, table.c.event_id.in_(event_ids))
-            .values(delivered_at=now)
+            .values(delivered_at=now, replies=None)
         )
 
 
