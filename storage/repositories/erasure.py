@@ -3,9 +3,10 @@
 What goes: personal fields of their leads, staff notes on those leads, the message log and
 stored conversation state of every identity of the person, the text of outbox messages
 about them, and any other stored copy of their name, phone or facility (staff-chat replies
-in the log, replies kept for redelivery: :mod:`storage.repositories.scrub`). What stays: the person and identity rows (they hold no personal data and the
-current step still needs them), consent evidence, stopped subscriptions, closed hand-offs,
-and each lead's status, support kinds, facility type, commune and dates for statistics.
+in the log, replies kept for redelivery: :mod:`storage.repositories.scrub`). What stays:
+the person and identity rows (they hold no personal data and the current step needs them),
+consent evidence, stopped subscriptions, closed hand-offs, and each lead's status, support
+kinds, facility type, commune and dates for statistics.
 """
 
 from __future__ import annotations
