@@ -18,6 +18,7 @@ from bot.channels.webchat import (
     SESSION_COOKIE,
     new_event_id,
     new_session_id,
+    session_event_id,
 )
 from bot.engine import Engine
 from bot.messages import EventKind, InboundEvent, message_to_dict
@@ -108,7 +109,7 @@ async def chat_message(request: web.Request) -> web.Response:
         channel=CHANNEL_NAME,
         user_id=session_id,
         chat_id=session_id,
-        event_id=event_id,
+        event_id=session_event_id(session_id, event_id),
         kind=kind,
         text=value,
         args=command_args,
