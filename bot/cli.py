@@ -20,6 +20,7 @@ from bot import loop
 from bot.clock import Clock, SystemClock, today
 from bot.config import ConfigError, Settings, load_settings
 from bot.logs import setup_logging
+from bot.startup import describe_startup_failure, secrets_of
 from bot.texts import ContentError
 
 EXIT_OK = 0
@@ -133,7 +134,7 @@ def main(argv: Sequence[str] | None = None, *, clock: Clock | None = None) -> in
     args = build_parser().parse_args(argv)
     try:
         settings = load_settings()
-        setup_logging(settings.log_level)
+        setup_logging(settings.log_level, secrets=secrets_of(settings))
         return _run(args, settings, clock=clock or SystemClock())
     except (ConfigError, ContentError) as exc:
         print(f"khuyencong: {exc}", file=sys.stderr)
@@ -146,7 +147,14 @@ def _run(args: argparse.Namespace, settings: Settings, *, clock: Clock) -> int:
     if args.command == "serve":
         from bot.runtime import BotRuntime
 
-        loop.run(BotRuntime(settings, clock=clock).run_until_signal(), kind=settings.event_loop)
+        try:
+            runtime = BotRuntime(settings, clock=clock)
+            loop.run(runtime.run_until_signal(), kind=settings.event_loop)
+        except (ConfigError, ContentError):
+            raise
+        except Exception as exc:  # one line naming the setting, never a traceback
+            print(f"khuyencong: {describe_startup_failure(exc, settings)}", file=sys.stderr)
+            return EXIT_PROBLEMS
         return EXIT_OK
     if args.command == "chat":
         return asyncio.run(_chat(settings, user=args.user, clock=clock))
@@ -294,3 +302,7 @@ async def _nlu_review(settings: Settings, *, days: int, limit: int, clock: Clock
     for text, verdict, guess, count in rows:
         print(f"{count:>5}  {verdict:<12}  {guess:<32}  {text}")
     return EXIT_OK
+
+
+if __name__ == "__main__":  # python -m bot.cli
+    sys.exit(main())

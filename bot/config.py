@@ -138,8 +138,12 @@ class Settings(BaseSettings):
 def load_settings(**overrides: object) -> Settings:
     """Read the settings, turning validation errors into one :class:`ConfigError` line."""
     try:
-        return Settings(**overrides)  # type: ignore[arg-type]
+        settings = Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
         first = exc.errors()[0]
         name = str(first["loc"][0]).upper() if first["loc"] else "?"
         raise ConfigError(f"Invalid setting {name}: {first['msg']}") from None
+    if settings.public_url and settings.telegram_enabled and not settings.telegram_webhook_secret:
+        msg = "Invalid setting TELEGRAM_WEBHOOK_SECRET: required when PUBLIC_URL is set"
+        raise ConfigError(msg)
+    return settings

@@ -166,7 +166,11 @@ class BotRuntime:
             await self.database.dispose()
 
     async def run_until_signal(self) -> None:
-        await self.start()
+        try:
+            await self.start()
+        except BaseException:
+            await self.stop()  # close what did start; the caller prints one line
+            raise
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):

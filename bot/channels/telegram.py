@@ -176,7 +176,7 @@ def _choice_event(event_id: str, query: Mapping[str, Any]) -> InboundEvent:
         # A button press carries no date of its own; the engine stamps the step with its clock.
         received_at=None,
         # A button on an inline-mode message has no chat: never a private conversation.
-        private=bool(message) and _is_private(message["chat"]),
+        private=message is not None and _is_private(message["chat"]),
     )
 
 
