@@ -37,6 +37,7 @@ from bot.messages import (
 )
 from bot.nlu import fold
 from bot.router import Router
+from bot.workers.unsent import RETRYABLE, first_unsent, queue_unsent
 from storage import Database
 from storage import conversations as repo
 
@@ -104,7 +105,19 @@ class Engine:
         async with self._locks.hold((event.channel, event.user_id)):
             replies = await self._handle_with_retries(event)
             if replies:
-                await self.deliver(event.channel, event.chat_id, replies)
+                results = await self.deliver(event.channel, event.chat_id, replies)
+                failed = first_unsent(results)
+                if failed is not None:  # the rest waits in the outbox, in order
+                    await queue_unsent(
+                        self.database,
+                        channel=event.channel,
+                        chat_id=event.chat_id,
+                        event_id=event.event_id,
+                        replies=replies[failed:],
+                        failure=results[failed],
+                        now=self.now(),
+                    )
+                    self.outbox_ready.set()
                 await self._mark_delivered(event)
 
     async def _mark_delivered(self, event: InboundEvent) -> None:
@@ -149,8 +162,8 @@ class Engine:
         for reply in replies:
             result = await channel.send(chat_id, reply)
             results.append(result)
-            if result.status in {SendStatus.BLOCKED, SendStatus.NOT_FOUND}:
-                break
+            if result.status in {SendStatus.BLOCKED, SendStatus.NOT_FOUND} | RETRYABLE:
+                break  # a later reply must not overtake one that will be retried
         return results
 
     async def handle(self, event: InboundEvent) -> list[OutboundMessage]:

@@ -161,6 +161,7 @@ def enqueue(
     payload: dict[str, Any],
     topic: str,
     now: datetime,
+    due: datetime | None = None,
 ) -> None:
     session.add(
         OutboxMessage(
@@ -170,7 +171,7 @@ def enqueue(
             topic=topic,
             status="pending",
             attempts=0,
-            next_attempt_at=now,
+            next_attempt_at=due or now,
             created_at=now,
             last_error="",
             message_ids=[],
