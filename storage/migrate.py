@@ -35,6 +35,8 @@ async def upgrade(database: Database, *, revision: str = "head") -> None:
 
     async with database.engine.begin() as connection:
         if database.is_postgres:  # released at commit, with the schema in place
+            await connection.execute(text("SET LOCAL lock_timeout = 0"))  # wait our turn
+            await connection.execute(text("SET LOCAL statement_timeout = 0"))
             await connection.execute(
                 text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY}
             )

@@ -23,6 +23,7 @@ from bot.channels.webchat import (
 from bot.engine import Engine
 from bot.messages import EventKind, InboundEvent, message_to_dict
 from storage import conversations as repo
+from storage.health import check_health
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +64,7 @@ async def home(_request: web.Request) -> web.StreamResponse:
 
 async def healthz(request: web.Request) -> web.Response:
     engine = request.app[ENGINE_KEY]
-    database_ok = await engine.database.ping()
+    database_ok = (await check_health(engine.database)).ok
     status = 200 if database_ok else HTTP_SERVICE_UNAVAILABLE
     body = {"status": "ok" if database_ok else "degraded", "database": database_ok}
     return web.json_response(body, status=status)
