@@ -25,6 +25,7 @@ DEFAULT_RETENTION_DAYS = 730
 DEFAULT_DEDUP_RETENTION_HOURS = 72
 MIN_DEDUP_RETENTION_HOURS = 48
 MIN_SECRET_LENGTH = 16
+DEFAULT_WEB_SESSION_IDLE_DAYS = 30
 LOCAL_HTTP_PREFIXES = ("http://127.0.0.1:", "http://localhost:")
 
 
@@ -62,6 +63,9 @@ class Settings(BaseSettings):
     event_loop: EventLoopKind = "auto"
     #: The web chat at /chat; on by default so the bot can be tried without any token.
     webchat_enabled: bool = True
+    #: Anonymous web chat sessions (no consent, lead, hand-off or subscription) idle this
+    #: long are deleted with their conversation and log.
+    webchat_session_idle_days: int = Field(default=DEFAULT_WEB_SESSION_IDLE_DAYS, ge=1)
 
     @field_validator("event_loop")
     @classmethod

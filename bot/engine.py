@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -37,6 +37,7 @@ from bot.messages import (
 )
 from bot.nlu import fold
 from bot.router import Router
+from bot.sanitize import MalformedInputError, clean_event
 from bot.workers.unsent import RETRYABLE, first_unsent, queue_unsent
 from storage import Database
 from storage import conversations as repo
@@ -175,6 +176,7 @@ class Engine:
         """Run the step, again after a transient database conflict, and once more without
         the flow when the flow itself raised (the user gets an apology, state unchanged)."""
         started = time.perf_counter()
+        event = clean_event(event)  # raises MalformedInputError for ids that cannot be stored
         conflicts = 0
         failed = False
         while True:
@@ -184,6 +186,8 @@ class Engine:
                 log.error("flow %s failed", exc.flow, exc_info=exc.__cause__)
                 failed = True  # its writes were rolled back: record the step without it
                 continue
+            except DataError as exc:  # a value the database can never take: no retry helps
+                raise MalformedInputError(type(exc.orig).__name__) from exc
             except (StaleDataError, OperationalError, DBAPIError) as exc:
                 conflicts += 1
                 if conflicts == MAX_STEP_ATTEMPTS or not _is_transient(exc):

@@ -53,3 +53,24 @@ def setup_logging(
     logging.getLogger("alembic").setLevel(logging.WARNING)
     # aiosqlite's DEBUG lines are every statement with its parameters (names, phones, texts).
     logging.getLogger("aiosqlite").setLevel(logging.INFO)
+
+
+class MalformedBodyFilter(logging.Filter):
+    """aiohttp logs "Unhandled exception" with a traceback when it drains a body it cannot
+    decode (a false ``Content-Encoding: gzip``) after our handler already answered; that is
+    the client's fault, so it becomes one warning line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if exc is not None and type(exc).__name__ == "RequestPayloadError":
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+            record.msg, record.args = f"malformed request body: {exc}".replace("\n", " "), None
+            record.exc_info, record.exc_text = None, None
+        return True
+
+
+def quiet_malformed_bodies() -> None:
+    """Install :class:`MalformedBodyFilter` on aiohttp's server logger (once)."""
+    server = logging.getLogger("aiohttp.server")
+    if not any(isinstance(f, MalformedBodyFilter) for f in server.filters):
+        server.addFilter(MalformedBodyFilter())

@@ -139,6 +139,7 @@ class BotRuntime:
             keep_event_hours=self.settings.dedup_retention_hours,
             handoff_idle_hours=self.settings.handoff_idle_hours,
             close_idle_handoffs=close_idle_handoffs,
+            web_session_idle_days=self.settings.webchat_session_idle_days,
         )
         self._workers = [outbox, maintenance]
         self._tasks = [asyncio.create_task(worker.run()) for worker in self._workers]

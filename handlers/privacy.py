@@ -19,6 +19,7 @@ from bot.leads.requests import working_days_after
 from bot.leads.views import display_phone, lead_view
 from bot.messages import Choice, Conversation, EventKind, InboundEvent, OutboundMessage, Step
 from bot.parsing import ParseError, format_phone_vn, parse_money, parse_phone
+from bot.sanitize import bounded_int
 from storage.leads import ConsentAction, Lead
 from storage.repositories import (
     ACTOR_OWNER,
@@ -175,8 +176,8 @@ async def _on_choice(
         )
     if action == "fix":
         return await _fix_pick_lead(ctx, conv)
-    if action == "fixlead" and arg.isdigit():
-        return await _fix_pick_field(ctx, conv, int(arg))
+    if action == "fixlead" and (lead_id := bounded_int(arg)) is not None:
+        return await _fix_pick_field(ctx, conv, lead_id)
     if action == "fixfield" and arg in FIX_FIELDS and "lead" in state:
         prompt = OutboundMessage(
             text=ctx.texts.render(

@@ -155,7 +155,7 @@ async def test_webhook_mode_checks_the_secret_and_handles_updates(
             assert response.status == 401
             right = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
             response = await client.post(url, data="not json", headers=right)
-            assert response.status == 400
+            assert response.status == 200  # dropped: a redelivery could never succeed
 
 
 async def test_the_command_menu_is_set_in_vietnamese(

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import html
 import inspect
+import json
 import logging
 import re
 import secrets
@@ -25,6 +26,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Final, Protocol
 
 from aiohttp import web
+from aiohttp.web_protocol import RequestPayloadError
 from telegram import BotCommand, Update
 from telegram.constants import ChatMemberStatus, ChatType, MessageLimit, ParseMode
 from telegram.error import (
@@ -58,6 +60,7 @@ from bot.messages import (
     SharedContact,
 )
 from bot.nlu.normalize import fold
+from bot.sanitize import MAX_PLATFORM_ID, MalformedInputError
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +102,18 @@ _MEMBER_EVENTS: Final[dict[str, EventKind]] = {
 }
 
 Dispatch = Callable[[InboundEvent], Awaitable[None]]
+#: Errors reading or mapping a webhook body that no redelivery can fix (bad encoding, bad
+#: JSON, nesting past the recursion limit, fields of the wrong type or out of range).
+MALFORMED_UPDATE_ERRORS: Final = (
+    ValueError,
+    TypeError,
+    KeyError,
+    AttributeError,
+    RecursionError,
+    OverflowError,
+    web.HTTPBadRequest,
+    RequestPayloadError,
+)
 
 
 class LabelSource(Protocol):
@@ -150,6 +165,9 @@ def _require_int(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         msg = f"expected an integer id, got {type(value).__name__}"
         raise TypeError(msg)
+    if abs(value) > MAX_PLATFORM_ID:  # Telegram's ids fit in 52 bits
+        msg = "an id out of range"
+        raise ValueError(msg)
     return value
 
 
@@ -158,7 +176,10 @@ def _is_private(chat: Mapping[str, Any]) -> bool:
 
 
 def _timestamp(value: Any) -> datetime:
-    return datetime.fromtimestamp(_require_int(value), UTC)
+    try:
+        return datetime.fromtimestamp(_require_int(value), UTC)
+    except (OverflowError, OSError) as exc:  # a date past the year 9999
+        raise ValueError(str(exc)) from None
 
 
 def _choice_event(event_id: str, query: Mapping[str, Any]) -> InboundEvent:
@@ -213,6 +234,7 @@ def _message_event(event_id: str, message: Mapping[str, Any]) -> InboundEvent | 
         return InboundEvent(kind=EventKind.CONTACT, contact=shared, **common)
     if (location := message.get("location")) is not None:
         where = GeoLocation(float(location["latitude"]), float(location["longitude"]))
+        # Out of range or infinite (10^400): the engine's sanitiser makes it an unknown input.
         return InboundEvent(kind=EventKind.LOCATION, location=where, **common)
     return InboundEvent(kind=EventKind.UNKNOWN, text=str(message.get("caption") or ""), **common)
 
@@ -530,22 +552,21 @@ class TelegramChannel:
 
     async def handle_webhook(self, request: web.Request) -> web.Response:
         """Our aiohttp route for Telegram's POSTs: 200 only once the update is handled."""
-        given = request.headers.get(SECRET_HEADER, "").encode()
+        given = request.headers.get(SECRET_HEADER, "").encode("utf-8", "surrogateescape")
         secret = (self._webhook_secret or "").encode()
         if not secret or not secrets.compare_digest(given, secret):
             return web.Response(status=401)
         if self._app is None or self._stopping:
             return web.Response(status=503)  # Telegram retries; the next instance takes it
         try:
-            data = await request.json()
-        except ValueError:
-            return web.Response(status=400, text="bad JSON")
-        if not isinstance(data, dict):
-            return web.Response(status=400, text="not an update")
-        try:
+            data = json.loads(await request.read())
+            if not isinstance(data, dict):
+                raise TypeError(type(data).__name__)
             event = event_from_json(data)
-        except (KeyError, TypeError, ValueError, AttributeError):
-            return web.Response(status=400, text="not an update")
+        except MALFORMED_UPDATE_ERRORS as exc:
+            # No redelivery can fix it: answered 200 (Telegram stops retrying), then dropped.
+            log.warning("dropped a malformed Telegram update: %s", type(exc).__name__)
+            return web.Response()
         query = data.get("callback_query")
         query_id = str(query["id"]) if isinstance(query, dict) and "id" in query else None
         if event is None:
@@ -556,6 +577,9 @@ class TelegramChannel:
             # One sender's updates in order, as the polling processor keys them (_order_key).
             async with self._locks.hold(f"user:{event.user_id}"):
                 await self._dispatch(event)
+        except MalformedInputError as exc:
+            log.warning("dropped telegram update %s: %s", event.event_id, exc)
+            return web.Response()
         except Exception:
             log.exception("telegram update %s failed; Telegram will retry", event.event_id)
             if query_id is not None:
