@@ -21,6 +21,7 @@ from bot.config import Settings
 from bot.content import Content
 from bot.engine import Engine
 from bot.router import FLOW_COMMANDS
+from bot.startup import StartupError
 from bot.web.app import create_app
 from bot.workers.maintenance import MaintenanceWorker
 from bot.workers.outbox import OutboxWorker
@@ -58,6 +59,9 @@ class BotRuntime:
         self._marks_task: asyncio.Task[None] | None = None
         self._workers: list[OutboxWorker | MaintenanceWorker] = []
         self.port: int | None = None
+        #: Why the process must stop on its own (said in one line by the CLI), if it must.
+        self.failure: str | None = None
+        self.stop_requested = asyncio.Event()
 
     async def start(self, *, serve_http: bool = True) -> None:
         settings = self.settings
@@ -110,6 +114,7 @@ class BotRuntime:
             webhook_secret=settings.telegram_webhook_secret,
             texts=engine.content.texts,
             rate_limit=settings.telegram_rate_limit,
+            on_fatal=self._fail,
         )
         engine.register_channel(channel)
         self.telegram = channel
@@ -166,13 +171,17 @@ class BotRuntime:
         if self.database is not None:
             await self.database.dispose()
 
+    def _fail(self, reason: str) -> None:
+        self.failure = reason
+        self.stop_requested.set()
+
     async def run_until_signal(self) -> None:
         try:
             await self.start()
         except BaseException:
             await self.stop()  # close what did start; the caller prints one line
             raise
-        stop = asyncio.Event()
+        stop = self.stop_requested
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError):
@@ -182,6 +191,8 @@ class BotRuntime:
         finally:
             log.info("shutting down")
             await self.stop()
+        if self.failure is not None:
+            raise StartupError(self.failure)
 
 
 def _bound_port(runner: web.AppRunner) -> int | None:

@@ -47,6 +47,13 @@ from telegram.ext import (
 from telegram.warnings import PTBDeprecationWarning
 
 from bot.channels.base import SendResult, SendStatus
+from bot.channels.telegram_guard import (
+    CountingPollRequest,
+    Fatal,
+    PollingErrors,
+    webhook_is_current,
+    webhook_url,
+)
 from bot.channels.telegram_http import AiohttpRequest
 from bot.config import DEFAULT_TELEGRAM_API
 from bot.formatting import split_text
@@ -422,6 +429,7 @@ class TelegramChannel:
         rate_limit_retries: int = RATE_LIMIT_RETRIES,
         rate_limit: bool = True,
         poll_timeout: float = POLL_TIMEOUT_SECONDS,
+        on_fatal: Fatal | None = None,
     ) -> None:
         if concurrency < 1:
             msg = "concurrency must be at least 1"
@@ -437,6 +445,9 @@ class TelegramChannel:
         #: a second in all); only a local Bot API server or a benchmark turns it off.
         self._rate_limit = rate_limit
         self._poll_timeout = poll_timeout
+        #: Told, in one line, when this process must stop (a second poller on the token).
+        self._on_fatal = on_fatal
+        self._polls = CountingPollRequest(connection_pool_size=1)
         self._app: Application[Any, Any, Any, Any, Any, Any] | None = None
         self._locks = KeyedLocks()
         #: Chats showing the share-contact keyboard; the next other message removes it.
@@ -478,6 +489,7 @@ class TelegramChannel:
             timeout=int(self._poll_timeout),
             allowed_updates=list(ALLOWED_UPDATES),
             drop_pending_updates=False,
+            error_callback=PollingErrors(self._polls, self._on_fatal),
         )
 
     async def start_webhook(self, public_url: str) -> None:
@@ -486,8 +498,14 @@ class TelegramChannel:
             msg = "webhook mode needs a secret token"
             raise ValueError(msg)
         app = await self._start(polling=False)
+        url = webhook_url(public_url, WEBHOOK_PATH, self._webhook_secret)
+        if webhook_is_current(
+            await app.bot.get_webhook_info(), url=url, allowed_updates=ALLOWED_UPDATES
+        ):
+            log.info("Telegram webhook already registered; not set again")
+            return
         await app.bot.set_webhook(
-            url=public_url.rstrip("/") + WEBHOOK_PATH,
+            url=url,
             secret_token=self._webhook_secret,
             allowed_updates=list(ALLOWED_UPDATES),
             max_connections=self._concurrency,
@@ -519,12 +537,13 @@ class TelegramChannel:
             msg = "the Telegram channel is already started"
             raise RuntimeError(msg)
         limiter = AIORateLimiter(max_retries=self._rate_limit_retries)
+        self._polls = CountingPollRequest(connection_pool_size=1)
         bot = ReplyBot(
             self._token,
             base_url=self._base_url or DEFAULT_TELEGRAM_API,
             request=AiohttpRequest(),
             # One long poll at a time: a pool of one, as PTB's own default.
-            get_updates_request=AiohttpRequest(connection_pool_size=1),
+            get_updates_request=self._polls,
             rate_limiter=limiter if self._rate_limit else None,
         )
         # Any: PTB's builder changes its generic type once a bot is set.
