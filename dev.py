@@ -2,6 +2,7 @@
 
     python3 dev.py run    # create .venv, install, apply migrations, serve web chat (+ Telegram)
     python3 dev.py test   # create .venv, install with dev tools, run every check and test
+    python3 dev.py audit  # check the installed packages for known vulnerabilities (pip-audit)
 
 Only the standard library is used here, because nothing else exists yet on a fresh machine.
 """
@@ -20,6 +21,9 @@ VENV = ROOT / ".venv"
 MARKER = VENV / ".installed-hash"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 MIN_PYTHON = (3, 11)
+#: Upgraded first in a new .venv: the copies bundled with Python carry known CVEs
+#: (setuptools 65 is affected by CVE-2024-6345 and CVE-2025-47273).
+BOOTSTRAP_PACKAGES = ("pip", "setuptools")
 
 
 def _python() -> Path:
@@ -42,7 +46,7 @@ def ensure_venv() -> None:
         return
     print("• Cài đặt thư viện (lần đầu mất vài phút) …", flush=True)
     pip = [str(_python()), "-m", "pip", "--disable-pip-version-check", "-q"]
-    subprocess.run([*pip, "install", "--upgrade", "pip"], check=True)
+    subprocess.run([*pip, "install", "--upgrade", *BOOTSTRAP_PACKAGES], check=True)
     subprocess.run([*pip, "install", "-e", f"{ROOT}[dev]"], check=True)
     MARKER.write_text(wanted)
 
@@ -64,14 +68,22 @@ def run_checks() -> int:
     return 0
 
 
+def run_audit() -> int:
+    """Known vulnerabilities in the installed packages (asks PyPI's advisory data)."""
+    audit = [str(_python()), "-m", "pip_audit", "--skip-editable", "--progress-spinner", "off"]
+    return subprocess.run([*audit, *sys.argv[2:]], cwd=ROOT, check=False).returncode
+
+
 def main() -> int:
     command = sys.argv[1] if len(sys.argv) > 1 else "help"
-    if command not in {"run", "test"}:
+    if command not in {"run", "test", "audit"}:
         print(__doc__)
         return 2
     ensure_venv()
     if command == "test":
         return run_checks()
+    if command == "audit":
+        return run_audit()
     args = [str(BIN / "khuyencong"), "serve", *sys.argv[2:]]
     os.chdir(ROOT)
     os.execv(args[0], args)
