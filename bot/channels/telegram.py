@@ -625,6 +625,8 @@ class TelegramChannel:
             event = to_event(update)
             if event is not None:
                 await self._dispatch(event)
+        except (MalformedInputError, *MALFORMED_UPDATE_ERRORS) as exc:
+            log.warning("dropped telegram update %s: %s", update.update_id, type(exc).__name__)
         except Exception:
             log.exception("telegram update %s failed", update.update_id)
         finally:

@@ -93,3 +93,23 @@ async def test_webhook_processes_register_the_hook_once(
 def _sqlite(folder: Path) -> str:
     folder.mkdir()
     return f"sqlite+aiosqlite:///{folder / 'bot.sqlite3'}"
+
+
+async def test_polling_drops_malformed_updates_with_a_warning(
+    tmp_path: Path, fake: FakeTelegramAPI, caplog: pytest.LogCaptureFixture
+) -> None:
+    runtime = BotRuntime(telegram_settings(tmp_path, fake), clock=Clock())
+    await runtime.start()
+    try:
+        with caplog.at_level(logging.WARNING):
+            fake.send_text(USER, "a\x00b\ud800")  # cleaned, then handled
+            await fake.wait_for_sent(USER, 1)
+            forged = {"message_id": 9, "date": 1764190000, "text": "hi"}
+            forged |= {"from": {"id": 10**20, "is_bot": False, "first_name": "X"}}
+            forged |= {"chat": {"id": USER, "type": "private"}}
+            fake.inject({"message": forged})  # an id no platform gives: dropped
+            fake.send_text(USER, "menu")
+            await fake.wait_for_sent(USER, 2)
+        assert [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info] == []
+    finally:
+        await runtime.stop()
