@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from bot.clock import FixedClock
 from bot.config import load_settings
 from bot.engine import Engine
 from storage import Database
-from tests.harness import Clock, RecordingChannel, User, choice_ids, make_engine
+from tests.harness import RecordingChannel, User, choice_ids, make_engine
 
 STAFF_CHAT = "-100500"
 OWNER_NAME = "Trần Thị Canary"
@@ -14,7 +15,7 @@ FACILITY = "Xưởng dệt Canary"
 
 
 def engine_with_staff(
-    database: Database, *, clock: Clock | None = None
+    database: Database, *, clock: FixedClock | None = None
 ) -> tuple[Engine, RecordingChannel]:
     settings = load_settings(database_url=str(database.url), staff_chats=f"test:{STAFF_CHAT}")
     return make_engine(database, settings=settings, clock=clock)

@@ -24,10 +24,11 @@ from typing import Any
 import aiohttp
 import pytest
 
+from bot.clock import FixedClock
 from bot.runtime import BotRuntime
 from tests.conftest import FIXTURES, drop_database, make_database
 from tests.fakes.telegram_api import FakeTelegramAPI
-from tests.harness import Clock, telegram_settings
+from tests.harness import fixed_clock, telegram_settings
 
 SECRET = "fuzz-secret-0123456789"
 SEED = 18
@@ -60,7 +61,7 @@ HOSTILE_VALUES: list[Any] = [*HOSTILE_TEXTS, *HOSTILE_NUMBERS, None, [], {}, ""]
 @dataclass
 class Served:
     base: str
-    clock: Clock
+    clock: FixedClock
 
 
 def _free_port() -> int:
@@ -86,7 +87,7 @@ async def served(
         telegram_webhook_secret=SECRET,
         telegram_rate_limit=False,
     )
-    clock = Clock()
+    clock = fixed_clock()
     runtime = BotRuntime(settings, clock=clock)
     await runtime.start()
     try:
@@ -182,7 +183,7 @@ async def _run_cases(
     jar = aiohttp.CookieJar(unsafe=True)
     async with aiohttp.ClientSession(cookie_jar=jar, auto_decompress=False) as http:
         for start in range(0, len(cases), CONCURRENCY):
-            served.clock.now += timedelta(seconds=60)  # the rate limits refill between rounds
+            served.clock.advance(timedelta(seconds=60))  # the rate limits refill between rounds
             batch = cases[start : start + CONCURRENCY]
             statuses += await asyncio.gather(*(case(http) for case in batch))
     return statuses

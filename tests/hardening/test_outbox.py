@@ -12,12 +12,13 @@ from datetime import datetime, timedelta
 import pytest
 
 from bot.channels.base import SendResult, SendStatus
+from bot.clock import FixedClock
 from bot.messages import ChannelCapabilities, EventKind, OutboundMessage
 from bot.workers.outbox import OutboxWorker
 from bot.workers.outbox_claims import GROUP_PACE_SECONDS, LEASE_SECONDS
 from storage import Database
 from storage import conversations as repo
-from tests.harness import TEST_NOW, Clock, User, make_engine
+from tests.harness import TEST_NOW, User, fixed_clock, make_engine
 
 GROUP = "-100200"
 
@@ -27,7 +28,7 @@ class ClockedChannel:
     """Records each send with the clock's time; fails the first ``failures`` sends; a send
     waits for ``gate`` when one is set."""
 
-    clock: Clock
+    clock: FixedClock
     name: str = "test"
     failures: int = 0
     gate: asyncio.Event | None = None
@@ -45,7 +46,7 @@ class ClockedChannel:
         self.entered.set()
         if self.gate is not None:
             await self.gate.wait()
-        self.sent.append((chat_id, message.text, self.clock.now))
+        self.sent.append((chat_id, message.text, self.clock.now()))
         return SendResult(SendStatus.SENT, message_ids=(str(len(self.sent)),))
 
 
@@ -65,7 +66,7 @@ async def _enqueue(database: Database, chat_id: str, count: int, *, start: int =
 async def test_a_failed_reply_is_queued_and_delivered_later_in_order(
     database: Database, caplog: pytest.LogCaptureFixture
 ) -> None:
-    clock = Clock()
+    clock = fixed_clock()
     engine, _ = make_engine(database, clock=clock)
     channel = ClockedChannel(clock, failures=1)
     engine.register_channel(channel)
@@ -77,14 +78,14 @@ async def test_a_failed_reply_is_queued_and_delivered_later_in_order(
     expected = [m.text for m in await engine.handle(user.event(EventKind.COMMAND, "start"))]
     worker = OutboxWorker(database, engine.channels, clock=clock)
     assert await worker.deliver_due() == 0  # not before the first retry is due
-    clock.now += timedelta(seconds=10)
+    clock.advance(timedelta(seconds=10))
     while await worker.deliver_due():
         pass
     assert [text for _, text, _ in channel.sent] == expected
 
 
 async def test_a_row_taken_over_after_its_lease_is_not_sent_again(database: Database) -> None:
-    clock = Clock()
+    clock = fixed_clock()
     slow = ClockedChannel(clock, gate=asyncio.Event())
     fast = ClockedChannel(clock)
     for chat in ("c1", "c2", "c3"):
@@ -93,7 +94,7 @@ async def test_a_row_taken_over_after_its_lease_is_not_sent_again(database: Data
     second = OutboxWorker(database, {"test": fast}, clock=clock)
     stuck = asyncio.create_task(first.deliver_due())
     await slow.entered.wait()  # the first worker holds its claim, mid-send
-    clock.now += timedelta(seconds=LEASE_SECONDS + 1)  # the first worker looks dead
+    clock.advance(timedelta(seconds=LEASE_SECONDS + 1))  # the first worker looks dead
     assert await second.deliver_due() == 3
     assert slow.gate is not None
     slow.gate.set()
@@ -103,14 +104,14 @@ async def test_a_row_taken_over_after_its_lease_is_not_sent_again(database: Data
 
 
 async def test_two_workers_share_a_group_chat_at_its_pace(database: Database) -> None:
-    clock = Clock()
+    clock = fixed_clock()
     channel = ClockedChannel(clock)
     await _enqueue(database, GROUP, 8)
     await _enqueue(database, "private", 4)
     workers = [OutboxWorker(database, {"test": channel}, clock=clock) for _ in range(2)]
     for _ in range(40):
         await asyncio.gather(*(worker.deliver_due() for worker in workers))
-        clock.now += timedelta(seconds=1)
+        clock.advance(timedelta(seconds=1))
     texts = [text for _, text, _ in channel.sent]
     assert sorted(texts) == sorted({*texts}) and len(texts) == 12  # each row once
     group = [(text, at) for chat, text, at in channel.sent if chat == GROUP]

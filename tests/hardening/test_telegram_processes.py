@@ -13,7 +13,7 @@ import pytest
 from bot.channels.telegram_guard import SECOND_POLLER
 from bot.runtime import BotRuntime
 from tests.fakes.telegram_api import FakeTelegramAPI
-from tests.harness import Clock, telegram_settings
+from tests.harness import fixed_clock, telegram_settings
 
 USER = 7101
 SECRET = "process-secret-0123456789"
@@ -29,10 +29,10 @@ def _free_port() -> int:
 async def test_a_second_poller_says_so_once_and_stops(
     tmp_path: Path, fake: FakeTelegramAPI, caplog: pytest.LogCaptureFixture
 ) -> None:
-    first = BotRuntime(telegram_settings(tmp_path, fake), clock=Clock())
+    first = BotRuntime(telegram_settings(tmp_path, fake), clock=fixed_clock())
     second = BotRuntime(
         telegram_settings(tmp_path, fake, database_url=_sqlite(tmp_path / "b")),
-        clock=Clock(),
+        clock=fixed_clock(),
     )
     await first.start()
     try:
@@ -64,7 +64,7 @@ async def test_webhook_processes_register_the_hook_once(
                 public_url=public,
                 telegram_webhook_secret=SECRET,
             ),
-            clock=Clock(),
+            clock=fixed_clock(),
         )
         for _ in range(2)
     ]
@@ -80,7 +80,7 @@ async def test_webhook_processes_register_the_hook_once(
                 public_url=public,
                 telegram_webhook_secret=SECRET + "-new",
             ),
-            clock=Clock(),
+            clock=fixed_clock(),
         )
         await rotated.start()
         await rotated.stop()
@@ -98,7 +98,7 @@ def _sqlite(folder: Path) -> str:
 async def test_polling_drops_malformed_updates_with_a_warning(
     tmp_path: Path, fake: FakeTelegramAPI, caplog: pytest.LogCaptureFixture
 ) -> None:
-    runtime = BotRuntime(telegram_settings(tmp_path, fake), clock=Clock())
+    runtime = BotRuntime(telegram_settings(tmp_path, fake), clock=fixed_clock())
     await runtime.start()
     try:
         with caplog.at_level(logging.WARNING):

@@ -21,7 +21,7 @@ from bot.workers.maintenance import MaintenanceWorker
 from storage import Database
 from storage.models import ChannelIdentity, Person
 from tests.hardening.kit import register
-from tests.harness import Clock, User, make_engine
+from tests.harness import User, fixed_clock, make_engine
 
 TOO_MANY = "gửi nhanh quá"
 
@@ -94,13 +94,13 @@ async def test_cookie_less_posts_cannot_create_people_without_end(
 
 
 async def test_idle_anonymous_web_sessions_are_purged(database: Database) -> None:
-    clock = Clock()
+    clock = fixed_clock()
     engine, _ = make_engine(database, clock=clock)
     idle = User(engine, user_id="idle-session", channel="web")
     registered = User(engine, user_id="owner-session", channel="web")
     await idle.command("start")
     await register(registered)
-    clock.now += timedelta(days=31)
+    clock.advance(timedelta(days=31))
     active = User(engine, user_id="active-session", channel="web")
     await active.command("start")
     worker = MaintenanceWorker(
