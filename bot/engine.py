@@ -35,6 +35,7 @@ from bot.messages import (
     message_to_dict,
 )
 from bot.nlu import fold
+from bot.paging import MORE_LABEL, paginate
 from bot.router import Router
 from storage import Database
 from storage import conversations as repo
@@ -230,6 +231,8 @@ class Engine:
             if (event.channel, event.chat_id) in self._staff_chats:
                 ctx.trace["staff_chat"] = True
             step = await self._run_flow(ctx, state, event, failed=failed)
+            if not ctx.trace.get("staff_chat"):  # owners read one phone screen at a time
+                step = paginate(step, more_label=ctx.texts.label(MORE_LABEL))
             await self._save(ctx, event=event, state=state, step=step, now=now)
             await self._record_processed(session, event, now=now, replies=step.replies)
         if ctx.notices:

@@ -32,6 +32,10 @@ from storage.repositories.leads import CORRECTABLE_FIELDS
 
 NAME = "privacy"
 DAYS_PER_MONTH = 30
+PLATFORM_TELEGRAM = "Telegram"
+PLATFORM_ZALO = "Zalo"
+#: Flows that ask for consent; their name is carried by the "Xem thêm" of the notice.
+CONSENT_FLOWS = frozenset({"register", "handoff"})
 MAX_TEXT = 500
 MIN_TEXT = 2
 #: Fields the owner may correct from here, in the order offered.
@@ -53,9 +57,25 @@ def lead_notice(ctx: FlowContext) -> ConsentNotice:
     return ctx.content.get(load_notices).lead
 
 
-def notice_text(ctx: FlowContext) -> str:
+def notice_text(ctx: FlowContext, *, full: bool = False) -> str:
+    """The one-screen notice, or (``full``) every detail of it when the content has them."""
+    notice = lead_notice(ctx)
+    source = notice.details if full and notice.details else notice.text
     retention_months = max(1, ctx.settings.lead_retention_days // DAYS_PER_MONTH)
-    return ctx.texts.render_string(lead_notice(ctx).text, retention_months=retention_months)
+    return ctx.texts.render_string(
+        source, retention_months=retention_months, platforms=chat_platforms(ctx)
+    )
+
+
+def chat_platforms(ctx: FlowContext) -> list[str]:
+    """The chat apps this bot runs on whose servers carry the owner's messages: only those
+    configured are named (the web chat is the Center's own server)."""
+    settings = ctx.settings
+    running = (
+        (PLATFORM_TELEGRAM, settings.telegram_enabled),
+        (PLATFORM_ZALO, bool(getattr(settings, "zalo_enabled", False))),
+    )
+    return [name for name, enabled in running if enabled]
 
 
 async def has_consent(ctx: FlowContext) -> bool:
@@ -66,16 +86,16 @@ async def has_consent(ctx: FlowContext) -> bool:
     )
 
 
-def consent_request(ctx: FlowContext, flow: str) -> OutboundMessage:
-    """The notice with two equal buttons; nothing is pre-selected or assumed."""
-    return OutboundMessage(
-        text=notice_text(ctx),
-        choices=(
-            Choice(f"{flow}:consent:yes", ctx.texts.label("privacy.agree")),
-            Choice(f"{flow}:consent:no", ctx.texts.label("privacy.disagree")),
-        ),
-        columns=2,
-    )
+def consent_request(ctx: FlowContext, flow: str, *, full: bool = False) -> OutboundMessage:
+    """The notice with two equal buttons; nothing is pre-selected or assumed. The short
+    notice offers the full one ("Xem thêm"), which carries the same two buttons."""
+    choices = [
+        Choice(f"{flow}:consent:yes", ctx.texts.label("privacy.agree")),
+        Choice(f"{flow}:consent:no", ctx.texts.label("privacy.disagree")),
+    ]
+    if not full and lead_notice(ctx).details:
+        choices.append(Choice(f"{NAME}:notice:{flow}", ctx.texts.label("privacy.more")))
+    return OutboundMessage(text=notice_text(ctx, full=full), choices=tuple(choices), columns=2)
 
 
 async def record_consent(ctx: FlowContext, action: ConsentAction) -> None:
@@ -157,9 +177,13 @@ async def _on_choice(
     action, _, arg = rest.partition(":")
     if action == "view":
         return Step(_in_flow(conv, "home", {}), [await _view(ctx, conv), _home(ctx)])
+    if action == "notice" and arg in CONSENT_FLOWS:
+        # "Xem thêm" under a consent request: the full notice, the owner stays where they are.
+        return Step(conv, [consent_request(ctx, arg, full=True)])
     if action == "notice":
         return Step(
-            _in_flow(conv, "home", {}), [OutboundMessage(text=notice_text(ctx)), _home(ctx)]
+            _in_flow(conv, "home", {}),
+            [OutboundMessage(text=notice_text(ctx, full=True)), _home(ctx)],
         )
     if action == "fix":
         return await _fix_pick_lead(ctx, conv)

@@ -24,7 +24,7 @@ async def test_register_by_typing_only(database: Database) -> None:
     engine, channel = engine_for(database)
     owner = User(engine, user_id="u-e2e")
     notice = await owner.command("dangky")
-    assert "Ai giữ thông tin" in texts_of(notice)
+    assert "Quyền của anh/chị" in texts_of(notice)
     await owner.say("đồng ý")  # a typed label is the button
     await owner.say("Phạm Văn Tư")
     await owner.say("0912345678")
