@@ -24,6 +24,7 @@ MORE_PREFIX = "more:"
 MORE_LABEL = "nav.more"
 #: Where the unread parts wait, in ``Conversation.data``.
 PAGES_KEY = "more_pages"
+NEXT_KEY = "more_pages_next"
 #: Unread long replies kept per owner; older ones are dropped (their button then says so).
 MAX_KEPT = 5
 _PARAGRAPH = "\n\n"
@@ -59,7 +60,8 @@ def paginate(step: Step, *, more_label: str, limit: int = OWNER_MESSAGE_LIMIT) -
         return step
     data = dict(step.conversation.data)
     kept: dict[str, Any] = dict(_kept(data))
-    counter = int(data.get(f"{PAGES_KEY}_next", 0) or 0)
+    stored = data.get(NEXT_KEY)
+    counter = stored if isinstance(stored, int) else 0
     replies: list[OutboundMessage] = []
     for reply in step.replies:
         parts = split_text(reply.text, limit=limit)
@@ -78,7 +80,7 @@ def paginate(step: Step, *, more_label: str, limit: int = OWNER_MESSAGE_LIMIT) -
     while len(kept) > MAX_KEPT:
         kept.pop(next(iter(kept)))
     data[PAGES_KEY] = kept
-    data[f"{PAGES_KEY}_next"] = counter
+    data[NEXT_KEY] = counter
     conversation = Conversation(step.conversation.flow, step.conversation.step, data)
     return Step(conversation, replies)
 
