@@ -297,6 +297,7 @@ class Engine:
         """Write the step: new state, message log, outbox and the replies, in its transaction."""
         session = ctx.session
         conv = step.conversation
+        offered_before = state.last_choices
         state.flow, state.step, state.data = conv.flow, conv.step, dict(conv.data)
         offered = [reply for reply in step.replies if reply.choices]
         if offered:
@@ -311,7 +312,7 @@ class Engine:
                 "identity_id": identity_id,
                 "direction": "in",
                 "kind": event.kind.value,
-                "text": _describe_inbound(event),
+                "text": _describe_inbound(event, offered_before),
                 "created_at": now,
             }
             outbound = [
@@ -364,7 +365,14 @@ def _label_key(text: str) -> str:
     return " ".join("".join(ch if ch.isalnum() else " " for ch in folded).split())
 
 
-def _describe_inbound(event: InboundEvent) -> str:
+def _describe_inbound(event: InboundEvent, offered: list[object]) -> str:
+    """The log line of what the user did; a tap is logged as the label they saw (the web
+    chat shows it again from the log after a reload)."""
+    if event.kind is EventKind.CHOICE:
+        for item in offered:
+            if isinstance(item, list) and len(item) > 1 and item[0] == event.text:
+                return str(item[1])
+        return event.text
     if event.kind is EventKind.CONTACT:
         return "[contact]"
     if event.kind is EventKind.LOCATION:

@@ -367,8 +367,10 @@ def _question_choices(
     elif question.type is AnswerType.MULTI_CHOICE:
         selected = set(progress.get("selected") or [])
         for option in question.options:
-            key = "eligibility.selected" if option.id in selected else "eligibility.not_selected"
-            choices.append(Choice(prefix + option.id, ctx.texts.label(key, label=option.label)))
+            ticked = option.id in selected
+            key = "eligibility.selected" if ticked else "eligibility.not_selected"
+            label = ctx.texts.label(key, label=option.label)
+            choices.append(Choice(prefix + option.id, label, pressed=ticked))
         choices.append(Choice(prefix + DONE_OPTION, ctx.texts.label("eligibility.done")))
         if not selected:
             choices.append(Choice(prefix + NONE_OPTION, ctx.texts.label("eligibility.none")))

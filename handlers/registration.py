@@ -324,6 +324,7 @@ def _question(ctx: FlowContext, field: str, fields: Mapping[str, Any]) -> Outbou
                     "register.kind_on" if kind in chosen else "register.kind_off",
                     kind=texts.label(f"register.kind.{kind}"),
                 ),
+                pressed=kind in chosen,
             )
             for kind in options.kinds
         )

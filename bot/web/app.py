@@ -21,6 +21,7 @@ from bot.channels.webchat import (
 )
 from bot.engine import Engine
 from bot.messages import EventKind, InboundEvent, message_to_dict
+from bot.web.history import session_history
 from storage import conversations as repo
 
 log = logging.getLogger(__name__)
@@ -50,6 +51,7 @@ def create_app(
         app.router.add_get("/chat", chat_page)
         app.router.add_post("/chat/api/message", chat_message)
         app.router.add_get("/chat/api/poll", chat_poll)
+        app.router.add_get("/chat/api/history", chat_history)
     if telegram_webhook is not None:
         path, handler = telegram_webhook
         app.router.add_post(path, handler)
@@ -143,6 +145,13 @@ async def chat_poll(request: web.Request) -> web.Response:
                 )
                 notices = [{"id": row.id, "text": row.text} for row in rows]
     return web.json_response({"notices": notices})
+
+
+async def chat_history(request: web.Request) -> web.Response:
+    """The session's recent messages and live buttons: a reload continues the chat."""
+    engine = request.app[ENGINE_KEY]
+    history = await session_history(engine.database, request.cookies.get(SESSION_COOKIE))
+    return web.json_response(history)
 
 
 def _error(message: str, *, status: int) -> web.Response:
