@@ -3,6 +3,9 @@
     python3 dev.py run    # create .venv, install, apply migrations, serve web chat (+ Telegram)
     python3 dev.py test   # create .venv, install with dev tools, run every check and test
 
+`run` installs only what the bot needs and listens on 127.0.0.1 (this computer only) unless
+HOST is set; `test` adds the dev tools (pytest, ruff, mypy, Playwright).
+
 Only the standard library is used here, because nothing else exists yet on a fresh machine.
 """
 
@@ -20,6 +23,7 @@ VENV = ROOT / ".venv"
 MARKER = VENV / ".installed-hash"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 MIN_PYTHON = (3, 11)
+DEV_EXTRA = "dev"
 
 
 def _python() -> Path:
@@ -31,20 +35,28 @@ def _install_hash() -> str:
     return hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
 
 
-def ensure_venv() -> None:
+def _installed(*, dev: bool) -> bool:
+    """The dev install includes the runtime one, so ``run`` after ``test`` installs nothing."""
+    if not MARKER.exists():
+        return False
+    wanted, _, extras = MARKER.read_text().partition(":")
+    return wanted == _install_hash() and (extras == DEV_EXTRA or not dev)
+
+
+def ensure_venv(*, dev: bool) -> None:
     if sys.version_info < MIN_PYTHON:
         sys.exit(f"Cần Python {MIN_PYTHON[0]}.{MIN_PYTHON[1]} trở lên (đang dùng {sys.version}).")
     if not _python().exists():
         print("• Tạo môi trường ảo .venv …", flush=True)
         venv.EnvBuilder(with_pip=True).create(VENV)
-    wanted = _install_hash()
-    if MARKER.exists() and MARKER.read_text() == wanted:
+    if _installed(dev=dev):
         return
     print("• Cài đặt thư viện (lần đầu mất vài phút) …", flush=True)
     pip = [str(_python()), "-m", "pip", "--disable-pip-version-check", "-q"]
     subprocess.run([*pip, "install", "--upgrade", "pip"], check=True)
-    subprocess.run([*pip, "install", "-e", f"{ROOT}[dev]"], check=True)
-    MARKER.write_text(wanted)
+    target = f"{ROOT}[{DEV_EXTRA}]" if dev else str(ROOT)
+    subprocess.run([*pip, "install", "-e", target], check=True)
+    MARKER.write_text(f"{_install_hash()}:{DEV_EXTRA if dev else ''}")
 
 
 def run_checks() -> int:
@@ -69,7 +81,7 @@ def main() -> int:
     if command not in {"run", "test"}:
         print(__doc__)
         return 2
-    ensure_venv()
+    ensure_venv(dev=command == "test")
     if command == "test":
         return run_checks()
     args = [str(BIN / "khuyencong"), "serve", *sys.argv[2:]]

@@ -14,12 +14,20 @@ import sys
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot import loop
 from bot.config import ConfigError, Settings, load_settings
 from bot.logs import setup_logging
 from bot.texts import ContentError
 
+if TYPE_CHECKING:
+    from bot.runtime import BotRuntime
+
+#: Hosts that listen on every network interface.
+ALL_INTERFACES = frozenset({"0.0.0.0", "::", ""})
+#: The terminal chat shares the terminal with the logs: only warnings and errors show.
+CHAT_LOG_LEVEL = "WARNING"
 EXIT_OK = 0
 EXIT_PROBLEMS = 1
 EXIT_USAGE = 2
@@ -104,7 +112,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         settings = load_settings()
-        setup_logging(settings.log_level)
+        chatting = args.command == "chat"
+        setup_logging(CHAT_LOG_LEVEL if chatting else settings.log_level)
         return _run(args, settings)
     except (ConfigError, ContentError) as exc:
         print(f"khuyencong: {exc}", file=sys.stderr)
@@ -117,7 +126,10 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "serve":
         from bot.runtime import BotRuntime
 
-        loop.run(BotRuntime(settings).run_until_signal(), kind=settings.event_loop)
+        loop.run(
+            BotRuntime(settings).run_until_signal(on_ready=announce_address),
+            kind=settings.event_loop,
+        )
         return EXIT_OK
     if args.command == "chat":
         return asyncio.run(_chat(settings, user=args.user))
@@ -132,6 +144,20 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "privacy":
         return asyncio.run(_purge(settings))
     return EXIT_USAGE  # pragma: no cover - argparse enforces the choices
+
+
+def announce_address(runtime: BotRuntime) -> None:
+    """Tell whoever started the server where to open it and how to stop it."""
+    host = runtime.settings.host
+    everywhere = host in ALL_INTERFACES
+    shown = "localhost" if everywhere else host
+    path = "/chat" if runtime.settings.webchat_enabled else "/healthz"
+    print(f"khuyencong: open http://{shown}:{runtime.port}{path} (Ctrl+C to stop)", flush=True)
+    if everywhere:
+        print(
+            f"khuyencong: HOST={host} also serves other computers on the network",
+            flush=True,
+        )
 
 
 async def _chat(settings: Settings, *, user: str | None) -> int:

@@ -465,8 +465,9 @@ def _on_amount(
     try:
         value = parse_money(text) if money else parse_number(text)
     except ParseError as exc:
+        # One apology (why it was not read), then the question itself, not its re-ask.
         template = "parsing/money_invalid" if money else "parsing/number_invalid"
-        step = _ask(ctx, conv, progress, reask=True)
+        step = _ask(ctx, conv, progress)
         step.replies.insert(0, ctx.say(template, reason=exc.reason.value))
         return step
     too_small = question.min_value is not None and value < question.min_value

@@ -10,12 +10,12 @@ withdrawal; anonymous statistics stay.
 
 from __future__ import annotations
 
-from datetime import UTC
+from datetime import UTC, date
 from typing import Any
 
 from bot.flow import Flow, FlowContext
 from bot.leads.catalogue import ConsentNotice, load_notices, load_statuses
-from bot.leads.views import display_phone, lead_view
+from bot.leads.views import display_phone, label_or_code, lead_view
 from bot.messages import Choice, Conversation, EventKind, InboundEvent, OutboundMessage, Step
 from bot.parsing import ParseError, format_phone_vn, parse_money, parse_phone
 from storage.leads import ConsentAction, Lead
@@ -34,6 +34,8 @@ NAME = "privacy"
 DAYS_PER_MONTH = 30
 PLATFORM_TELEGRAM = "Telegram"
 PLATFORM_ZALO = "Zalo"
+#: Consent purposes (the part before ":") and the label that names them.
+PURPOSE_LABELS = {"lead": "privacy.purpose.lead", "subscribe": "privacy.purpose.subscription"}
 #: Flows that ask for consent; their name is carried by the "Xem thêm" of the notice.
 CONSENT_FLOWS = frozenset({"register", "handoff"})
 MAX_TEXT = 500
@@ -228,16 +230,16 @@ async def _view(ctx: FlowContext, conv: Conversation) -> OutboundMessage:
         {
             "date": consent.created_at.astimezone(zone),
             "action": ctx.texts.label(f"privacy.action.{consent.action}"),
-            "purpose": consent.purpose,
+            "purpose": _purpose_text(ctx, consent.purpose),
             "version": consent.notice_version,
-            "channel": consent.channel,
+            "channel": label_or_code(ctx.texts, f"channel.{consent.channel}", consent.channel),
         }
         for consent in await Consents(ctx.session).for_person(person_id)
     ]
     topics = sorted(await Subscriptions(ctx.session).active_topics(person_id))
     open_handoff = await Handoffs(ctx.session).open_for(ctx.identity.identity_id)
     eligibility = conv.data.get("eligibility")
-    evaluated_on = eligibility.get("evaluated_on") if isinstance(eligibility, dict) else None
+    evaluated_on = _day(eligibility.get("evaluated_on")) if isinstance(eligibility, dict) else None
     return OutboundMessage(
         text=ctx.texts.render(
             "privacy/view",
@@ -245,11 +247,33 @@ async def _view(ctx: FlowContext, conv: Conversation) -> OutboundMessage:
             consents=consents,
             topics=[ctx.texts.label(f"subscribe.topic.{topic}") for topic in topics],
             handoff_open=open_handoff is not None,
-            channel=ctx.identity.channel,
+            channel=label_or_code(
+                ctx.texts, f"channel.{ctx.identity.channel}", ctx.identity.channel
+            ),
             has_eligibility=isinstance(eligibility, dict),
             evaluated_on=evaluated_on,
         )
     )
+
+
+def _purpose_text(ctx: FlowContext, purpose: str) -> str:
+    """What a consent was for, in words: never the stored key ("lead", "subscribe:fairs")."""
+    kind, _, topic = purpose.partition(":")
+    key = PURPOSE_LABELS.get(kind, "")
+    if not key:
+        return purpose
+    text = ctx.texts.label(key)
+    topic_key = f"subscribe.topic.{topic}"
+    if topic and ctx.texts.has_label(topic_key):
+        text = f"{text}: {ctx.texts.label(topic_key)}"
+    return text
+
+
+def _day(raw: object) -> date | None:
+    try:
+        return date.fromisoformat(str(raw))
+    except ValueError:
+        return None
 
 
 async def _fix_pick_lead(ctx: FlowContext, conv: Conversation) -> Step:
@@ -313,7 +337,10 @@ async def _fix_value(
                 conv,
                 [
                     ctx.say(
-                        "parsing/phone_invalid", reason=error.reason.value, suggestion=suggestion
+                        "parsing/phone_invalid",
+                        reason=error.reason.value,
+                        suggestion=suggestion,
+                        digits=sum(char.isdigit() for char in raw),
                     )
                 ],
             )

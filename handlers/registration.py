@@ -13,10 +13,18 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
+from bot.eligibility import load_eligibility
+from bot.eligibility.answers import is_unknown_answer
 from bot.flow import Flow, FlowContext
 from bot.leads.catalogue import LeadOptions, load_lead_options, load_statuses
 from bot.leads.codes import format_lead_code
-from bot.leads.views import display_phone, kinds_text, label_or_code, lead_view
+from bot.leads.views import (
+    display_phone,
+    kinds_text,
+    label_or_code,
+    lead_view,
+    programme_titles,
+)
 from bot.messages import Choice, Conversation, EventKind, InboundEvent, OutboundMessage, Step
 from bot.parsing import ParseError, format_phone_vn, parse_money, parse_phone
 from handlers.privacy import (
@@ -209,10 +217,19 @@ async def _on_answer(
         return Step(conv, [_question(ctx, field, state.get("fields", {}))])
     text = " ".join(event.text.split())
     if field == "budget":
+        if is_unknown_answer(text, ctx.content.get(load_eligibility).settings):
+            return _store(ctx, conv, state, "budget", None)  # "không biết" = "Chưa rõ"
         try:
             amount = parse_money(text)
         except ParseError as error:
-            return Step(conv, [ctx.say("parsing/money_invalid", reason=error.reason.value)])
+            # Why it was not read, then the same question with its "Chưa rõ" button.
+            return Step(
+                conv,
+                [
+                    ctx.say("parsing/money_invalid", reason=error.reason.value),
+                    _question(ctx, field, state.get("fields", {})),
+                ],
+            )
         return _store(ctx, conv, state, "budget", amount)
     if field in ("facility_type", "support_kinds"):
         # Typed labels and numbers are mapped to buttons by the engine; anything else re-asks.
@@ -261,7 +278,10 @@ def _on_phone(
         suggestion = format_phone_vn(error.suggestion) if error.suggestion else None
         reply = OutboundMessage(
             text=ctx.texts.render(
-                "parsing/phone_invalid", reason=error.reason.value, suggestion=suggestion
+                "parsing/phone_invalid",
+                reason=error.reason.value,
+                suggestion=suggestion,
+                digits=sum(char.isdigit() for char in raw),
             ),
             request_contact=True,
         )
@@ -490,7 +510,13 @@ def _tell_staff(ctx: FlowContext, lead: Lead, *, updated: bool) -> None:
     """Post the lead, unmasked, to every staff chat (after the commit, via the outbox)."""
     zone = ctx.now.tzinfo
     assert zone is not None
-    view = lead_view(lead, texts=ctx.texts, statuses=ctx.content.get(load_statuses), zone=zone)
+    view = lead_view(
+        lead,
+        texts=ctx.texts,
+        statuses=ctx.content.get(load_statuses),
+        zone=zone,
+        programmes=programme_titles(ctx.content),
+    )
     text = ctx.texts.render("staff/new_lead", lead=view, updated=updated)
     for channel, chat_id in ctx.settings.staff_targets:
         ctx.notify(channel, chat_id, OutboundMessage(text=text), topic=f"lead:{lead.id}")

@@ -9,13 +9,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.formatting import money, vn_date
 from bot.leads.catalogue import Statuses
 from bot.parsing import format_phone_vn
 from bot.texts import Texts
 from storage.leads import Lead
+
+if TYPE_CHECKING:
+    from bot.content import Content
 
 #: Keys of a verdict dict (from the eligibility flow) naming its programme and outcome.
 _PROGRAMME_KEYS = ("programme_name", "programme", "programme_id", "id")
@@ -46,6 +49,10 @@ class LeadView:
     channel: str
     created: str
     updated: str
+    #: The programme's title (staff read a name, never ``may_moc_thiet_bi``); may be empty.
+    programme: str = ""
+    #: The channel in words ("Telegram", "trang web chat").
+    channel_name: str = ""
 
 
 def label_or_code(texts: Texts, key: str, code: str) -> str:
@@ -81,7 +88,21 @@ def verdicts_text(texts: Texts, eligibility: Mapping[str, Any] | None) -> str:
     return "; ".join(part for part in parts if part)
 
 
-def lead_view(lead: Lead, *, texts: Texts, statuses: Statuses, zone: tzinfo) -> LeadView:
+def programme_titles(content: Content) -> dict[str, str]:
+    """Programme id → title, for views that name the programme a lead came from."""
+    from bot.policy import load_catalogue
+
+    return {programme.id: programme.title for programme in content.get(load_catalogue).programmes}
+
+
+def lead_view(
+    lead: Lead,
+    *,
+    texts: Texts,
+    statuses: Statuses,
+    zone: tzinfo,
+    programmes: Mapping[str, str] | None = None,
+) -> LeadView:
     return LeadView(
         id=lead.id,
         code=lead.code or "",
@@ -103,6 +124,8 @@ def lead_view(lead: Lead, *, texts: Texts, statuses: Statuses, zone: tzinfo) -> 
         programme_id=lead.programme_id,
         verdicts=verdicts_text(texts, lead.eligibility),
         channel=lead.channel,
+        programme=(programmes or {}).get(lead.programme_id, ""),
+        channel_name=label_or_code(texts, f"channel.{lead.channel}", lead.channel),
         created=_local_date(lead.created_at, zone),
         updated=_local_date(lead.updated_at, zone),
     )
