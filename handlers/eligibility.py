@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 from datetime import date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from bot.content import Content
@@ -47,6 +46,7 @@ from bot.parsing import (
     Gazetteer,
     ParseError,
     PlaceMatch,
+    content_gazetteer,
     looks_like_former_address,
     parse_money,
     parse_number,
@@ -98,18 +98,14 @@ def _catalogue(ctx: FlowContext) -> Catalogue:
     return ctx.content.get(load_catalogue)
 
 
-def _build_gazetteer(_root: Path) -> Gazetteer:
-    return Gazetteer.build()
-
-
 def warm_gazetteer(content: Content) -> None:
     """Build the gazetteer into the content cache (start-up, in a thread)."""
-    content.get(_build_gazetteer)
+    content.get(content_gazetteer)
 
 
 async def _gazetteer(ctx: FlowContext) -> Gazetteer:
     """The commune-level units, built once per process in a worker thread (≈0,2 s)."""
-    return await asyncio.to_thread(ctx.content.get, _build_gazetteer)
+    return await asyncio.to_thread(ctx.content.get, content_gazetteer)
 
 
 def resume_prompt_after(ctx: FlowContext) -> timedelta:

@@ -9,6 +9,7 @@ double tap, a redelivered update or a retry by another worker yields one lead.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Mapping
 from typing import Any
@@ -26,7 +27,13 @@ from bot.leads.views import (
     programme_titles,
 )
 from bot.messages import Choice, Conversation, EventKind, InboundEvent, OutboundMessage, Step
-from bot.parsing import ParseError, format_phone_vn, parse_money, parse_phone
+from bot.parsing import (
+    ParseError,
+    content_gazetteer,
+    format_phone_vn,
+    parse_money,
+    parse_phone,
+)
 from handlers.privacy import (
     at_menu,
     consent_request,
@@ -41,6 +48,11 @@ from storage.repositories import LeadFields, Leads, Outcome
 
 NAME = "register"
 ELIGIBILITY_KEY = "eligibility"
+#: An eligibility check in progress (its answers so far under "facts").
+ELIGIBILITY_PROGRESS_KEY = "eligibility_progress"
+#: Communes offered when a typed name matches several official units.
+COMMUNE_CHOICES = 5
+COMMUNE_TYPED = "typed"
 #: The form, in the order asked. A field already answered (or reused) is skipped.
 FIELDS: tuple[str, ...] = (
     "full_name",
@@ -107,10 +119,23 @@ async def _begin(ctx: FlowContext, conv: Conversation, programme: str) -> Step:
     return _next(ctx, conv, state, intro=intro)
 
 
-def _reused_answers(ctx: FlowContext, conv: Conversation, programme: str) -> dict[str, Any]:
+def _eligibility_answers(conv: Conversation) -> dict[str, Any]:
+    """The last check's answers, then those of a check left unfinished (newer): an owner who
+    stopped at question 7 is not asked the first six again."""
+    answers: dict[str, Any] = {}
     eligibility = conv.data.get(ELIGIBILITY_KEY)
-    answers = eligibility.get("answers") if isinstance(eligibility, Mapping) else None
-    answers = answers if isinstance(answers, Mapping) else {}
+    finished = eligibility.get("answers") if isinstance(eligibility, Mapping) else None
+    if isinstance(finished, Mapping):
+        answers.update(finished)
+    progress = conv.data.get(ELIGIBILITY_PROGRESS_KEY)
+    facts = progress.get("facts") if isinstance(progress, Mapping) else None
+    if isinstance(facts, Mapping):
+        answers.update({key: value for key, value in facts.items() if value is not None})
+    return answers
+
+
+def _reused_answers(ctx: FlowContext, conv: Conversation, programme: str) -> dict[str, Any]:
+    answers = _eligibility_answers(conv)
     options = _options(ctx)
     fields: dict[str, Any] = {}
     facility_type = answers.get("facility_type")
@@ -183,6 +208,13 @@ async def _on_choice(
         return Step(_at(conv, f"ask:{arg}", state), [_question(ctx, arg, fields)])
     if action == "type" and arg in options.facility_types:
         return _store(ctx, conv, state, "facility_type", arg)
+    if action == "commune" and conv.step == "ask:commune_name":
+        offered: Mapping[str, str] = state.get("commune_options") or {}
+        if arg in offered:
+            name = offered[arg].split(",", 1)[0]
+            return _store_commune(ctx, conv, state, name, arg)
+        if arg == COMMUNE_TYPED and state.get("commune_text"):
+            return _store_commune(ctx, conv, state, str(state["commune_text"]), "")
     if action == "call" and arg in options.call_times:
         return _store(ctx, conv, state, "call_time", arg)
     if action == "skip" and arg in SKIPPABLE:
@@ -249,10 +281,44 @@ async def _on_answer(
             ],
         )
     if field == "commune_name":
-        # Typed by the owner: the official code is not known, staff check it when calling.
-        fields = {**state.get("fields", {}), "commune_code": ""}
-        state = {**state, "fields": fields}
+        return await _on_commune(ctx, conv, state, text)
     return _store(ctx, conv, state, field, text)
+
+
+async def _on_commune(
+    ctx: FlowContext, conv: Conversation, state: dict[str, Any], text: str
+) -> Step:
+    """A typed commune becomes the official unit (name and code) when it is recognised; with
+    several candidates the owner picks one, or keeps what they typed for staff to check."""
+    gazetteer = await asyncio.to_thread(ctx.content.get, content_gazetteer)
+    province = ctx.content.get(load_eligibility).settings.default_province_code
+    matches = gazetteer.find_units(text, limit=COMMUNE_CHOICES, prefer_province_code=province)
+    if len(matches) == 1:
+        return _store_commune(ctx, conv, state, matches[0].name, str(matches[0].code))
+    if not matches:
+        return _store_commune(ctx, conv, state, text, "")
+    options = {str(match.code): f"{match.name}, {match.province_name}" for match in matches}
+    state = {**state, "commune_text": text, "commune_options": options}
+    return Step(_at(conv, "ask:commune_name", state), [_commune_pick(ctx, state)])
+
+
+def _commune_pick(ctx: FlowContext, state: Mapping[str, Any]) -> OutboundMessage:
+    options: Mapping[str, str] = state.get("commune_options") or {}
+    typed = str(state.get("commune_text") or "")
+    choices = [Choice(f"{NAME}:commune:{code}", name) for code, name in options.items()]
+    keep = ctx.texts.label("register.commune_keep", typed=typed[:40])
+    choices.append(Choice(f"{NAME}:commune:{COMMUNE_TYPED}", keep))
+    return OutboundMessage(
+        text=ctx.texts.render("register/commune_pick", typed=typed), choices=tuple(choices)
+    )
+
+
+def _store_commune(
+    ctx: FlowContext, conv: Conversation, state: dict[str, Any], name: str, code: str
+) -> Step:
+    state = {k: v for k, v in state.items() if k not in {"commune_text", "commune_options"}}
+    fields = {**state.get("fields", {}), "commune_code": code}
+    return _store(ctx, conv, {**state, "fields": fields}, "commune_name", name)
 
 
 def _on_phone(

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from bot.messages import OutboundMessage
@@ -127,3 +128,22 @@ async def test_a_long_reply_is_read_part_by_part_and_keeps_its_buttons(
     assert len(parts) >= 3  # the section is 1,500 characters: three screens
     [again] = await owner.tap("more:0")
     assert "đã gửi rồi" in again.text  # a part already read is not sent twice
+
+
+async def test_the_shortest_check_reaches_its_verdict_in_twelve_answers(
+    sqlite_database: Database,
+) -> None:
+    """The bánh pía script, every answer by button or typed: at most 12 answers."""
+    engine, _ = make_engine(sqlite_database)
+    owner = User(engine, f"short-{next(_users)}")
+    script = _eligibility_scripts()[0]
+    await owner.tap(script["steps"][0]["tap"])
+    answers = 0
+    for step in script["steps"][1:]:
+        replies = await (owner.tap(step["tap"]) if "tap" in step else owner.say(str(step["say"])))
+        answers += 1
+        if any("Có khả năng đủ điều kiện" in reply.text for reply in replies):
+            break
+    else:
+        pytest.fail("the script never reached a verdict")
+    assert answers <= 12

@@ -31,6 +31,7 @@ async def test_register_by_typing_only(database: Database) -> None:
     await owner.say("Cơ sở cơ khí Tư")
     await owner.say("1")  # the first facility type
     await owner.say("Long Phú")
+    await owner.say("1")  # two official units are called Long Phú: the first one
     await owner.say("máy xay lúa")
     await owner.say("1")  # machinery
     await owner.say("5")  # done

@@ -108,7 +108,12 @@ async def test_full_registration_creates_one_lead_and_tells_staff(database: Data
     assert lead.code == f"KC-2026-{lead.id:06d}"
     assert lead.code in done.text
     assert (lead.full_name, lead.phone, lead.support_kinds) == (NAME, PHONE, ["machinery"])
-    assert (lead.budget, lead.call_time, lead.commune_name) == (300_000_000, "morning", "Phú Tâm")
+    assert (lead.budget, lead.call_time, lead.commune_name) == (
+        300_000_000,
+        "morning",
+        "Xã Phú Tâm",
+    )
+    assert lead.commune_code == "31569"  # the typed commune is stored as the official unit
     assert (lead.channel, lead.identity_id) == ("telegram", owner.identity.identity_id)
     assert lead.notice_version == "2026-01"
     [notice] = done.notices
