@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.flow import Flow, FlowContext
 from bot.leads.catalogue import load_statuses
 from bot.leads.codes import format_handoff_ref
-from bot.leads.views import lead_view
+from bot.leads.views import label_or_code, lead_view
 from bot.messages import Choice, Conversation, EventKind, InboundEvent, OutboundMessage, Step
 from handlers.privacy import (
     at_menu,
@@ -116,7 +116,8 @@ async def _open(ctx: FlowContext, conv: Conversation) -> Step:
         zone = ctx.now.tzinfo or UTC
         statuses = ctx.content.get(load_statuses)
         lead = lead_view(latest, texts=ctx.texts, statuses=statuses, zone=zone)
-    _tell_staff(ctx, handoff, "handoff/staff_opened", lead=lead, channel=ctx.identity.channel)
+    channel = label_or_code(ctx.texts, f"channel.{ctx.identity.channel}", ctx.identity.channel)
+    _tell_staff(ctx, handoff, "handoff/staff_opened", lead=lead, channel=channel)
     ctx.trace["handoff_id"] = handoff.id
     reply = OutboundMessage(
         text=ctx.texts.render("handoff/opened", ref=format_handoff_ref(handoff.id)),

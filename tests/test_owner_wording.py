@@ -314,3 +314,16 @@ def test_the_terminal_chat_keeps_info_logs_out_of_the_conversation(tmp_path: Pat
     assert done.returncode == 0, done.stderr
     assert "Xin chào" in done.stdout
     assert '"level": "info"' not in done.stderr + done.stdout
+
+
+def test_staff_read_the_self_check_by_programme_name() -> None:
+    from bot.content import Content
+    from bot.leads.views import programme_titles, verdicts_text
+
+    content = Content(ROOT / "content")
+    stored = {"verdicts": [{"programme": "may_moc_thiet_bi", "outcome": "likely_eligible"}]}
+    named = {"verdicts": [{**stored["verdicts"][0], "name": "Máy móc"}]}
+    titles = programme_titles(content)
+    by_id = verdicts_text(content.texts, stored, programmes=titles)
+    assert by_id.startswith(titles["may_moc_thiet_bi"]) and "may_moc" not in by_id
+    assert verdicts_text(content.texts, named).startswith("Máy móc")

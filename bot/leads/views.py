@@ -73,15 +73,24 @@ def display_phone(phone: str) -> str:
         return phone
 
 
-def verdicts_text(texts: Texts, eligibility: Mapping[str, Any] | None) -> str:
-    """One line per programme: "may_moc_thiet_bi: Có thể đủ điều kiện"."""
+def verdicts_text(
+    texts: Texts,
+    eligibility: Mapping[str, Any] | None,
+    *,
+    programmes: Mapping[str, str] | None = None,
+) -> str:
+    """One line per programme, by name: "Hỗ trợ máy móc…: Có thể đủ điều kiện" (the stored
+    verdict carries the name too; ``programmes`` maps ids when it does not)."""
     if not eligibility:
         return ""
     parts: list[str] = []
     for verdict in eligibility.get("verdicts") or []:
         if not isinstance(verdict, Mapping):
             continue
-        programme = next((str(verdict[k]) for k in _PROGRAMME_KEYS if verdict.get(k)), "")
+        programme = str(verdict.get("name") or "")
+        if not programme:
+            key = next((str(verdict[k]) for k in _PROGRAMME_KEYS if verdict.get(k)), "")
+            programme = (programmes or {}).get(key, key)
         outcome = next((str(verdict[k]) for k in _OUTCOME_KEYS if verdict.get(k)), "")
         shown = label_or_code(texts, f"register.outcome.{outcome}", outcome)
         parts.append(f"{programme}: {shown}" if programme else shown)
@@ -122,7 +131,7 @@ def lead_view(
         budget_amount=lead.budget,
         call_time=label_or_code(texts, f"register.call.{lead.call_time}", lead.call_time),
         programme_id=lead.programme_id,
-        verdicts=verdicts_text(texts, lead.eligibility),
+        verdicts=verdicts_text(texts, lead.eligibility, programmes=programmes),
         channel=lead.channel,
         programme=(programmes or {}).get(lead.programme_id, ""),
         channel_name=label_or_code(texts, f"channel.{lead.channel}", lead.channel),
