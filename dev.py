@@ -35,11 +35,15 @@ def _install_hash() -> str:
     return hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
 
 
-def _installed(*, dev: bool) -> bool:
+def install_marker(*, dev: bool) -> str:
+    return f"{_install_hash()}:{DEV_EXTRA if dev else ''}"
+
+
+def installed(*, dev: bool, marker: Path = MARKER) -> bool:
     """The dev install includes the runtime one, so ``run`` after ``test`` installs nothing."""
-    if not MARKER.exists():
+    if not marker.exists():
         return False
-    wanted, _, extras = MARKER.read_text().partition(":")
+    wanted, _, extras = marker.read_text().partition(":")
     return wanted == _install_hash() and (extras == DEV_EXTRA or not dev)
 
 
@@ -49,14 +53,14 @@ def ensure_venv(*, dev: bool) -> None:
     if not _python().exists():
         print("• Tạo môi trường ảo .venv …", flush=True)
         venv.EnvBuilder(with_pip=True).create(VENV)
-    if _installed(dev=dev):
+    if installed(dev=dev):
         return
     print("• Cài đặt thư viện (lần đầu mất vài phút) …", flush=True)
     pip = [str(_python()), "-m", "pip", "--disable-pip-version-check", "-q"]
     subprocess.run([*pip, "install", "--upgrade", "pip"], check=True)
     target = f"{ROOT}[{DEV_EXTRA}]" if dev else str(ROOT)
     subprocess.run([*pip, "install", "-e", target], check=True)
-    MARKER.write_text(f"{_install_hash()}:{DEV_EXTRA if dev else ''}")
+    MARKER.write_text(install_marker(dev=dev))
 
 
 def run_checks() -> int:
