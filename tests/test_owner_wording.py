@@ -154,8 +154,10 @@ async def test_without_staff_chats_the_owner_is_told_to_call_not_that_staff_know
     await owner.command("start")
     replies = await owner.tap("handoff:start")
     text = texts_of(replies)
-    center_phone = yaml.safe_load((ROOT / "content" / "center.yaml").read_text())["phone"]
-    assert "vui lòng gọi" in text and str(center_phone) in text
+    center = yaml.safe_load((ROOT / "content" / "center.yaml").read_text(encoding="utf-8"))
+    assert "vui lòng" in text and center["short_name"] in text
+    if center["phone"]:
+        assert str(center["phone"]) in text
     assert "Đã chuyển" not in text and "đã báo cán bộ" not in text
     assert choice_ids(replies) == ["menu:main"]
 

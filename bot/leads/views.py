@@ -73,6 +73,11 @@ def display_phone(phone: str) -> str:
         return phone
 
 
+#: Set by the eligibility check on a verdict for a facility outside the Center's province.
+OUTSIDE_PROVINCE_KEY = "outside_province"
+OUT_OF_AREA_LABEL = "register.out_of_area"
+
+
 def verdicts_text(
     texts: Texts,
     eligibility: Mapping[str, Any] | None,
@@ -80,13 +85,17 @@ def verdicts_text(
     programmes: Mapping[str, str] | None = None,
 ) -> str:
     """One line per programme, by name: "Hỗ trợ máy móc…: Có thể đủ điều kiện" (the stored
-    verdict carries the name too; ``programmes`` maps ids when it does not)."""
+    verdict carries the name; ``programmes`` maps ids when it does not). A facility outside
+    the Center's province (registered anyway) is marked first, so staff see it at once."""
     if not eligibility:
         return ""
     parts: list[str] = []
     for verdict in eligibility.get("verdicts") or []:
         if not isinstance(verdict, Mapping):
             continue
+        province = verdict.get(OUTSIDE_PROVINCE_KEY)
+        if province and not parts:
+            parts.append(texts.label(OUT_OF_AREA_LABEL, province=str(province)))
         programme = str(verdict.get("name") or "")
         if not programme:
             key = next((str(verdict[k]) for k in _PROGRAMME_KEYS if verdict.get(k)), "")
