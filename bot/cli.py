@@ -136,7 +136,7 @@ def _run(args: argparse.Namespace, settings: Settings, *, clock: Clock) -> int:
         from bot.runtime import BotRuntime
 
         loop.run(
-            BotRuntime(settings).run_until_signal(on_ready=announce_address),
+            BotRuntime(settings, clock=clock).run_until_signal(on_ready=announce_address),
             kind=settings.event_loop,
         )
         return EXIT_OK

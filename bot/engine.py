@@ -36,7 +36,7 @@ from bot.messages import (
     message_to_dict,
 )
 from bot.nlu import fold
-from bot.paging import MORE_LABEL, paginate
+from bot.paging import MORE_KEEP_LABEL, MORE_LABEL, paginate
 from bot.router import Router
 from storage import Database
 from storage import conversations as repo
@@ -231,7 +231,11 @@ class Engine:
                 ctx.trace["staff_chat"] = True
             step = await self._run_flow(ctx, state, event, failed=failed)
             if not ctx.trace.get("staff_chat"):  # owners read one phone screen at a time
-                step = paginate(step, more_label=ctx.texts.label(MORE_LABEL))
+                step = paginate(
+                    step,
+                    more_label=ctx.texts.label(MORE_LABEL),
+                    keep_prefixes=tuple(ctx.texts.label(MORE_KEEP_LABEL).split("|")),
+                )
             await self._save(ctx, event=event, state=state, step=step, now=now)
             await self._record_processed(session, event, now=now, replies=step.replies)
         if ctx.notices:

@@ -22,6 +22,8 @@ OWNER_MESSAGE_LIMIT = 600
 MORE_PREFIX = "more:"
 #: The label key of the "Xem thêm" button (``content/labels/core.yaml``).
 MORE_LABEL = "nav.more"
+#: Lines that stay on a long reply's first part ("|"-separated starts, in the same file).
+MORE_KEEP_LABEL = "nav.more_keep"
 #: Where the unread parts wait, in ``Conversation.data``.
 PAGES_KEY = "more_pages"
 NEXT_KEY = "more_pages_next"
@@ -54,8 +56,17 @@ def _cut_at(text: str, limit: int) -> int:
     return limit
 
 
-def paginate(step: Step, *, more_label: str, limit: int = OWNER_MESSAGE_LIMIT) -> Step:
-    """Cut every long reply of ``step``; the unread parts go into the conversation state."""
+def paginate(
+    step: Step,
+    *,
+    more_label: str,
+    keep_prefixes: tuple[str, ...] = (),
+    limit: int = OWNER_MESSAGE_LIMIT,
+) -> Step:
+    """Cut every long reply of ``step``; the unread parts go into the conversation state.
+
+    Lines starting with one of ``keep_prefixes`` (the sources of the figures: "Nguồn: …")
+    stay on the first part, so a figure is never shown without its citation and date."""
     if all(len(reply.text) <= limit for reply in step.replies):
         return step
     data = dict(step.conversation.data)
@@ -64,7 +75,7 @@ def paginate(step: Step, *, more_label: str, limit: int = OWNER_MESSAGE_LIMIT) -
     counter = stored if isinstance(stored, int) else 0
     replies: list[OutboundMessage] = []
     for reply in step.replies:
-        parts = split_text(reply.text, limit=limit)
+        parts = _parts(reply.text, keep_prefixes, limit)
         if len(parts) <= 1:
             replies.append(reply)
             continue
@@ -83,6 +94,20 @@ def paginate(step: Step, *, more_label: str, limit: int = OWNER_MESSAGE_LIMIT) -
     data[NEXT_KEY] = counter
     conversation = Conversation(step.conversation.flow, step.conversation.step, data)
     return Step(conversation, replies)
+
+
+def _parts(text: str, keep_prefixes: tuple[str, ...], limit: int) -> list[str]:
+    if len(text) <= limit:
+        return [text]
+    lines = text.split("\n")
+    kept = [line for line in lines if keep_prefixes and line.startswith(keep_prefixes)]
+    block = "\n".join(kept)
+    if not kept or len(block) > limit // 2:
+        return split_text(text, limit=limit)
+    body = "\n".join(line for line in lines if line not in kept)
+    parts = split_text(body, limit=limit - len(block) - len(_PARAGRAPH))
+    parts[0] = f"{parts[0]}{_PARAGRAPH}{block}"
+    return parts
 
 
 def next_page(conversation: Conversation, key: str, *, more_label: str) -> OutboundMessage | None:

@@ -27,7 +27,7 @@ from bot.runtime import BotRuntime
 from bot.wording import load_no_buttons_wording
 from storage import Database, OutboxMessage
 from storage.models import ConversationState
-from tests.harness import ROOT, Clock, User, choice_ids, make_engine, texts_of
+from tests.harness import ROOT, User, choice_ids, fixed_clock, make_engine, texts_of
 
 _users = itertools.count(1)
 ISO_DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}\b")
@@ -166,7 +166,7 @@ async def test_start_up_warns_when_no_staff_chat_is_set(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     settings = load_settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'w.sqlite3'}")
-    runtime = BotRuntime(settings, clock=Clock())
+    runtime = BotRuntime(settings, clock=fixed_clock())
     with caplog.at_level(logging.WARNING):
         await runtime.start(serve_http=False)
         await runtime.stop()
