@@ -43,6 +43,7 @@ from bot.eligibility.places import MAX_PLACE_MATCHES, next_page, place_page
 from bot.flow import Flow, FlowContext
 from bot.messages import Choice, Conversation, EventKind, InboundEvent, OutboundMessage, Step
 from bot.nlu import fold
+from bot.paging import OWNER_MESSAGE_LIMIT
 from bot.parsing import (
     Gazetteer,
     ParseError,
@@ -676,6 +677,8 @@ def _verdict_message(
 ) -> OutboundMessage:
     """The verdict first (outcome, maximum, next step); reasons and law behind two buttons."""
     text = ctx.texts.render("eligibility/verdict", verdict=verdict, names=names)
+    if len(text) > OWNER_MESSAGE_LIMIT:  # one screen: what to do is one tap away
+        text = ctx.texts.render("eligibility/verdict", verdict=verdict, names=names, brief=True)
     if verdict.outcome is Outcome.LIKELY_NOT_ELIGIBLE:
         action = Choice(ASK_STAFF_CHOICE, ctx.texts.label("eligibility.ask_staff"))
     else:
