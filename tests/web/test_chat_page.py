@@ -30,6 +30,16 @@ COLUMN = 760
 WAIT_MS = 10_000
 
 
+def _browser_env() -> dict[str, str]:
+    """The browser runs on the real clock: CI's second pass preloads faketime into the tests
+    (to catch wall-clock reads in the bot), which Chromium itself does not survive."""
+    return {
+        name: value
+        for name, value in os.environ.items()
+        if name != "LD_PRELOAD" and not name.startswith(("FAKETIME", "DONT_FAKE"))
+    }
+
+
 @pytest.fixture
 async def browser() -> AsyncIterator[Any]:
     if not CHROMIUM.is_file():  # noqa: ASYNC240 - one stat before the browser starts
@@ -39,7 +49,9 @@ async def browser() -> AsyncIterator[Any]:
         pytest.skip(message)
     async with playwright_api.async_playwright() as playwright:
         browser = await playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu"]
+            executable_path=str(CHROMIUM),
+            args=["--no-sandbox", "--disable-gpu"],
+            env=_browser_env(),
         )
         try:
             yield browser
