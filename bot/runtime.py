@@ -88,7 +88,7 @@ class BotRuntime:
         if not settings.staff_chats:
             log.warning(
                 "STAFF_CHATS is not set: new leads and questions for staff reach nobody; "
-                "owners who ask for staff are told to call the Center"
+                "owners who ask for staff are told to contact the Center directly"
             )
         self._start_workers(engine)
         if serve_http:
