@@ -39,7 +39,8 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
 
     database_url: str = Field(default=DEFAULT_DATABASE_URL)
-    host: str = Field(default="0.0.0.0")
+    #: This computer only by default; a server sets HOST=0.0.0.0 (every interface).
+    host: str = Field(default="127.0.0.1")
     port: int = Field(default=DEFAULT_PORT, ge=0, le=MAX_PORT)  # 0: any free port (tests)
     public_url: str | None = None
     telegram_bot_token: str | None = None

@@ -36,6 +36,7 @@ from bot.messages import (
     message_to_dict,
 )
 from bot.nlu import fold
+from bot.paging import MORE_KEEP_LABEL, MORE_LABEL, paginate
 from bot.router import Router
 from bot.sanitize import MalformedInputError, clean_event
 from bot.workers.unsent import RETRYABLE, first_unsent, queue_unsent
@@ -250,6 +251,12 @@ class Engine:
             if staff_chat:
                 ctx.trace["staff_chat"] = True
             step = await self._run_flow(ctx, state, event, failed=failed)
+            if not ctx.trace.get("staff_chat"):  # owners read one phone screen at a time
+                step = paginate(
+                    step,
+                    more_label=ctx.texts.label(MORE_LABEL),
+                    keep_prefixes=tuple(ctx.texts.label(MORE_KEEP_LABEL).split("|")),
+                )
             await self._save(ctx, event=event, state=state, step=step, now=now)
             await self._record_processed(session, event, now=now, replies=step.replies)
         if ctx.notices:
@@ -314,6 +321,7 @@ class Engine:
         """Write the step: new state, message log, outbox and the replies, in its transaction."""
         session = ctx.session
         conv = step.conversation
+        offered_before = state.last_choices
         state.flow, state.step, state.data = conv.flow, conv.step, dict(conv.data)
         offered = [reply for reply in step.replies if reply.choices]
         if offered:
@@ -328,7 +336,7 @@ class Engine:
                 "identity_id": identity_id,
                 "direction": "in",
                 "kind": event.kind.value,
-                "text": _describe_inbound(event),
+                "text": _describe_inbound(event, offered_before),
                 "created_at": now,
             }
             outbound = [
@@ -381,7 +389,14 @@ def _label_key(text: str) -> str:
     return " ".join("".join(ch if ch.isalnum() else " " for ch in folded).split())
 
 
-def _describe_inbound(event: InboundEvent) -> str:
+def _describe_inbound(event: InboundEvent, offered: list[object]) -> str:
+    """The log line of what the user did; a tap is logged as the label they saw (the web
+    chat shows it again from the log after a reload)."""
+    if event.kind is EventKind.CHOICE:
+        for item in offered:
+            if isinstance(item, list) and len(item) > 1 and item[0] == event.text:
+                return str(item[1])
+        return event.text
     if event.kind is EventKind.CONTACT:
         return "[contact]"
     if event.kind is EventKind.LOCATION:

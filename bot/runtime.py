@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
@@ -23,6 +24,7 @@ from bot.engine import Engine
 from bot.router import FLOW_COMMANDS
 from bot.startup import StartupError
 from bot.web.app import create_app
+from bot.wording import load_no_buttons_wording
 from bot.workers.maintenance import MaintenanceWorker
 from bot.workers.outbox import OutboxWorker
 from handlers import build_router, warm_up
@@ -80,12 +82,18 @@ class BotRuntime:
         self.engine = engine
         engine.register_channel(WebChatChannel(self.database, clock=self.clock))
         if self._with_console:
-            engine.register_channel(ConsoleChannel())
+            wording = content.get(load_no_buttons_wording)
+            engine.register_channel(ConsoleChannel(reword=wording.apply))
         webhook_route = None
         if settings.telegram_enabled:
             webhook_route = self._make_telegram(engine)
         else:
             log.info("TELEGRAM_BOT_TOKEN is not set: Telegram is off, the web chat still runs")
+        if not settings.staff_chats:
+            log.warning(
+                "STAFF_CHATS is not set: new leads and questions for staff reach nobody; "
+                "owners who ask for staff are told to contact the Center directly"
+            )
         self._start_workers(engine)
         if serve_http:
             app = create_app(
@@ -175,12 +183,16 @@ class BotRuntime:
         self.failure = reason
         self.stop_requested.set()
 
-    async def run_until_signal(self) -> None:
+    async def run_until_signal(
+        self, *, on_ready: Callable[[BotRuntime], None] | None = None
+    ) -> None:
         try:
             await self.start()
         except BaseException:
             await self.stop()  # close what did start; the caller prints one line
             raise
+        if on_ready is not None:
+            on_ready(self)
         stop = self.stop_requested
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):

@@ -16,7 +16,7 @@ from datetime import UTC
 from bot.flow import FlowContext
 from bot.leads.catalogue import Statuses, load_statuses
 from bot.leads.codes import format_handoff_ref, parse_handoff_ref, parse_lead_code
-from bot.leads.views import lead_view
+from bot.leads.views import lead_view, programme_titles
 from bot.messages import EventKind, InboundEvent, OutboundMessage
 from storage.leads import Lead, LeadStatus
 from storage.models import ChannelIdentity
@@ -171,7 +171,11 @@ async def _show(ctx: FlowContext, typed_code: str) -> list[OutboundMessage]:
     if lead is None:
         return _say(ctx, "staff/lead_unknown", code=typed_code)
     view = lead_view(
-        lead, texts=ctx.texts, statuses=ctx.content.get(load_statuses), zone=ctx.now.tzinfo or UTC
+        lead,
+        texts=ctx.texts,
+        statuses=ctx.content.get(load_statuses),
+        zone=ctx.now.tzinfo or UTC,
+        programmes=programme_titles(ctx.content),
     )
     return _say(ctx, "staff/new_lead", lead=view, updated=False, shown=True)
 

@@ -192,6 +192,28 @@ async def history(
     return list((await session.execute(statement)).scalars())
 
 
+async def recent(session: AsyncSession, *, identity_id: int, limit: int) -> list[MessageLog]:
+    """The last ``limit`` messages of one identity, oldest first (the web chat's history)."""
+    statement = (
+        select(MessageLog)
+        .where(MessageLog.identity_id == identity_id)
+        .order_by(MessageLog.id.desc())
+        .limit(limit)
+    )
+    rows = list((await session.execute(statement)).scalars())
+    rows.reverse()
+    return rows
+
+
+async def offered_choices(session: AsyncSession, *, identity_id: int) -> list[Any]:
+    """The buttons last offered to one identity (``[[id, label], …]``), still live."""
+    statement = select(ConversationState.last_choices).where(
+        ConversationState.identity_id == identity_id
+    )
+    choices = await session.scalar(statement)
+    return list(choices or [])
+
+
 # -- the engine's hot path, in Core: one statement per need, no unit-of-work bookkeeping ----
 
 IDENTITY: Table = ChannelIdentity.__table__  # type: ignore[assignment]

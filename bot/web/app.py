@@ -24,6 +24,7 @@ from bot.logs import quiet_malformed_bodies
 from bot.messages import EventKind, InboundEvent, message_to_dict
 from bot.sanitize import MalformedInputError, bounded_int
 from bot.web.guard import WebChatGuard, is_https, security_headers
+from bot.web.history import session_history
 from bot.web.ratelimit import RateLimiter
 from storage import conversations as repo
 from storage.health import check_health
@@ -63,6 +64,7 @@ def create_app(
         app.router.add_get("/chat", chat_page)
         app.router.add_post("/chat/api/message", chat_message)
         app.router.add_get("/chat/api/poll", chat_poll)
+        app.router.add_get("/chat/api/history", chat_history)
     if telegram_webhook is not None:
         path, handler = telegram_webhook
         app.router.add_post(path, handler)
@@ -158,6 +160,13 @@ async def chat_poll(request: web.Request) -> web.Response:
                 )
                 notices = [{"id": row.id, "text": row.text} for row in rows]
     return web.json_response({"notices": notices})
+
+
+async def chat_history(request: web.Request) -> web.Response:
+    """The session's recent messages and live buttons: a reload continues the chat."""
+    engine = request.app[ENGINE_KEY]
+    history = await session_history(engine.database, request.cookies.get(SESSION_COOKIE))
+    return web.json_response(history)
 
 
 def _error(message: str, *, status: int) -> web.Response:
