@@ -13,14 +13,12 @@ from __future__ import annotations
 
 from datetime import UTC
 
-from bot.flow import FlowContext
+from bot.core.flow import FlowContext
+from bot.core.messages import EventKind, InboundEvent, OutboundMessage
 from bot.leads.catalogue import Statuses, load_statuses
 from bot.leads.codes import format_handoff_ref, parse_handoff_ref, parse_lead_code
 from bot.leads.views import lead_view, programme_titles
-from bot.messages import EventKind, InboundEvent, OutboundMessage
-from storage.leads import Lead, LeadStatus
-from storage.models import ChannelIdentity
-from storage.repositories import Handoffs, Leads
+from storage.models import Lead, LeadStatus
 
 CMD_CLOSE = "dong"
 CMD_STATUS = "trangthai"
@@ -48,7 +46,7 @@ def _say(ctx: FlowContext, template: str, **values: object) -> list[OutboundMess
 
 
 async def _relay(ctx: FlowContext, event: InboundEvent, message_id: str) -> list[OutboundMessage]:
-    handoffs = Handoffs(ctx.session)
+    handoffs = ctx.repos.handoffs
     handoff = await handoffs.find_by_message(
         channel=event.channel, chat_id=event.chat_id, message_id=message_id
     )
@@ -87,7 +85,7 @@ async def _command(ctx: FlowContext, event: InboundEvent) -> list[OutboundMessag
 
 async def _close(ctx: FlowContext, ref: str) -> list[OutboundMessage]:
     handoff_id = parse_handoff_ref(ref)
-    handoffs = Handoffs(ctx.session)
+    handoffs = ctx.repos.handoffs
     handoff = await handoffs.get(handoff_id) if handoff_id is not None else None
     if handoff is None:
         return _say(ctx, "staff/handoff_unknown", ref=ref)
@@ -107,7 +105,7 @@ async def _lead(ctx: FlowContext, typed: str) -> Lead | None:
     code = parse_lead_code(typed)
     if code is None:
         return None
-    lead = await Leads(ctx.session).by_code(code)
+    lead = await ctx.repos.leads.by_code(code)
     return lead if lead is not None and lead.anonymised_at is None else None
 
 
@@ -127,7 +125,7 @@ async def _status(
             statuses=list(statuses.by_status.values()),
         )
     old = lead.status
-    await Leads(ctx.session).set_status(lead, status, actor=_actor(event), now=ctx.now, note=note)
+    await ctx.repos.leads.set_status(lead, status, actor=_actor(event), now=ctx.now, note=note)
     notified = await _tell_owner(ctx, lead, status, statuses) if status.value != old else False
     return _say(
         ctx,
@@ -143,9 +141,9 @@ async def _tell_owner(
     ctx: FlowContext, lead: Lead, status: LeadStatus, statuses: Statuses
 ) -> bool:
     info = statuses[status]
-    if not info.notify_owner or lead.identity_id is None:
+    if not info.notify_owner:
         return False
-    owner = await ctx.session.get(ChannelIdentity, lead.identity_id)
+    owner = await ctx.repos.leads.owner_of(lead)
     if owner is None or owner.blocked_at is not None:
         return False
     sentence = ctx.texts.render_string(info.message, code=lead.code)
@@ -162,7 +160,7 @@ async def _note(
     lead = await _lead(ctx, typed_code)
     if lead is None:
         return _say(ctx, "staff/lead_unknown", code=typed_code)
-    await Leads(ctx.session).add_note(lead, note.strip(), actor=_actor(event), now=ctx.now)
+    await ctx.repos.leads.add_note(lead, note.strip(), actor=_actor(event), now=ctx.now)
     return _say(ctx, "staff/note_added", code=lead.code)
 
 

@@ -1,5 +1,5 @@
 """Imports every model module so ``Base.metadata`` knows all tables (migrations, tests)."""
 
-from storage import leads, models, understanding
+from storage.models import core, leads, understanding
 
-__all__ = ["leads", "models", "understanding"]
+__all__ = ["core", "leads", "understanding"]
