@@ -13,6 +13,7 @@ from handlers import (
     eligibility,
     handoff,
     linking,
+    more,
     myleads,
     policies,
     privacy,
@@ -32,6 +33,7 @@ FLOWS: tuple[Flow, ...] = (
     subscriptions.FLOW,
     privacy.FLOW,
     linking.FLOW,
+    more.FLOW,
 )
 
 

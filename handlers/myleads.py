@@ -6,6 +6,7 @@ from datetime import UTC
 
 from bot.core.flow import Flow, FlowContext
 from bot.core.messages import Choice, Conversation, EventKind, InboundEvent, OutboundMessage, Step
+from bot.core.sanitize import bounded_int
 from bot.leads.catalogue import load_statuses
 from bot.leads.views import lead_view
 from handlers.common import menu_choice
@@ -42,9 +43,9 @@ async def start(ctx: FlowContext, conv: Conversation, event: InboundEvent) -> St
 
 async def handle(ctx: FlowContext, conv: Conversation, event: InboundEvent) -> Step:
     if event.kind is EventKind.CHOICE and event.text.startswith(f"{NAME}:view:"):
-        raw = event.text.removeprefix(f"{NAME}:view:")
-        if raw.isdigit():
-            return await _detail(ctx, conv, int(raw))
+        lead_id = bounded_int(event.text.removeprefix(f"{NAME}:view:"))
+        if lead_id is not None:
+            return await _detail(ctx, conv, lead_id)
     return await start(ctx, conv, event)
 
 

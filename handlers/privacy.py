@@ -7,16 +7,18 @@ withdrawal; anonymous statistics stay, and the erasure step itself is not logged
 
 from __future__ import annotations
 
-from datetime import UTC
+from datetime import UTC, date
 from typing import Any
 
 from bot.core.flow import Flow, FlowContext
 from bot.core.messages import Choice, Conversation, EventKind, InboundEvent, OutboundMessage, Step
+from bot.core.sanitize import bounded_int
 from bot.leads.catalogue import load_notices, load_statuses
 from bot.leads.requests import working_days_after
-from bot.leads.views import display_phone, lead_view
+from bot.leads.views import display_phone, label_or_code, lead_view
 from bot.parsing import ParseError, parse_money
 from handlers.common import (
+    consent_request,
     menu_choice,
     notice_text,
     notify_staff,
@@ -27,6 +29,10 @@ from storage.models import ConsentAction, Lead
 from storage.repositories import ACTOR_OWNER, CORRECTABLE_FIELDS, erase_person
 
 NAME = "privacy"
+#: Consent purposes (the part before ":") and the label that names them.
+PURPOSE_LABELS = {"lead": "privacy.purpose.lead", "subscribe": "privacy.purpose.subscription"}
+#: Flows that ask for consent; their name is carried by the "Xem thêm" of the notice.
+CONSENT_FLOWS = frozenset({"register", "handoff"})
 MAX_TEXT = 500
 MIN_TEXT = 2
 #: Fields the owner may correct from here, in the order offered.
@@ -97,14 +103,18 @@ async def _on_choice(
     action, _, arg = rest.partition(":")
     if action == "view":
         return Step(_in_flow(conv, "home", {}), [await _view(ctx, conv), _home(ctx)])
+    if action == "notice" and arg in CONSENT_FLOWS:
+        # "Xem thêm" under a consent request: the full notice, the owner stays where they are.
+        return Step(conv, [consent_request(ctx, arg, full=True)])
     if action == "notice":
         return Step(
-            _in_flow(conv, "home", {}), [OutboundMessage(text=notice_text(ctx)), _home(ctx)]
+            _in_flow(conv, "home", {}),
+            [OutboundMessage(text=notice_text(ctx, full=True)), _home(ctx)],
         )
     if action == "fix":
         return await _fix_pick_lead(ctx, conv)
-    if action == "fixlead" and arg.isdigit():
-        return await _fix_pick_field(ctx, conv, int(arg))
+    if action == "fixlead" and (lead_id := bounded_int(arg)) is not None:
+        return await _fix_pick_field(ctx, conv, lead_id)
     if action == "fixfield" and arg in FIX_FIELDS and "lead" in state:
         prompt = OutboundMessage(
             text=ctx.texts.render(
@@ -144,16 +154,16 @@ async def _view(ctx: FlowContext, conv: Conversation) -> OutboundMessage:
         {
             "date": consent.created_at.astimezone(zone),
             "action": ctx.texts.label(f"privacy.action.{consent.action}"),
-            "purpose": consent.purpose,
+            "purpose": _purpose_text(ctx, consent.purpose),
             "version": consent.notice_version,
-            "channel": consent.channel,
+            "channel": label_or_code(ctx.texts, f"channel.{consent.channel}", consent.channel),
         }
         for consent in await ctx.repos.consents.for_person(person_id)
     ]
     topics = sorted(await ctx.repos.subscriptions.active_topics(person_id))
     open_handoff = await ctx.repos.handoffs.open_for(ctx.identity.identity_id)
     eligibility = conv.data.get("eligibility")
-    evaluated_on = eligibility.get("evaluated_on") if isinstance(eligibility, dict) else None
+    evaluated_on = _day(eligibility.get("evaluated_on")) if isinstance(eligibility, dict) else None
     return OutboundMessage(
         text=ctx.texts.render(
             "privacy/view",
@@ -161,11 +171,33 @@ async def _view(ctx: FlowContext, conv: Conversation) -> OutboundMessage:
             consents=consents,
             topics=[ctx.texts.label(f"subscribe.topic.{topic}") for topic in topics],
             handoff_open=open_handoff is not None,
-            channel=ctx.identity.channel,
+            channel=label_or_code(
+                ctx.texts, f"channel.{ctx.identity.channel}", ctx.identity.channel
+            ),
             has_eligibility=isinstance(eligibility, dict),
             evaluated_on=evaluated_on,
         )
     )
+
+
+def _purpose_text(ctx: FlowContext, purpose: str) -> str:
+    """What a consent was for, in words: never the stored key ("lead", "subscribe:fairs")."""
+    kind, _, topic = purpose.partition(":")
+    key = PURPOSE_LABELS.get(kind, "")
+    if not key:
+        return purpose
+    text = ctx.texts.label(key)
+    topic_key = f"subscribe.topic.{topic}"
+    if topic and ctx.texts.has_label(topic_key):
+        text = f"{text}: {ctx.texts.label(topic_key)}"
+    return text
+
+
+def _day(raw: object) -> date | None:
+    try:
+        return date.fromisoformat(str(raw))
+    except ValueError:
+        return None
 
 
 async def _fix_pick_lead(ctx: FlowContext, conv: Conversation) -> Step:

@@ -17,7 +17,7 @@ from bot.core.flow import FlowContext
 from bot.core.messages import EventKind, InboundEvent, OutboundMessage
 from bot.leads.catalogue import Statuses, load_statuses
 from bot.leads.codes import format_handoff_ref, parse_handoff_ref, parse_lead_code
-from bot.leads.views import lead_view
+from bot.leads.views import lead_view, programme_titles
 from storage.models import Lead, LeadStatus
 
 CMD_CLOSE = "dong"
@@ -169,7 +169,11 @@ async def _show(ctx: FlowContext, typed_code: str) -> list[OutboundMessage]:
     if lead is None:
         return _say(ctx, "staff/lead_unknown", code=typed_code)
     view = lead_view(
-        lead, texts=ctx.texts, statuses=ctx.content.get(load_statuses), zone=ctx.now.tzinfo or UTC
+        lead,
+        texts=ctx.texts,
+        statuses=ctx.content.get(load_statuses),
+        zone=ctx.now.tzinfo or UTC,
+        programmes=programme_titles(ctx.content),
     )
     return _say(ctx, "staff/new_lead", lead=view, updated=False, shown=True)
 

@@ -7,11 +7,12 @@ path as production: event → engine → commit → replies.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -43,6 +44,8 @@ from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.fakes.zalo_api import FakeZaloBot, FakeZaloOA
 
 ROOT = Path(__file__).resolve().parent.parent
+TICK_STEP = timedelta(seconds=1)
+TICK_SECONDS = 0.05
 TEST_NOW = datetime(2026, 11, 26, 9, 0, tzinfo=ZoneInfo("Asia/Ho_Chi_Minh"))
 
 
@@ -325,3 +328,24 @@ async def grant_zalo(runtime: BotRuntime, fake: FakeZaloOA) -> None:
     await channel.tokens.save_grant(
         TokenPair(pair["access_token"], pair["refresh_token"], int(pair["expires_in"]))
     )
+
+
+@asynccontextmanager
+async def ticking(
+    clock: FixedClock, *, step: timedelta = TICK_STEP, every: float = TICK_SECONDS
+) -> AsyncIterator[FixedClock]:
+    """Move ``clock`` forward by ``step`` every ``every`` real seconds during the block, for
+    tests where time must pass (a group chat's pace) without waiting for it."""
+
+    async def tick() -> None:
+        while True:
+            await asyncio.sleep(every)
+            clock.advance(step)
+
+    ticker = asyncio.create_task(tick())
+    try:
+        yield clock
+    finally:
+        ticker.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await ticker

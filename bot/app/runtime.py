@@ -10,12 +10,13 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from aiohttp import web
 
 from bot.app.channels import CHANNELS
+from bot.app.startup import StartupError
 from bot.app.web import create_app
 from bot.app.workers.maintenance import MaintenanceWorker
 from bot.app.workers.outbox import OutboxWorker, unreachable_reporter
@@ -63,6 +64,9 @@ class BotRuntime:
         self._marks_task: asyncio.Task[None] | None = None
         self._workers: list[OutboxWorker | MaintenanceWorker] = []
         self.port: int | None = None
+        #: Why the process must stop on its own (said in one line by the CLI), if it must.
+        self.failure: str | None = None
+        self.stop_requested = asyncio.Event()
 
     async def start(self, *, serve_http: bool = True) -> None:
         settings = self.settings
@@ -87,12 +91,18 @@ class BotRuntime:
             handle=engine.handle,
             clock=self.clock,
             commands=router.platform_commands(),
+            on_fatal=self._fail,
         )
         for plugin, section in self._sections:
             channel = plugin.build(section, host)
             if channel is not None:
                 self.channels[channel.name] = channel
                 engine.register_channel(channel)
+        if not settings.staff_chats:
+            log.warning(
+                "STAFF_CHATS is not set: new leads and questions for staff reach nobody; "
+                "owners who ask for staff are told to contact the Center directly"
+            )
         self._start_workers(engine)
         if serve_http:
             routes = [route for channel in self.channels.values() for route in channel.routes()]
@@ -122,6 +132,7 @@ class BotRuntime:
             keep_event_hours=self.settings.dedup_retention_hours,
             handoff_idle_hours=self.settings.handoff_idle_hours,
             close_idle_handoffs=close_idle_handoffs,
+            web_session_idle_days=self.settings.webchat_session_idle_days,
         )
         self._workers = [outbox, maintenance]
         self._tasks = [asyncio.create_task(worker.run()) for worker in self._workers]
@@ -150,9 +161,21 @@ class BotRuntime:
         if self.database is not None:
             await self.database.dispose()
 
-    async def run_until_signal(self) -> None:
-        await self.start()
-        stop = asyncio.Event()
+    def _fail(self, reason: str) -> None:
+        self.failure = reason
+        self.stop_requested.set()
+
+    async def run_until_signal(
+        self, *, on_ready: Callable[[BotRuntime], None] | None = None
+    ) -> None:
+        try:
+            await self.start()
+        except BaseException:
+            await self.stop()  # close what did start; the caller prints one line
+            raise
+        if on_ready is not None:
+            on_ready(self)
+        stop = self.stop_requested
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError):
@@ -162,6 +185,8 @@ class BotRuntime:
         finally:
             log.info("shutting down")
             await self.stop()
+        if self.failure is not None:
+            raise StartupError(self.failure)
 
 
 def _bound_port(runner: web.AppRunner) -> int | None:

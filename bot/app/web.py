@@ -12,11 +12,17 @@ from collections.abc import Awaitable, Callable, Iterable
 
 from aiohttp import web
 
+from bot.app.logs import quiet_malformed_bodies
+from bot.channels.web_guard import security_headers
 from bot.core.engine import Engine
+from bot.core.sanitize import MalformedInputError
+from storage.health import check_health
 
 log = logging.getLogger(__name__)
 
-MAX_BODY_BYTES = 16 * 1024
+#: Telegram's updates reach about 1 MB (non-ASCII text is escaped as \uXXXX in its JSON);
+#: the web chat's API keeps its own 16 KB limit (bot.channels.web_guard).
+MAX_BODY_BYTES = 1024 * 1024
 HTTP_SERVICE_UNAVAILABLE = 503
 
 ENGINE_KEY = web.AppKey("engine", Engine)
@@ -25,7 +31,10 @@ WebHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 def create_app(engine: Engine, routes: Iterable[web.RouteDef] = ()) -> web.Application:
     """The app with ``/healthz`` and the given channel ``routes``."""
-    app = web.Application(middlewares=[_errors_middleware], client_max_size=MAX_BODY_BYTES)
+    app = web.Application(
+        middlewares=[security_headers, _errors_middleware], client_max_size=MAX_BODY_BYTES
+    )
+    quiet_malformed_bodies()
     app[ENGINE_KEY] = engine
     app.router.add_get("/healthz", healthz)
     app.router.add_routes(list(routes))
@@ -34,7 +43,7 @@ def create_app(engine: Engine, routes: Iterable[web.RouteDef] = ()) -> web.Appli
 
 async def healthz(request: web.Request) -> web.Response:
     engine = request.app[ENGINE_KEY]
-    database_ok = await engine.database.ping()
+    database_ok = (await check_health(engine.database)).ok
     status = 200 if database_ok else HTTP_SERVICE_UNAVAILABLE
     body: dict[str, object] = {
         "status": "ok" if database_ok else "degraded",
@@ -76,6 +85,10 @@ async def _errors_middleware(request: web.Request, handler: WebHandler) -> web.S
             message = texts.render("web/not_found" if exc.status == 404 else "web/bad_request")
             return _error(message, status=exc.status)
         raise
+    except MalformedInputError as exc:  # can never succeed: say so, never 5xx
+        log.warning("refused malformed input on %s: %s", request.path, exc)
+        texts = request.app[ENGINE_KEY].content.texts
+        return _error(texts.render("web/bad_request"), status=400)
     except Exception:
         log.exception("request failed: %s %s", request.method, request.path)
         texts = request.app[ENGINE_KEY].content.texts

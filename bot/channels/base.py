@@ -64,6 +64,8 @@ class ChannelHost:
     clock: Clock
     #: The platform command menu ("/" list): the global commands, then the flows' own.
     commands: tuple[str, ...] = ()
+    #: Tells the runtime, in one line, that this process must stop (a second poller…).
+    on_fatal: Callable[[str], None] | None = None
 
 
 class ChannelSettings(BaseSettings):

@@ -20,12 +20,29 @@ from bot.channels.base import (
     SendResult,
     SendStatus,
 )
+from bot.core.formatting import BOLD_RE
 from bot.core.messages import ChannelCapabilities, EventKind, InboundEvent, OutboundMessage
+from bot.core.wording import load_no_buttons_wording
 
 CHANNEL_NAME: Final = "console"
 CONSOLE_TEXT_LIMIT: Final = 100_000
 
+#: Shown where the owner types (a symbol: no language).
+PROMPT = "> "
+
 ReadLine = Callable[[], Awaitable[str | None]]
+Reword = Callable[[str], str]
+
+
+def render_plain(message: OutboundMessage, *, reword: Reword | None = None) -> str:
+    """Neutral text for a terminal: bold marks dropped, options numbered, links spelled out,
+    and "bấm" wording turned into "gõ" (``reword``) since there are no buttons."""
+    text = reword(message.text) if reword is not None else message.text
+    lines = [BOLD_RE.sub(r"\1", text)]
+    for number, choice in enumerate(message.choices, start=1):
+        lines.append(f"  {number}. {choice.label}")
+    lines.extend(f"  → {link.label}: {link.url}" for link in message.links)
+    return "\n".join(lines)
 
 
 class ConsoleSettings(ChannelSettings):
@@ -49,8 +66,9 @@ class ConsoleChannel:
         supports_bold=False,
     )
 
-    def __init__(self, output: TextIO | None = None) -> None:
+    def __init__(self, output: TextIO | None = None, *, reword: Reword | None = None) -> None:
         self._output = output or sys.stdout
+        self._reword = reword
 
     def routes(self) -> list[web.RouteDef]:
         return []
@@ -62,13 +80,17 @@ class ConsoleChannel:
         """Nothing to stop."""
 
     async def send(self, chat_id: str, message: OutboundMessage) -> SendResult:
-        self._output.write(message.text + "\n\n")
+        self._output.write(render_plain(message, reword=self._reword) + "\n\n")
         self._output.flush()
         return SendResult(SendStatus.SENT)
 
 
 async def read_stdin_line() -> str | None:
-    """One line from standard input without blocking the event loop (None at end of input)."""
+    """One line from standard input without blocking the event loop (None at end of input),
+    after a prompt when a person is typing."""
+    if sys.stdin.isatty():
+        sys.stdout.write(PROMPT)
+        sys.stdout.flush()
     line = await asyncio.to_thread(sys.stdin.readline)
     return line.rstrip("\n") if line else None
 
@@ -110,8 +132,10 @@ def _event(user: str, counter: int, kind: EventKind, text: str, args: str = "") 
     )
 
 
-def build(_settings: ConsoleSettings, _host: ChannelHost) -> Channel | None:
-    return ConsoleChannel()
+def build(_settings: ConsoleSettings, host: ChannelHost) -> Channel | None:
+    """The terminal has no buttons: "bấm" wording becomes "gõ" (``content/channels/``)."""
+    wording = load_no_buttons_wording(host.settings.content_dir)
+    return ConsoleChannel(reword=wording.apply)
 
 
 PLUGIN: Final = ChannelPlugin(name=CHANNEL_NAME, settings=ConsoleSettings, build=build)

@@ -8,7 +8,7 @@ and fetched by the page's polling. Errors are short Vietnamese messages with a 4
 
 from __future__ import annotations
 
-import json
+import hashlib
 import secrets
 import uuid
 from typing import Final
@@ -25,6 +25,8 @@ from bot.channels.base import (
     SendStatus,
     fit,
 )
+from bot.channels.web_guard import Handler, WebChatGuard, is_https
+from bot.channels.web_ratelimit import RateLimiter
 from bot.core.messages import (
     ChannelCapabilities,
     EventKind,
@@ -32,6 +34,8 @@ from bot.core.messages import (
     OutboundMessage,
     message_to_dict,
 )
+from bot.core.sanitize import bounded_int
+from storage import Database
 from storage.repositories.conversations import Conversations
 
 CHANNEL_NAME: Final = "web"
@@ -42,8 +46,15 @@ WEB_TEXT_LIMIT: Final = 4000
 #: The page wraps buttons; the bound only guards against a runaway list.
 WEB_MAX_BUTTONS: Final = 100
 NOTICE_KIND: Final = "notice"
+#: 160 bits of the session-scoped hash: within the 64-character event id column.
+EVENT_ID_HEX: Final = 40
 MAX_WEB_TEXT: Final = 2000
 MAX_EVENT_ID_LENGTH: Final = 64
+MAX_NOTICE_ID: Final = 2**63 - 1
+#: Messages a reload shows again (about a day of ordinary use).
+HISTORY_LIMIT = 80
+#: What the owner did that is shown as their own bubble (commands such as /start are not).
+SHOWN_INBOUND = frozenset({EventKind.TEXT.value, EventKind.CHOICE.value})
 CAPABILITIES: Final = ChannelCapabilities(
     max_text_length=WEB_TEXT_LIMIT,
     max_buttons=WEB_MAX_BUTTONS,
@@ -68,6 +79,15 @@ def new_event_id() -> str:
     return uuid.uuid4().hex
 
 
+def session_event_id(session_id: str, client_event_id: str) -> str:
+    """The stored event id: the page's id scoped to its session, so a repeat is replayed
+    only to the browser that sent it, never to another one posting the same id."""
+    digest = hashlib.sha256(
+        f"{session_id}\x00{client_event_id}".encode("utf-8", "surrogatepass")
+    ).hexdigest()
+    return digest[:EVENT_ID_HEX]
+
+
 class WebChatChannel:
     """The browser chat: its page and JSON API, and late messages kept for the page."""
 
@@ -76,14 +96,29 @@ class WebChatChannel:
 
     def __init__(self, host: ChannelHost) -> None:
         self._host = host
+        self._guard = WebChatGuard(
+            RateLimiter(host.clock.now), self._template_error, SESSION_COOKIE
+        )
 
     def routes(self) -> list[web.RouteDef]:
         return [
             web.get("/", self.home),
             web.get("/chat", self.chat_page),
-            web.post("/chat/api/message", self.chat_message),
-            web.get("/chat/api/poll", self.chat_poll),
+            web.post("/chat/api/message", self._guarded(self.chat_message)),
+            web.get("/chat/api/poll", self._guarded(self.chat_poll)),
+            web.get("/chat/api/history", self._guarded(self.chat_history)),
         ]
+
+    def _guarded(self, handler: Handler) -> Handler:
+        """The API's body rules and rate limits (``bot.channels.web_guard``) before ``handler``."""
+
+        async def guarded(request: web.Request) -> web.StreamResponse:
+            return await self._guard.middleware(request, handler)
+
+        return guarded
+
+    def _template_error(self, _request: web.Request, template: str, status: int) -> web.Response:
+        return _error(self._host.texts.render(template), status=status)
 
     async def start(self) -> None:
         """Nothing to start: the page and the API are routes of the app."""
@@ -122,7 +157,7 @@ class WebChatChannel:
         texts = self._host.texts
         try:
             body = await request.json()
-        except (json.JSONDecodeError, UnicodeDecodeError):
+        except (ValueError, RecursionError):  # bad JSON, bad UTF-8, nesting too deep
             return _error(texts.render("web/bad_request"), status=400)
         if not isinstance(body, dict):
             return _error(texts.render("web/bad_request"), status=400)
@@ -130,6 +165,8 @@ class WebChatChannel:
         choice = body.get("choice")
         event_id = body.get("event_id") or new_event_id()
         if not isinstance(event_id, str) or len(event_id) > MAX_EVENT_ID_LENGTH:
+            return _error(texts.render("web/bad_request"), status=400)
+        if choice is not None and not isinstance(choice, str):
             return _error(texts.render("web/bad_request"), status=400)
         if isinstance(choice, str) and choice:
             kind, value = EventKind.CHOICE, choice
@@ -150,7 +187,7 @@ class WebChatChannel:
             channel=CHANNEL_NAME,
             user_id=session_id,
             chat_id=session_id,
-            event_id=event_id,
+            event_id=session_event_id(session_id, event_id),
             kind=kind,
             text=value,
             args=command_args,
@@ -164,15 +201,15 @@ class WebChatChannel:
             max_age=SESSION_MAX_AGE_SECONDS,
             httponly=True,
             samesite="Lax",
+            secure=is_https(request),
         )
         return response
 
     async def chat_poll(self, request: web.Request) -> web.Response:
         """Messages that reached this chat after the page's last poll (staff replies…)."""
         session_id = request.cookies.get(SESSION_COOKIE)
-        try:
-            after = int(request.query.get("after", "0"))
-        except ValueError:
+        after = bounded_int(request.query.get("after", "0"), low=0, high=MAX_NOTICE_ID)
+        if after is None:
             return _error(self._host.texts.render("web/bad_request"), status=400)
         notices: list[dict[str, object]] = []
         if session_id:
@@ -186,6 +223,38 @@ class WebChatChannel:
                     )
                     notices = [{"id": row.id, "text": row.text} for row in rows]
         return web.json_response({"notices": notices})
+
+    async def chat_history(self, request: web.Request) -> web.Response:
+        """The session's recent messages and live buttons: a reload continues the chat."""
+        history = await session_history(self._host.database, request.cookies.get(SESSION_COOKIE))
+        return web.json_response(history)
+
+
+async def session_history(database: Database, session_id: str | None) -> dict[str, object]:
+    """``{"messages": [{"id", "who", "text"}], "choices": [{"id", "label"}], "last_id"}``."""
+    messages: list[dict[str, object]] = []
+    choices: list[dict[str, str]] = []
+    last_id = 0
+    if session_id:
+        async with database.transaction() as session:  # reads only: no write lock
+            conversations = Conversations(session)
+            identity = await conversations.find_identity(channel=CHANNEL_NAME, user_id=session_id)
+            if identity is not None:
+                rows = await conversations.recent(identity_id=identity.id, limit=HISTORY_LIMIT)
+                offered = await conversations.offered_choices(identity_id=identity.id)
+                for row in rows:
+                    last_id = max(last_id, row.id)
+                    if row.direction == "in" and row.kind not in SHOWN_INBOUND:
+                        continue
+                    who = "me" if row.direction == "in" else "bot"
+                    kind = NOTICE_KIND if row.kind == NOTICE_KIND else "reply"
+                    messages.append({"id": row.id, "who": who, "text": row.text, "kind": kind})
+                choices = [
+                    {"id": str(item[0]), "label": str(item[1])}
+                    for item in offered
+                    if isinstance(item, list) and len(item) > 1
+                ]
+    return {"messages": messages, "choices": choices, "last_id": last_id}
 
 
 def _error(message: str, *, status: int) -> web.Response:

@@ -39,6 +39,7 @@ from bot.channels.zalo.policy import window_check
 from bot.channels.zalo.render import MAX_TEXT_LENGTH, bot_texts
 from bot.channels.zalo.signature import verify_bot_secret
 from bot.core.messages import ChannelCapabilities, OutboundMessage
+from bot.core.wording import load_no_buttons_wording
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +107,8 @@ class ZaloBotChannel:
         self._clock = host.clock
         self._zone = ZoneInfo(host.settings.timezone)
         self._public_url = host.settings.public_url
+        #: No buttons here: "bấm «X»" in the texts becomes "gõ «X»" (content/channels/).
+        self._reword = load_no_buttons_wording(host.settings.content_dir).apply
         self._inbox = InboxWorker(
             host.database,
             {CHANNEL_NAME: self.handle_stored},
@@ -257,8 +260,9 @@ class ZaloBotChannel:
             return SendResult(SendStatus.TRANSIENT, detail="the Zalo bot channel is not started")
         sent: list[str] = []
         for text in bot_texts(message):
+            params = {"chat_id": chat_id, "text": self._reword(text)}
             try:
-                result = await self.call("sendMessage", {"chat_id": chat_id, "text": text})
+                result = await self.call("sendMessage", params)
             except ZaloBotApiError as exc:
                 return errors.bot_send_result(exc.code, exc.description, sent=tuple(sent))
             if isinstance(result, dict) and result.get("message_id"):

@@ -26,6 +26,7 @@ DEFAULT_RETENTION_DAYS = 730
 DEFAULT_DEDUP_RETENTION_HOURS = 72
 MIN_DEDUP_RETENTION_HOURS = 48
 MIN_SECRET_LENGTH = 16
+DEFAULT_WEB_SESSION_IDLE_DAYS = 30
 LOCAL_HTTP_PREFIXES = ("http://127.0.0.1:", "http://localhost:")
 
 SectionT = TypeVar("SectionT", bound=BaseSettings)
@@ -41,7 +42,8 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
 
     database_url: str = Field(default=DEFAULT_DATABASE_URL)
-    host: str = Field(default="0.0.0.0")
+    #: This computer only by default; a server sets HOST=0.0.0.0 (every interface).
+    host: str = Field(default="127.0.0.1")
     port: int = Field(default=DEFAULT_PORT, ge=0, le=MAX_PORT)  # 0: any free port (tests)
     #: The bot's public https address, where platforms deliver webhooks; None: no webhooks.
     public_url: str | None = None
@@ -59,6 +61,9 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     #: "auto" (uvloop when installed), "asyncio" or "uvloop": see bot/loop.py.
     event_loop: EventLoopKind = "auto"
+    #: Anonymous web chat sessions (no consent, lead, hand-off or subscription) idle this
+    #: long are deleted with their conversation and log.
+    webchat_session_idle_days: int = Field(default=DEFAULT_WEB_SESSION_IDLE_DAYS, ge=1)
     #: Values given to :func:`load_settings` that are not core settings: channel sections.
     _section_values: dict[str, object] = PrivateAttr(default_factory=dict)
     _env_file: Any = PrivateAttr(default=".env")

@@ -68,6 +68,9 @@ class FlowContext:
     now: datetime
     #: The event comes from a configured staff chat (``STAFF_CHATS``), not an owner.
     from_staff_chat: bool = False
+    #: The names of the channels running in this process (the consent notice names only
+    #: the chat platforms actually in use).
+    channels: frozenset[str] = frozenset()
     notices: list[Notice] = field(default_factory=list)
     #: Facts for the message log and tests only (never personal data, never control flow).
     trace: dict[str, Any] = field(default_factory=dict)

@@ -17,7 +17,7 @@ from bot.core import formatting
 
 TEMPLATE_SUFFIX = ".j2"
 LABELS_DIR = "labels"
-CHANNEL_LABEL_PREFIX = "channels."
+CHANNEL_LABEL_PREFIX = "channel."
 
 
 class ContentError(Exception):
@@ -45,6 +45,8 @@ class Texts:
         )
         self._env.globals.update(globals_ or {})
         self._labels = _load_labels(root / LABELS_DIR)
+        # A template names a button exactly as it is shown: «{{ label("nav.menu") }}».
+        self._env.globals["label"] = self.label
         #: ``{{ "zalo_oa" | channel_name }}``: how owners and staff call a channel.
         self._env.filters["channel_name"] = self.channel_name
         #: Templates from content data, compiled on first use (content is read-only at run time).

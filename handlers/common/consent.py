@@ -21,15 +21,31 @@ DAYS_PER_MONTH: Final = 30
 CONSENT_ACTION: Final = "consent"
 AGREE: Final = "yes"
 REFUSE: Final = "no"
+#: The flow that shows the full notice (``privacy:notice:<flow>``).
+NOTICE_FLOW: Final = "privacy"
+#: Chat platforms named in the notice, by channel name, when they run (their servers carry
+#: the owner's messages; the web chat is the Center's own server).
+PLATFORM_NAMES: Final = {"telegram": "Telegram", "zalo_oa": "Zalo", "zalo_bot": "Zalo"}
 
 
 def lead_notice(ctx: FlowContext) -> ConsentNotice:
     return ctx.content.get(load_notices).lead
 
 
-def notice_text(ctx: FlowContext) -> str:
+def notice_text(ctx: FlowContext, *, full: bool = False) -> str:
+    """The one-screen notice, or (``full``) every detail of it when the content has them."""
+    notice = lead_notice(ctx)
+    source = notice.details if full and notice.details else notice.text
     retention_months = max(1, ctx.settings.lead_retention_days // DAYS_PER_MONTH)
-    return ctx.texts.render_string(lead_notice(ctx).text, retention_months=retention_months)
+    return ctx.texts.render_string(
+        source, retention_months=retention_months, platforms=chat_platforms(ctx)
+    )
+
+
+def chat_platforms(ctx: FlowContext) -> list[str]:
+    """The chat apps this bot runs on whose servers carry the owner's messages: only those
+    running are named (the web chat is the Center's own server)."""
+    return [PLATFORM_NAMES.get(name, name) for name in ctx.channels if name in PLATFORM_NAMES]
 
 
 async def has_consent(ctx: FlowContext) -> bool:
@@ -39,16 +55,16 @@ async def has_consent(ctx: FlowContext) -> bool:
     )
 
 
-def consent_request(ctx: FlowContext, flow: str) -> OutboundMessage:
-    """The notice with two equal buttons; nothing is pre-selected or assumed."""
-    return OutboundMessage(
-        text=notice_text(ctx),
-        choices=(
-            Choice(f"{flow}:{CONSENT_ACTION}:{AGREE}", ctx.texts.label("privacy.agree")),
-            Choice(f"{flow}:{CONSENT_ACTION}:{REFUSE}", ctx.texts.label("privacy.disagree")),
-        ),
-        columns=2,
-    )
+def consent_request(ctx: FlowContext, flow: str, *, full: bool = False) -> OutboundMessage:
+    """The notice with two equal buttons; nothing is pre-selected or assumed. The short
+    notice offers the full one ("Xem thêm"), which carries the same two buttons."""
+    choices = [
+        Choice(f"{flow}:{CONSENT_ACTION}:{AGREE}", ctx.texts.label("privacy.agree")),
+        Choice(f"{flow}:{CONSENT_ACTION}:{REFUSE}", ctx.texts.label("privacy.disagree")),
+    ]
+    if not full and lead_notice(ctx).details:
+        choices.append(Choice(f"{NOTICE_FLOW}:notice:{flow}", ctx.texts.label("privacy.more")))
+    return OutboundMessage(text=notice_text(ctx, full=full), choices=tuple(choices), columns=2)
 
 
 async def record_consent(ctx: FlowContext, action: ConsentAction) -> None:

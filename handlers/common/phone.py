@@ -44,6 +44,9 @@ def read_phone(ctx: FlowContext, event: InboundEvent) -> PhoneReading | None:
     except ParseError as error:
         suggestion = format_phone_vn(error.suggestion) if error.suggestion else None
         text = ctx.texts.render(
-            "parsing/phone_invalid", reason=error.reason.value, suggestion=suggestion
+            "parsing/phone_invalid",
+            reason=error.reason.value,
+            suggestion=suggestion,
+            digits=sum(char.isdigit() for char in raw),
         )
         return PhoneReading(problem=OutboundMessage(text=text, request_contact=True))

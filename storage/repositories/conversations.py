@@ -157,7 +157,8 @@ class Conversations:
         return list(row.replies)
 
     async def mark_delivered(self, events: list[tuple[str, str]], *, now: datetime) -> None:
-        """Mark (channel, event id) pairs as delivered, one statement per channel."""
+        """Mark (channel, event id) pairs as delivered, one statement per channel; the replies
+        kept for a replay are dropped then (they may hold personal data)."""
         table = PROCESSED_EVENT
         by_channel: dict[str, list[str]] = {}
         for channel, event_id in events:
@@ -166,7 +167,7 @@ class Conversations:
             await self.session.execute(
                 update(table)
                 .where(table.c.channel == channel, table.c.event_id.in_(event_ids))
-                .values(delivered_at=now)
+                .values(delivered_at=now, replies=None)
             )
 
     async def purge_processed(self, *, older_than: datetime) -> int:
@@ -182,9 +183,13 @@ class Conversations:
         return (await self.session.execute(statement)).scalar_one_or_none()
 
     async def ensure_identity(
-        self, *, channel: str, user_id: str, chat_id: str, now: datetime
+        self, *, channel: str, user_id: str, chat_id: str | None, now: datetime
     ) -> ChannelIdentity:
-        """The identity for (channel, user), created with its person on first contact."""
+        """The identity for (channel, user), created with its person on first contact.
+
+        ``chat_id`` None (an event from a group chat) keeps the stored chat: replies meant for
+        the user privately must never be redirected to a group.
+        """
         identity = await self.find_identity(channel=channel, user_id=user_id)
         if identity is None:
             try:
@@ -196,7 +201,7 @@ class Conversations:
                         person_id=person.id,
                         channel=channel,
                         user_id=user_id,
-                        chat_id=chat_id,
+                        chat_id=chat_id or user_id,
                         created_at=now,
                         last_seen_at=now,
                     )
@@ -206,7 +211,8 @@ class Conversations:
                 identity = await self.find_identity(channel=channel, user_id=user_id)
                 assert identity is not None
         identity.last_seen_at = now
-        identity.chat_id = chat_id
+        if chat_id is not None:
+            identity.chat_id = chat_id
         return identity
 
     def log_message(
@@ -230,6 +236,7 @@ class Conversations:
         payload: dict[str, Any],
         topic: str,
         now: datetime,
+        due: datetime | None = None,
     ) -> None:
         self.session.add(
             OutboxMessage(
@@ -239,7 +246,7 @@ class Conversations:
                 topic=topic,
                 status="pending",
                 attempts=0,
-                next_attempt_at=now,
+                next_attempt_at=due or now,
                 created_at=now,
                 last_error="",
                 message_ids=[],
@@ -258,8 +265,28 @@ class Conversations:
             statement = statement.where(MessageLog.kind.in_(kinds))
         return list((await self.session.execute(statement)).scalars())
 
+    async def recent(self, *, identity_id: int, limit: int) -> list[MessageLog]:
+        """The last ``limit`` messages of one identity, oldest first (the web chat's history)."""
+        statement = (
+            select(MessageLog)
+            .where(MessageLog.identity_id == identity_id)
+            .order_by(MessageLog.id.desc())
+            .limit(limit)
+        )
+        rows = list((await self.session.execute(statement)).scalars())
+        rows.reverse()
+        return rows
+
+    async def offered_choices(self, *, identity_id: int) -> list[Any]:
+        """The buttons last offered to one identity (``[[id, label], …]``), still live."""
+        statement = select(ConversationState.last_choices).where(
+            ConversationState.identity_id == identity_id
+        )
+        choices = await self.session.scalar(statement)
+        return list(choices or [])
+
     async def identity_for_step(
-        self, *, channel: str, user_id: str, chat_id: str, now: datetime
+        self, *, channel: str, user_id: str, chat_id: str | None, now: datetime
     ) -> IdentityRow:
         """The sender's identity (created with its person on first contact), kept current."""
         params = {"channel": channel, "user_id": user_id}
@@ -269,7 +296,9 @@ class Conversations:
                 channel=channel, user_id=user_id, chat_id=chat_id, now=now
             )
             await self.session.flush()
-            return IdentityRow(identity.id, identity.person_id, chat_id, now, identity.blocked_at)
+            return IdentityRow(
+                identity.id, identity.person_id, identity.chat_id, now, identity.blocked_at
+            )
         found = IdentityRow(*row)
         await self._refresh_identity(found, chat_id=chat_id, now=now)
         return found
@@ -305,7 +334,7 @@ class Conversations:
         return _state_row(identity_id, row)
 
     async def load_step(
-        self, *, channel: str, user_id: str, chat_id: str, now: datetime
+        self, *, channel: str, user_id: str, chat_id: str | None, now: datetime
     ) -> tuple[IdentityRow, StateRow]:
         """The sender's identity and conversation (locked on PostgreSQL), created on first
         contact; one query for a known user."""
@@ -324,8 +353,9 @@ class Conversations:
         return identity, state
 
     async def _refresh_identity(
-        self, identity: IdentityRow, *, chat_id: str, now: datetime
+        self, identity: IdentityRow, *, chat_id: str | None, now: datetime
     ) -> None:
+        chat_id = chat_id or identity.chat_id  # None: a group chat never replaces the user's
         if identity.chat_id != chat_id or now - identity.last_seen_at >= LAST_SEEN_RESOLUTION:
             await self.session.execute(
                 update(IDENTITY)

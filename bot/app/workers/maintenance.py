@@ -1,5 +1,6 @@
-"""Periodic upkeep: forget old event ids (kept ≥ 48 h), close silent hand-offs, and delete
-review messages the bot could not place once they are older than their retention."""
+"""Periodic upkeep: forget old event ids (kept ≥ 48 h), close silent hand-offs, delete
+review messages the bot could not place once they are older than their retention, and forget
+idle anonymous web chat sessions."""
 
 from __future__ import annotations
 
@@ -15,6 +16,10 @@ from bot.core.clock import Clock
 from storage import Database
 from storage.repositories import Unplaced
 from storage.repositories.conversations import Conversations
+from storage.repositories.sessions import purge_idle_sessions
+
+#: The web chat's channel name (bot.channels.webchat.CHANNEL_NAME; workers import no channel).
+WEB_CHANNEL = "web"
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +45,9 @@ class MaintenanceWorker:
         keep_event_hours: int,
         handoff_idle_hours: int,
         close_idle_handoffs: IdleCloser | None = None,
+        web_session_idle_days: int | None = None,
     ) -> None:
+        self._web_idle = timedelta(days=web_session_idle_days) if web_session_idle_days else None
         self._database = database
         self._clock = clock
         self._keep_event_hours = keep_event_hours
@@ -58,6 +65,11 @@ class MaintenanceWorker:
         session: AsyncSession
         async with self._database.transaction() as session:
             done["unplaced_purged"] = await Unplaced(session).purge(now=moment)
+        if self._web_idle is not None:
+            async with self._database.transaction() as session:
+                done["web_sessions_purged"] = await purge_idle_sessions(
+                    session, channel=WEB_CHANNEL, idle_before=moment - self._web_idle
+                )
         if self._close_idle is not None:
             async with self._database.transaction() as session:
                 done["handoffs_closed"] = await self._close_idle(
