@@ -12,6 +12,7 @@ import pytest
 import yaml
 from aiohttp.test_utils import TestClient, TestServer
 
+from bot.core.config import load_settings
 from storage import Database
 from tests.channel_drivers import TelegramDriver, WebDriver, check_step
 from tests.fakes.telegram_api import FakeTelegramAPI
@@ -19,6 +20,8 @@ from tests.harness import make_engine, running, telegram_settings, webchat_app
 
 SCRIPTS = Path(__file__).resolve().parent / "fixtures" / "conversations"
 _users = itertools.count(7301)
+#: Hand-offs need a staff chat to hand off to.
+STAFF = "telegram:-100999"
 
 
 def _steps(name: str) -> list[dict[str, Any]]:
@@ -36,7 +39,8 @@ async def _run(driver: TelegramDriver | WebDriver, name: str) -> None:
 
 @pytest.mark.parametrize("name", ["rights", "handoff"])
 async def test_on_the_web_chat(sqlite_database: Database, name: str) -> None:
-    engine, _ = make_engine(sqlite_database)
+    settings = load_settings(database_url=str(sqlite_database.url), staff_chats=STAFF)
+    engine, _ = make_engine(sqlite_database, settings=settings)
     jar = aiohttp.CookieJar(unsafe=True)
     async with TestClient(TestServer(webchat_app(engine)), cookie_jar=jar) as client:
         await _run(WebDriver(client), name)
@@ -44,7 +48,7 @@ async def test_on_the_web_chat(sqlite_database: Database, name: str) -> None:
 
 @pytest.mark.parametrize("name", ["rights", "handoff"])
 async def test_on_telegram(tmp_path: Path, fake: FakeTelegramAPI, name: str) -> None:
-    settings = telegram_settings(tmp_path, fake, staff_chats="telegram:-100999")
+    settings = telegram_settings(tmp_path, fake, staff_chats=STAFF)
     async with running(settings) as runtime:
         assert runtime.database is not None
         await _run(TelegramDriver(fake, next(_users), database=runtime.database), name)

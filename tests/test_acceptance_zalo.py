@@ -85,7 +85,7 @@ async def _run_steps(driver: Driver, steps: list[dict[str, Any]], name: str) -> 
             seen = await driver.share_contact(str(step["phone"]))
         else:
             seen = await driver.say(str(step.get("say", step.get("phone"))))
-        check_step(step, seen, f"{name} step {number}")
+        check_step(step, seen, f"{name} step {number}", reword=driver.reword)
     return seen
 
 
@@ -100,7 +100,7 @@ async def test_the_basic_script(driven: tuple[BotRuntime, Any]) -> None:
             seen = await driver.tap(sent["choice"])
         else:
             seen = await driver.say(sent["text"])
-        check_step(step, seen, f"basic step {number}")
+        check_step(step, seen, f"basic step {number}", reword=driver.reword)
 
 
 @pytest.mark.parametrize("script", _eligibility_scripts(), ids=lambda s: s["name"])

@@ -96,6 +96,8 @@ async def test_choices_are_numbered_and_send_errors_mapped(
         result = await channel.send(USER, message)
         assert result.ok
         assert zalo_bot.sent(USER) == ["Chọn\n\n1. Một\n2. Hai"]
+        await channel.send(USER, OutboundMessage(text="Anh/chị bấm «Đồng ý» nhé."))
+        assert zalo_bot.sent(USER)[-1] == "Anh/chị gõ «Đồng ý» nhé."  # no buttons here
         long = OutboundMessage(text="\n\n".join(["Đoạn văn dài. " * 70] * 3))
         assert (await channel.send(USER, long)).ok
         assert all(len(text) <= 2000 for text in zalo_bot.sent(USER))
