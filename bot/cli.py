@@ -94,6 +94,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Anonymise the personal fields of leads inactive beyond the retention "
         "period (LEAD_RETENTION_DAYS); anonymous statistics are kept.",
     )
+    from bot.staff.cli import add_parser as add_staff_parser
+
+    add_staff_parser(commands)
     return parser
 
 
@@ -131,6 +134,10 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         return asyncio.run(_export(settings, args))
     if args.command == "privacy":
         return asyncio.run(_purge(settings))
+    if args.command == "staff":
+        from bot.staff.cli import run as run_staff
+
+        return asyncio.run(run_staff(settings, args))
     return EXIT_USAGE  # pragma: no cover - argparse enforces the choices
 
 

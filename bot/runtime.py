@@ -23,6 +23,7 @@ from bot.content import Content
 from bot.engine import Engine
 from bot.router import FLOW_COMMANDS
 from bot.web.app import create_app
+from bot.web.dashboard import mount_dashboard
 from bot.workers.maintenance import MaintenanceWorker
 from bot.workers.outbox import OutboxWorker
 from handlers import build_router, warm_up
@@ -87,6 +88,7 @@ class BotRuntime:
             app = create_app(
                 engine, telegram_webhook=webhook_route, webchat=settings.webchat_enabled
             )
+            mount_dashboard(app, engine)
             self._runner = web.AppRunner(app, shutdown_timeout=SHUTDOWN_GRACE_SECONDS)
             await self._runner.setup()
             self._site = web.TCPSite(self._runner, settings.host, settings.port)

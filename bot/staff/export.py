@@ -1,0 +1,103 @@
+"""The current filter of the dashboard as a streamed CSV or XLSX download.
+
+Rows come from a server-side cursor in batches and leave as they are formatted, so memory
+stays flat whatever the number of leads. Cells are the ones of ``khuyencong leads export``
+(:mod:`bot.leads.export`): same columns, same wording, the same formula neutralising.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import AsyncIterator, Sequence
+from datetime import tzinfo
+from pathlib import Path
+from typing import Any, cast
+
+from sqlalchemy import Select
+
+from bot.leads.catalogue import Statuses
+from bot.leads.export import COLUMNS, CSV_ENCODING, SHEET_TITLE_KEY, Cell, neutralise
+from bot.leads.views import lead_view
+from bot.texts import Texts
+from storage import Database
+from storage.leads import Lead
+
+BATCH_ROWS = 2000
+ASSIGNEE_COLUMN = "assignee"
+_LEAD_COLUMNS = [column for column in Lead.__table__.columns if column.key != "search_text"]
+
+
+def header(texts: Texts) -> list[str]:
+    return [
+        *(texts.label(f"staff.export.{column}") for column in COLUMNS),
+        texts.label("dashboard.export.assignee"),
+    ]
+
+
+async def rows(
+    database: Database,
+    query: Select[Any],
+    *,
+    texts: Texts,
+    statuses: Statuses,
+    zone: tzinfo,
+    names: dict[int, str],
+) -> AsyncIterator[list[list[Cell]]]:
+    """Batches of formatted, neutralised rows for ``query`` (a select over :class:`Lead`)."""
+    columns_query = query.with_only_columns(*_LEAD_COLUMNS).order_by(Lead.id)
+    async with database.transaction() as session:
+        result = await session.stream(columns_query.execution_options(yield_per=BATCH_ROWS))
+        async for partition in result.partitions(BATCH_ROWS):
+            batch: list[list[Cell]] = []
+            for row in partition:
+                view = lead_view(cast(Lead, row), texts=texts, statuses=statuses, zone=zone)
+                cells: list[Cell] = [_cell(getattr(view, column)) for column in COLUMNS]
+                cells.append(names.get(row.assignee_id, "") if row.assignee_id else "")
+                batch.append([neutralise(cell) for cell in cells])
+            yield batch
+
+
+def _cell(value: object) -> Cell:
+    if value is None or isinstance(value, int):
+        return value
+    return str(value)
+
+
+async def csv_chunks(
+    head: Sequence[str], batches: AsyncIterator[list[list[Cell]]]
+) -> AsyncIterator[bytes]:
+    """UTF-8 with a BOM (Excel then reads Vietnamese), one chunk per batch."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(head)
+    yield buffer.getvalue().encode(CSV_ENCODING)
+    async for batch in batches:
+        buffer.seek(0)
+        buffer.truncate()
+        writer.writerows(["" if cell is None else cell for cell in row] for row in batch)
+        yield buffer.getvalue().encode("utf-8")
+
+
+async def write_xlsx(
+    out: Path,
+    head: Sequence[str],
+    batches: AsyncIterator[list[list[Cell]]],
+    *,
+    texts: Texts,
+) -> int:
+    """Write the workbook in write-only mode (rows go to a temporary file, not memory)."""
+    import asyncio
+
+    from openpyxl import Workbook
+
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(title=texts.label(SHEET_TITLE_KEY))
+    sheet.append(list(head))
+    written = 0
+    async for batch in batches:
+        for row in batch:
+            sheet.append(row)
+        written += len(batch)
+    await asyncio.to_thread(workbook.save, out)
+    return written
