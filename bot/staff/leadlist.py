@@ -111,7 +111,7 @@ class Page:
     next_cursor: str
 
 
-def filtered(flt: LeadFilter, scope: Scope, *, zone: tzinfo) -> Select[tuple[Lead]]:
+def filtered(flt: LeadFilter, scope: Scope, *, zone: tzinfo) -> Select[Any]:
     """The leads matching ``flt`` within ``scope`` (not sorted, not paged)."""
     query = scope.restrict(select(Lead).where(Lead.anonymised_at.is_(None)))
     return query.where(*conditions(flt, scope, zone=zone))

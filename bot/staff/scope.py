@@ -7,12 +7,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import Select
-
 from storage.leads import Lead
 from storage.staff import StaffAccount
 
-SelectT = TypeVar("SelectT", bound=Select[Any])
+SelectT = TypeVar("SelectT")
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,12 +41,14 @@ class Scope:
         return bool(self.wards or self.programmes)
 
     def restrict(self, query: SelectT) -> SelectT:
-        """``query`` (over :class:`Lead`) narrowed to this scope."""
+        """``query`` (a select over :class:`Lead`) narrowed to this scope."""
+        narrowed: Any = query
         if self.wards:
-            query = query.where(Lead.commune_code.in_(sorted(self.wards)))
+            narrowed = narrowed.where(Lead.commune_code.in_(sorted(self.wards)))
         if self.programmes:
-            query = query.where(Lead.programme_id.in_(sorted(self.programmes)))
-        return query
+            narrowed = narrowed.where(Lead.programme_id.in_(sorted(self.programmes)))
+        result: SelectT = narrowed
+        return result
 
     def allows(self, lead: Lead) -> bool:
         if self.wards and lead.commune_code not in self.wards:

@@ -13,6 +13,7 @@ from aiohttp import web
 
 from bot.engine import Engine
 from bot.leads.catalogue import load_statuses
+from bot.web.app import WebHandler
 from bot.web.dashboard import auth, views
 from bot.web.dashboard.render import Pages
 from bot.web.dashboard.state import DASHBOARD_KEY, PREFIX, Dashboard
@@ -29,8 +30,8 @@ SECURITY_HEADERS = {
 
 
 @web.middleware
-async def _headers(request: web.Request, handler: auth.WebHandler) -> web.StreamResponse:
-    response = await handler(request)
+async def _headers(request: web.Request, handler: WebHandler) -> web.StreamResponse:
+    response: web.StreamResponse = await handler(request)
     if not response.prepared:
         response.headers.update(SECURITY_HEADERS)
         response.headers.setdefault("Cache-Control", "no-store")
