@@ -6,6 +6,7 @@ the caller's transaction (so nothing is announced that was not committed).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -44,6 +45,9 @@ class StaffDesk:
     now: datetime
     texts: Texts
     statuses: Statuses
+    #: In a chat step, ``ctx.notify`` (queued with the step, sent after its commit);
+    #: None: written to the outbox directly in this transaction (the dashboard).
+    notify: Callable[..., None] | None = None
 
     async def lead(self, lead_id: int) -> Lead:
         lead = await Leads(self.session).get(lead_id)
@@ -171,6 +175,9 @@ class StaffDesk:
         return owner
 
     def _send(self, owner: ChannelIdentity, text: str, *, topic: str) -> None:
+        if self.notify is not None:
+            self.notify(owner.channel, owner.chat_id, OutboundMessage(text=text), topic=topic)
+            return
         conversations.enqueue(
             self.session,
             channel=owner.channel,
