@@ -168,7 +168,7 @@ def _card(ctx: FlowContext, lead: Lead, *, done: str = "") -> OutboundMessage:
         for status in CARD_STATUSES
     ]
     choices.append(Choice(f"{CHOICE_PREFIX}note:{lead.id}", ctx.texts.label("staff.action.note")))
-    return OutboundMessage(text=text, choices=choices, columns=2)
+    return OutboundMessage(text=text, choices=tuple(choices), columns=2)
 
 
 async def choice(ctx: FlowContext, event: InboundEvent, scope: Scope) -> list[OutboundMessage]:
