@@ -62,6 +62,10 @@ class Settings(BaseSettings):
     event_loop: EventLoopKind = "auto"
     #: The web chat at /chat; on by default so the bot can be tried without any token.
     webchat_enabled: bool = True
+    #: Morning digest to the staff chats: leads still new after this many days…
+    staff_digest_after_days: int = Field(default=3, ge=1)
+    #: …posted once a day at or after this local hour (0-23).
+    staff_digest_hour: int = Field(default=7, ge=0, le=23)
 
     @field_validator("event_loop")
     @classmethod

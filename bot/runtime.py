@@ -22,6 +22,7 @@ from bot.config import Settings
 from bot.content import Content
 from bot.engine import Engine
 from bot.router import FLOW_COMMANDS
+from bot.staff.digest import DigestWorker
 from bot.web.app import create_app
 from bot.web.dashboard import mount_dashboard
 from bot.workers.maintenance import MaintenanceWorker
@@ -57,7 +58,7 @@ class BotRuntime:
         self._site: web.TCPSite | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._marks_task: asyncio.Task[None] | None = None
-        self._workers: list[OutboxWorker | MaintenanceWorker] = []
+        self._workers: list[OutboxWorker | MaintenanceWorker | DigestWorker] = []
         self.port: int | None = None
 
     async def start(self, *, serve_http: bool = True) -> None:
@@ -139,7 +140,17 @@ class BotRuntime:
             handoff_idle_hours=self.settings.handoff_idle_hours,
             close_idle_handoffs=close_idle_handoffs,
         )
-        self._workers = [outbox, maintenance]
+        digest = DigestWorker(
+            self.database,
+            engine.content,
+            clock=engine.now,
+            timezone=self.settings.timezone,
+            hour=self.settings.staff_digest_hour,
+            after_days=self.settings.staff_digest_after_days,
+            targets=self.settings.staff_targets,
+            wake=engine.outbox_ready.set,
+        )
+        self._workers = [outbox, maintenance, digest]
         self._tasks = [asyncio.create_task(worker.run()) for worker in self._workers]
         self._marks_task = asyncio.create_task(engine.run_delivery_marks())
 
