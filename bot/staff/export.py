@@ -19,11 +19,13 @@ from sqlalchemy import Select
 from bot.leads.catalogue import Statuses
 from bot.leads.export import COLUMNS, CSV_ENCODING, SHEET_TITLE_KEY, Cell, neutralise
 from bot.leads.views import lead_view
+from bot.staff import export_sql
 from bot.texts import Texts
 from storage import Database
 from storage.leads import Lead
 
 BATCH_ROWS = 2000
+BUDGET_INDEX = COLUMNS.index("budget_amount")
 ASSIGNEE_COLUMN = "assignee"
 _LEAD_COLUMNS = [column for column in Lead.__table__.columns if column.key != "search_text"]
 
@@ -43,8 +45,34 @@ async def rows(
     statuses: Statuses,
     zone: tzinfo,
     names: dict[int, str],
+) -> AsyncIterator[Sequence[Sequence[Cell]]]:
+    """Batches of formatted, neutralised rows for ``query`` (a select over :class:`Lead`).
+
+    On PostgreSQL the database formats the cells (:mod:`bot.staff.export_sql`); elsewhere
+    each lead goes through :func:`~bot.leads.views.lead_view` here.
+    """
+    if database.is_postgres:
+        formatted = export_sql.formatted(query, texts=texts, statuses=statuses, timezone=str(zone))
+        async with database.transaction() as session:
+            result = await session.stream(formatted.execution_options(yield_per=BATCH_ROWS))
+            async for partition in result.partitions(BATCH_ROWS):
+                yield partition
+        return
+    async for batch in _python_rows(
+        database, query, texts=texts, statuses=statuses, zone=zone, names=names
+    ):
+        yield batch
+
+
+async def _python_rows(
+    database: Database,
+    query: Select[Any],
+    *,
+    texts: Texts,
+    statuses: Statuses,
+    zone: tzinfo,
+    names: dict[int, str],
 ) -> AsyncIterator[list[list[Cell]]]:
-    """Batches of formatted, neutralised rows for ``query`` (a select over :class:`Lead`)."""
     columns_query = query.with_only_columns(*_LEAD_COLUMNS).order_by(Lead.id)
     async with database.transaction() as session:
         result = await session.stream(columns_query.execution_options(yield_per=BATCH_ROWS))
@@ -65,7 +93,7 @@ def _cell(value: object) -> Cell:
 
 
 async def csv_chunks(
-    head: Sequence[str], batches: AsyncIterator[list[list[Cell]]]
+    head: Sequence[str], batches: AsyncIterator[Sequence[Sequence[Cell]]]
 ) -> AsyncIterator[bytes]:
     """UTF-8 with a BOM (Excel then reads Vietnamese), one chunk per batch."""
     buffer = io.StringIO()
@@ -75,14 +103,14 @@ async def csv_chunks(
     async for batch in batches:
         buffer.seek(0)
         buffer.truncate()
-        writer.writerows(["" if cell is None else cell for cell in row] for row in batch)
+        writer.writerows(batch)  # None is written as an empty cell
         yield buffer.getvalue().encode("utf-8")
 
 
 async def write_xlsx(
     out: Path,
     head: Sequence[str],
-    batches: AsyncIterator[list[list[Cell]]],
+    batches: AsyncIterator[Sequence[Sequence[Cell]]],
     *,
     texts: Texts,
 ) -> int:
@@ -97,7 +125,11 @@ async def write_xlsx(
     written = 0
     async for batch in batches:
         for row in batch:
-            sheet.append(row)
+            cells = list(row)
+            budget = cells[BUDGET_INDEX]
+            if isinstance(budget, str) and budget.isdigit():  # PostgreSQL path: text
+                cells[BUDGET_INDEX] = int(budget)
+            sheet.append(cells)
         written += len(batch)
     await asyncio.to_thread(workbook.save, out)
     return written
