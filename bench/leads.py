@@ -109,13 +109,16 @@ def _pick(rng: random.Random, weighted: tuple[tuple[str, int], ...]) -> str:
     return rng.choices([v for v, _ in weighted], weights=[w for _, w in weighted])[0]
 
 
-def generate(count: int, *, seed: int = 13, staff_ids: list[int]) -> list[tuple[Any, ...]]:
-    rng = random.Random(seed)
+def generate(
+    count: int, *, staff_ids: list[int], start: int = 1, rng: random.Random | None = None
+) -> list[tuple[Any, ...]]:
+    """Leads number ``start`` … ``start + count - 1`` (generated in batches: flat memory)."""
+    rng = rng or random.Random(13)
     ward_weights = [1.0 / (rank + 1) ** 0.8 for rank in range(WARDS)]
     wards = [f"{31000 + index:05d}" for index in range(WARDS)]
     span = timedelta(days=730).total_seconds()
     rows: list[tuple[Any, ...]] = []
-    for number in range(1, count + 1):
+    for number in range(start, start + count):
         ward_index = rng.choices(range(WARDS), weights=ward_weights)[0]
         name = f"{rng.choice(SURNAMES)} {rng.choice(MIDDLES)} {rng.choice(GIVEN)}"
         phone = f"+849{rng.randrange(10**8):08d}"
@@ -200,20 +203,18 @@ async def load(database: Database, count: int, say: Callable[[str], None]) -> No
         for name, _ in indexes:
             await connection.execute(text(f'DROP INDEX "{name}"'))
     started = time.perf_counter()
-    rows = generate(count, staff_ids=staff_ids)
-    say(f"generated {count:,} leads in {time.perf_counter() - started:.1f} s")
-    started = time.perf_counter()
+    rng = random.Random(13)
     raw = await database.engine.raw_connection()
     try:
         driver: Any = raw.driver_connection
-        for offset in range(0, len(rows), COPY_BATCH):
-            await driver.copy_records_to_table(
-                "lead", records=rows[offset : offset + COPY_BATCH], columns=list(LEAD_COLUMNS)
+        for offset in range(0, count, COPY_BATCH):
+            rows = generate(
+                min(COPY_BATCH, count - offset), staff_ids=staff_ids, start=offset + 1, rng=rng
             )
+            await driver.copy_records_to_table("lead", records=rows, columns=list(LEAD_COLUMNS))
     finally:
         raw.close()
-    say(f"copied in {time.perf_counter() - started:.1f} s")
-    del rows
+    say(f"generated and copied {count:,} leads in {time.perf_counter() - started:.1f} s")
     started = time.perf_counter()
     async with database.engine.begin() as connection:
         await connection.execute(text("SET maintenance_work_mem = '256MB'"))
