@@ -29,9 +29,21 @@ SECURITY_HEADERS = {
 }
 
 
+HTTP_CLIENT_ERROR = 400
+
+
 @web.middleware
 async def _headers(request: web.Request, handler: WebHandler) -> web.StreamResponse:
-    response: web.StreamResponse = await handler(request)
+    try:
+        response: web.StreamResponse = await handler(request)
+    except web.HTTPException as exc:
+        if exc.status < HTTP_CLIENT_ERROR:
+            raise
+        reason = "not_found" if exc.status == web.HTTPNotFound.status_code else "bad_request"
+        html = request.app[DASHBOARD_KEY].pages.render("refused", reason=reason)
+        response = web.Response(
+            text=html, status=exc.status, content_type="text/html", charset="utf-8"
+        )
     if not response.prepared:
         response.headers.update(SECURITY_HEADERS)
         response.headers.setdefault("Cache-Control", "no-store")
