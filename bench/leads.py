@@ -302,8 +302,7 @@ async def export_all(url: str) -> dict[str, float]:
     content = Content(ROOT / "content")
     scope = _scopes(1)
     query = leadlist.filtered(leadlist.LeadFilter(), scope, zone=ZONE)
-    head = export.header(content.texts)
-    batches = export.rows(
+    stream = export.csv_stream(
         database,
         query,
         texts=content.texts,
@@ -311,18 +310,13 @@ async def export_all(url: str) -> dict[str, float]:
         zone=ZONE,
         names={},
     )
-    count = 0
     size = 0
+    lines = 0
     started = time.perf_counter()
-
-    async def counted() -> Any:
-        nonlocal count
-        async for batch in batches:
-            count += len(batch)
-            yield batch
-
-    async for chunk in export.csv_chunks(head, counted()):
+    async for chunk in stream:
         size += len(chunk)
+        lines += chunk.count(b"\n")
+    count = lines - 1  # the header; no cell of the generated leads holds a line break
     elapsed = time.perf_counter() - started
     await database.dispose()
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

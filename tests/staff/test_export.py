@@ -78,3 +78,31 @@ async def test_sql_cells_match_the_python_cells(database: Database) -> None:
     cells = [cell for row in got for cell in row]
     assert '\'=HYPERLINK("x")' in cells and "'\tTab" in cells and "'@cmd" in cells
     assert "024 3823 4567" in cells and "0292 382 1234" in cells and "0912 345 678" in cells
+
+
+async def test_the_streamed_csv_holds_the_same_cells(database: Database) -> None:
+    """On PostgreSQL the rows come from COPY; on SQLite from csv.writer: same cells."""
+    import csv
+    import io
+
+    await make_account(database, "admin", admin=True)
+    for number, extra in enumerate(AWKWARD, start=1):
+        await make_lead(database, code=f"KC-2026-{number:06d}", **extra)  # type: ignore[arg-type]
+    content = Content(CONTENT_DIR)
+    query = leadlist.filtered(leadlist.LeadFilter(), ADMIN, zone=ZONE)
+    chunks = [
+        chunk
+        async for chunk in export.csv_stream(
+            database,
+            query,
+            texts=content.texts,
+            statuses=content.get(load_statuses),
+            zone=ZONE,
+            names={},
+        )
+    ]
+    body = b"".join(chunks)
+    assert body.startswith(b"\xef\xbb\xbf")
+    table = list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
+    assert table[0] == export.header(content.texts)
+    assert table[1:] == await _rows(database, python=True)

@@ -19,7 +19,7 @@ from bot.leads.views import lead_view
 from bot.staff import leadlist, stats
 from bot.staff.accounts import new_link_code
 from bot.staff.actions import NotAllowedError, OwnerUnreachableError, StaffDesk
-from bot.staff.export import csv_chunks, header, rows, write_xlsx
+from bot.staff.export import csv_stream, header, rows, write_xlsx
 from bot.web.dashboard.state import PREFIX, Dashboard, dashboard_of, visitor_of
 from storage.leads import LeadStatus
 from storage.models import MessageLog
@@ -301,7 +301,15 @@ async def export(request: web.Request) -> web.StreamResponse:
             }
         )
         await response.prepare(request)
-        async for chunk in csv_chunks(head, batches):
+        stream = csv_stream(
+            dashboard.database,
+            query,
+            texts=dashboard.texts,
+            statuses=dashboard.statuses,
+            zone=dashboard.zone,
+            names=names,
+        )
+        async for chunk in stream:
             await response.write(chunk)
         await response.write_eof()
         return response
