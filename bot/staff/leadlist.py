@@ -17,6 +17,7 @@ from urllib.parse import urlencode
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.leads.codes import parse_lead_code
 from bot.staff.scope import Scope
 from storage.leads import Lead, LeadStatus
 from storage.staff import VERDICT_ORDER, fold_search
@@ -143,8 +144,11 @@ def conditions(flt: LeadFilter, scope: Scope, *, zone: tzinfo) -> list[ColumnEle
         where.append(Lead.assignee_id == scope.account_id)
     elif flt.assignee.isdigit():
         where.append(Lead.assignee_id == int(flt.assignee))
+    code = parse_lead_code(flt.text.strip()) if flt.text.strip() else None
     folded = fold_search(flt.text).strip()
-    if folded:
+    if code is not None:  # a whole lead code: the unique index, not "contains"
+        where.append(Lead.code == code)
+    elif folded:
         where.append(Lead.search_text.contains(folded, autoescape=True))
     return where
 
