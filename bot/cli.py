@@ -14,8 +14,10 @@ import sys
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from bot import loop
+from bot.clock import Clock, SystemClock, today
 from bot.config import ConfigError, Settings, load_settings
 from bot.logs import setup_logging
 from bot.texts import ContentError
@@ -62,6 +64,12 @@ def build_parser() -> argparse.ArgumentParser:
         "for each problem and exit 1 if there is any.",
     )
     check.add_argument("--root", type=Path, help="content folder (default: CONTENT_DIR)")
+    check.add_argument(
+        "--deploy",
+        action="store_true",
+        help="also refuse what must be filled in before going live (the Center's address, "
+        "phone, email and hours in center.yaml, and anything still under to_confirm)",
+    )
 
     eligibility = commands.add_parser(
         "eligibility",
@@ -100,7 +108,8 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *, clock: Clock | None = None) -> int:
+    """The ``khuyencong`` command; ``clock`` is the one clock of this process (tests fix it)."""
     # python-telegram-bot 22 warns on each flood-control error unless timedelta values are
     # chosen; the Telegram adapter reads both forms.
     os.environ.setdefault("PTB_TIMEDELTA", "true")
@@ -108,7 +117,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = load_settings()
         setup_logging(settings.log_level)
-        return _run(args, settings)
+        return _run(args, settings, clock=clock or SystemClock())
     except (ConfigError, ContentError) as exc:
         print(f"khuyencong: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -116,37 +125,37 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_OK
 
 
-def _run(args: argparse.Namespace, settings: Settings) -> int:
+def _run(args: argparse.Namespace, settings: Settings, *, clock: Clock) -> int:
     if args.command == "serve":
         from bot.runtime import BotRuntime
 
-        loop.run(BotRuntime(settings).run_until_signal(), kind=settings.event_loop)
+        loop.run(BotRuntime(settings, clock=clock).run_until_signal(), kind=settings.event_loop)
         return EXIT_OK
     if args.command == "chat":
-        return asyncio.run(_chat(settings, user=args.user))
+        return asyncio.run(_chat(settings, user=args.user, clock=clock))
     if args.command == "db":
         return asyncio.run(_db_upgrade(settings))
     if args.command == "content":
-        return _content_check(args.root or settings.content_dir)
+        return _content_check(args.root or settings.content_dir, deploy=args.deploy)
     if args.command == "eligibility":
-        return _eligibility(args.file, settings=settings, on=args.on)
+        return _eligibility(args.file, settings=settings, on=args.on, clock=clock)
     if args.command == "leads":
         return asyncio.run(_export(settings, args))
     if args.command == "privacy":
-        return asyncio.run(_purge(settings))
+        return asyncio.run(_purge(settings, clock=clock))
     if args.command == "staff":
         from bot.staff.cli import run as run_staff
 
-        return asyncio.run(run_staff(settings, args))
+        return asyncio.run(run_staff(settings, args, clock=clock))
     return EXIT_USAGE  # pragma: no cover - argparse enforces the choices
 
 
-async def _chat(settings: Settings, *, user: str | None) -> int:
+async def _chat(settings: Settings, *, user: str | None, clock: Clock) -> int:
     from bot.channels.console import run_console
     from bot.runtime import BotRuntime
 
     runtime = BotRuntime(
-        settings.model_copy(update={"telegram_bot_token": None}), with_console=True
+        settings.model_copy(update={"telegram_bot_token": None}), clock=clock, with_console=True
     )
     await runtime.start(serve_http=False)
     try:
@@ -169,23 +178,29 @@ async def _db_upgrade(settings: Settings) -> int:
     return EXIT_OK
 
 
-def _content_check(root: Path) -> int:
-    from bot.content_check import check_content
+def _content_check(root: Path, *, deploy: bool = False) -> int:
+    from bot.content_check import CHECKS, DEPLOY_CHECKS, check_content
 
-    problems = check_content(root)
+    problems = check_content(root, checks=DEPLOY_CHECKS if deploy else CHECKS)
     for problem in problems:
         print(problem)
     if problems:
         print(f"khuyencong: {len(problems)} problem(s) in {root}", file=sys.stderr)
         return EXIT_PROBLEMS
-    print(f"khuyencong: content in {root} is valid")
+    ready = " and ready to go live" if deploy else ""
+    print(f"khuyencong: content in {root} is valid{ready}")
     return EXIT_OK
 
 
-def _eligibility(path: Path, *, settings: Settings, on: date | None) -> int:
+def _eligibility(path: Path, *, settings: Settings, on: date | None, clock: Clock) -> int:
     from bot.eligibility.cli import run_file
 
-    result = run_file(path, content_root=settings.content_dir, on=on)
+    result = run_file(
+        path,
+        content_root=settings.content_dir,
+        today=today(clock, ZoneInfo(settings.timezone)),
+        on=on,
+    )
     print(json.dumps(result, ensure_ascii=False, indent=2))
     return EXIT_OK
 
@@ -214,16 +229,15 @@ async def _export(settings: Settings, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-async def _purge(settings: Settings) -> int:
+async def _purge(settings: Settings, *, clock: Clock) -> int:
     from bot.leads.purge import purge_inactive
     from storage import Database, upgrade
-    from storage.types import utcnow
 
     database = Database(settings.database_url)
     try:
         await upgrade(database)
         count = await purge_inactive(
-            database, now=utcnow(), retention_days=settings.lead_retention_days
+            database, now=clock.now(), retention_days=settings.lead_retention_days
         )
     finally:
         await database.dispose()

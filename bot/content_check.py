@@ -10,11 +10,10 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import jinja2
 from jinja2 import meta, nodes
@@ -28,7 +27,8 @@ from bot.policy.schema import parse_general, parse_programme
 from bot.policy.yamlines import LocatedDict, LocatedList, line_of, load_located
 from bot.texts import TEMPLATE_SUFFIX, ContentError
 
-LOCAL_TIME = ZoneInfo("Asia/Ho_Chi_Minh")
+#: Where no figure has a date at all, documents are rendered as on this (arbitrary) day.
+NO_FIGURES_RENDER_DAY = date(2025, 7, 1)
 TEMPLATES_DIR = "templates"
 LABELS_DIR = "labels"
 #: Sample values stand in for every variable a template expects; iterating gives this many.
@@ -260,13 +260,12 @@ def _check_template_fields(
 
 
 def _render_dates(catalogue: Catalogue) -> list[date]:
-    """Each day a figure changes, the day before the first change, and today: one day per
-    version of the figures that owners can see."""
+    """Each day a figure changes and the day before the first change: one day per version of
+    the figures that owners can see (the check never depends on the day it runs)."""
     starts = {value.effective_from for f in catalogue.figures() for value in f.values}
-    days = {datetime.now(tz=LOCAL_TIME).date(), *starts}
-    if starts:
-        days.add(min(starts) - timedelta(days=1))
-    return sorted(days)
+    if not starts:
+        return [NO_FIGURES_RENDER_DAY]
+    return sorted({min(starts) - timedelta(days=1), *starts})
 
 
 def check_policies(root: Path) -> list[Problem]:
@@ -431,6 +430,20 @@ def check_understanding_content(root: Path) -> list[Problem]:
     return problems
 
 
+def check_center_content(root: Path) -> list[Problem]:
+    """``center.yaml``: no placeholder shown as a fact (``bot.center_check``)."""
+    from bot.center_check import check_center
+
+    return check_center(root)
+
+
+def check_center_deployment(root: Path) -> list[Problem]:
+    """``--deploy``: the Center's contact details are set and confirmed (before going live)."""
+    from bot.center_check import check_center_ready
+
+    return check_center_ready(root)
+
+
 CHECKS: tuple[Check, ...] = (
     check_labels,
     check_templates,
@@ -438,7 +451,10 @@ CHECKS: tuple[Check, ...] = (
     check_eligibility_content,
     check_leads_content,
     check_understanding_content,
+    check_center_content,
 )
+#: ``khuyencong content check --deploy``: everything above, and nothing left to fill in.
+DEPLOY_CHECKS: tuple[Check, ...] = (*CHECKS, check_center_deployment)
 
 
 def check_content(root: Path, *, checks: Iterable[Check] = CHECKS) -> list[Problem]:
@@ -451,6 +467,7 @@ def check_content(root: Path, *, checks: Iterable[Check] = CHECKS) -> list[Probl
 
 __all__ = [
     "CHECKS",
+    "DEPLOY_CHECKS",
     "Check",
     "Problem",
     "check_content",

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
 
 from bot.channels.base import Channel, SendResult, SendStatus
+from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.content import Content
 from bot.flow import FlowContext, Identity
@@ -47,8 +48,6 @@ RETRY_PAUSE_SECONDS = 0.05
 #: Delivered marks are written in batches: after this long, or once this many are pending.
 DELIVERED_FLUSH_SECONDS = 2.0
 DELIVERED_BATCH = 500
-
-Clock = Callable[[], datetime]
 
 
 class _AlreadyProcessedError(Exception):
@@ -82,7 +81,7 @@ class Engine:
         self.router = router
         self.channels: dict[str, Channel] = dict(channels or {})
         self._zone = ZoneInfo(settings.timezone)
-        self._clock = clock or (lambda: datetime.now(self._zone))
+        self.clock: Clock = clock or SystemClock()
         self._locks = KeyedLocks()
         #: (channel, event id) of replies sent but not yet marked delivered in the database.
         self._delivered: list[tuple[str, str]] = []
@@ -94,7 +93,7 @@ class Engine:
         self.channels[channel.name] = channel
 
     def now(self) -> datetime:
-        return self._clock().astimezone(self._zone)
+        return self.clock.now().astimezone(self._zone)
 
     async def process(self, event: InboundEvent) -> None:
         """Handle ``event`` and send the replies on its channel (the adapters' entry point).

@@ -65,6 +65,7 @@ class InboundEvent:
     args: str = ""
     contact: SharedContact | None = None
     location: GeoLocation | None = None
+    #: When the platform says the user sent it (None when it does not say, as for buttons).
     received_at: datetime | None = None
     #: The id of the message this one replies to, when the channel tells (staff relays use it).
     reply_to_message_id: str | None = None

@@ -10,14 +10,13 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Callable
-from datetime import datetime
 from typing import Any
 
 from aiohttp import web
 
 from bot.channels.console import ConsoleChannel
 from bot.channels.webchat import WebChatChannel
+from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.content import Content
 from bot.engine import Engine
@@ -45,11 +44,12 @@ class BotRuntime:
         self,
         settings: Settings,
         *,
-        clock: Callable[[], datetime] | None = None,
+        clock: Clock | None = None,
         with_console: bool = False,
     ) -> None:
         self.settings = settings
-        self._clock = clock
+        #: The one clock of this process: engine, channels and workers all read it.
+        self.clock: Clock = clock or SystemClock()
         self._with_console = with_console
         self.database: Database | None = None
         self.engine: Engine | None = None
@@ -73,10 +73,10 @@ class BotRuntime:
             content=content,
             settings=settings,
             router=router,
-            clock=self._clock,
+            clock=self.clock,
         )
         self.engine = engine
-        engine.register_channel(WebChatChannel(self.database))
+        engine.register_channel(WebChatChannel(self.database, clock=self.clock))
         if self._with_console:
             engine.register_channel(ConsoleChannel())
         webhook_route = None
@@ -133,9 +133,12 @@ class BotRuntime:
 
     def _start_workers(self, engine: Engine) -> None:
         assert self.database is not None
-        outbox = OutboxWorker(self.database, engine.channels, wake=engine.outbox_ready)
+        outbox = OutboxWorker(
+            self.database, engine.channels, clock=self.clock, wake=engine.outbox_ready
+        )
         maintenance = MaintenanceWorker(
             self.database,
+            clock=self.clock,
             keep_event_hours=self.settings.dedup_retention_hours,
             handoff_idle_hours=self.settings.handoff_idle_hours,
             close_idle_handoffs=close_idle_handoffs,

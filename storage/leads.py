@@ -27,7 +27,6 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, Mapper, mapped_column
 
 from storage.models import CHANNEL_LENGTH, Base
-from storage.types import utcnow
 
 DRAFT_ID_LENGTH = 40
 CODE_LENGTH = 20
@@ -115,10 +114,10 @@ class Lead(Base):
     #: The eligibility answers, verdicts and trace the owner saw, for staff to check.
     eligibility: Mapped[dict[str, Any]] = mapped_column(default=dict)
     notice_version: Mapped[str] = mapped_column(String(VERSION_LENGTH), default="")
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column()
+    updated_at: Mapped[datetime] = mapped_column()
     #: Last change by the owner or staff; the retention period counts from here.
-    last_activity_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    last_activity_at: Mapped[datetime] = mapped_column(index=True)
     anonymised_at: Mapped[datetime | None] = mapped_column(default=None)
     #: The staff member working the lead (``storage.staff``); None: not assigned yet.
     assignee_id: Mapped[int | None] = mapped_column(
@@ -140,7 +139,7 @@ class LeadHistory(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     lead_id: Mapped[int] = mapped_column(ForeignKey("lead.id", ondelete="CASCADE"), index=True)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column()
     #: "owner", "system" or "<channel>:<user id>" of the staff member.
     actor: Mapped[str] = mapped_column(String(ACTOR_LENGTH))
     #: created, updated, corrected, status, note, anonymised.
@@ -172,7 +171,7 @@ class Consent(Base):
     purpose: Mapped[str] = mapped_column(String(PURPOSE_LENGTH))
     action: Mapped[str] = mapped_column(String(16))
     notice_version: Mapped[str] = mapped_column(String(VERSION_LENGTH))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column()
 
 
 class Subscription(Base):
@@ -185,9 +184,9 @@ class Subscription(Base):
     person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"))
     topic: Mapped[str] = mapped_column(String(TOPIC_LENGTH), index=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column()
     #: When the current opt-in began (an owner may stop and opt in again).
-    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime] = mapped_column()
     stopped_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
@@ -212,8 +211,8 @@ class Handoff(Base):
         ForeignKey("lead.id", ondelete="SET NULL"), default=None
     )
     status: Mapped[str] = mapped_column(String(16), default=HandoffStatus.OPEN, index=True)
-    opened_at: Mapped[datetime] = mapped_column(default=utcnow)
-    last_activity_at: Mapped[datetime] = mapped_column(default=utcnow)
+    opened_at: Mapped[datetime] = mapped_column()
+    last_activity_at: Mapped[datetime] = mapped_column()
     closed_at: Mapped[datetime | None] = mapped_column(default=None)
     #: owner, staff, idle or erased.
     closed_by: Mapped[str] = mapped_column(String(16), default="")

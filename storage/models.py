@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from storage.types import UTCDateTime, utcnow
+from storage.types import UTCDateTime
 
 CHANNEL_LENGTH = 16
 EXTERNAL_ID_LENGTH = 64
@@ -33,7 +33,7 @@ class Person(Base):
     __tablename__ = "person"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column()
     identities: Mapped[list[ChannelIdentity]] = relationship(back_populates="person")
 
 
@@ -48,8 +48,8 @@ class ChannelIdentity(Base):
     channel: Mapped[str] = mapped_column(String(CHANNEL_LENGTH))
     user_id: Mapped[str] = mapped_column(String(EXTERNAL_ID_LENGTH))
     chat_id: Mapped[str] = mapped_column(String(EXTERNAL_ID_LENGTH))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column()
+    last_seen_at: Mapped[datetime] = mapped_column()
     #: Set when the user blocked the bot; cleared when they unblock it.
     blocked_at: Mapped[datetime | None] = mapped_column(default=None)
     person: Mapped[Person] = relationship(back_populates="identities")
@@ -69,7 +69,7 @@ class ConversationState(Base):
     #: The options offered last, so a typed "2" or a typed label means that option.
     last_choices: Mapped[list[Any]] = mapped_column(default=list)
     version: Mapped[int] = mapped_column(Integer, default=0)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column()
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy convention
 
@@ -85,7 +85,7 @@ class ProcessedEvent(Base):
 
     channel: Mapped[str] = mapped_column(String(CHANNEL_LENGTH), primary_key=True)
     event_id: Mapped[str] = mapped_column(String(EXTERNAL_ID_LENGTH), primary_key=True)
-    processed_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    processed_at: Mapped[datetime] = mapped_column(index=True)
     #: The replies this event produced, committed with the step; replayed when the event
     #: comes again before they were delivered (the process died between commit and send).
     replies: Mapped[list[Any] | None] = mapped_column(default=None)
@@ -103,7 +103,7 @@ class MessageLog(Base):
     direction: Mapped[str] = mapped_column(String(3))  # "in" or "out"
     kind: Mapped[str] = mapped_column(String(16))
     text: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column()
 
 
 class OutboxMessage(Base):
@@ -120,8 +120,8 @@ class OutboxMessage(Base):
     topic: Mapped[str] = mapped_column(String(64), default="")
     status: Mapped[str] = mapped_column(String(16), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    next_attempt_at: Mapped[datetime] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column()
     sent_at: Mapped[datetime | None] = mapped_column(default=None)
     last_error: Mapped[str] = mapped_column(String(200), default="")
     #: Ids the channel gave the delivered message(s), so replies to them can be matched.

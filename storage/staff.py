@@ -29,7 +29,6 @@ from sqlalchemy.orm import Mapped, Mapper, mapped_column
 
 from storage.leads import Lead, _refuse_change
 from storage.models import CHANNEL_LENGTH, EXTERNAL_ID_LENGTH, Base
-from storage.types import utcnow
 
 USERNAME_LENGTH = 64
 DISPLAY_NAME_LENGTH = 120
@@ -69,8 +68,8 @@ class StaffAccount(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     #: Set by ``add``/``reset-password``: the one-time password must be replaced at login.
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=True)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column()
+    updated_at: Mapped[datetime] = mapped_column()
 
     @property
     def is_admin(self) -> bool:
@@ -89,7 +88,7 @@ class StaffIdentity(Base):
     )
     channel: Mapped[str] = mapped_column(String(CHANNEL_LENGTH))
     user_id: Mapped[str] = mapped_column(String(EXTERNAL_ID_LENGTH))
-    linked_at: Mapped[datetime] = mapped_column(default=utcnow)
+    linked_at: Mapped[datetime] = mapped_column()
 
 
 class StaffLinkCode(Base):
@@ -113,8 +112,8 @@ class StaffSession(Base):
         ForeignKey("staff_account.id", ondelete="CASCADE"), index=True
     )
     csrf_token: Mapped[str] = mapped_column(String(DIGEST_LENGTH))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column()
+    last_seen_at: Mapped[datetime] = mapped_column()
     #: Absolute end; idle expiry is counted from ``last_seen_at``.
     expires_at: Mapped[datetime] = mapped_column(index=True)
 
@@ -131,7 +130,7 @@ class LoginFailure(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(USERNAME_LENGTH))
     address: Mapped[str] = mapped_column(String(ADDRESS_LENGTH))
-    at: Mapped[datetime] = mapped_column(default=utcnow)
+    at: Mapped[datetime] = mapped_column()
 
 
 class AuditEvent(Base):
@@ -141,7 +140,7 @@ class AuditEvent(Base):
     __table_args__ = (Index("ix_audit_entity", "entity", "entity_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    at: Mapped[datetime] = mapped_column(index=True)
     account_id: Mapped[int | None] = mapped_column(
         ForeignKey("staff_account.id", ondelete="SET NULL"), default=None
     )

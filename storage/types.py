@@ -31,7 +31,3 @@ class UTCDateTime(TypeDecorator[datetime]):
         if moment.tzinfo is None:
             return moment.replace(tzinfo=UTC)
         return moment.astimezone(UTC)
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)

@@ -15,6 +15,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from bot.channels.base import SendResult, SendStatus
+from bot.clock import FixedClock
 from bot.config import Settings, load_settings
 from bot.content import Content
 from bot.engine import Engine
@@ -50,14 +51,9 @@ class RecordingChannel:
         return SendResult(SendStatus.SENT, message_ids=(str(len(self.sent)),))
 
 
-class Clock:
-    """A settable clock, so tests never depend on the real date."""
-
-    def __init__(self, now: datetime = TEST_NOW) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
+def fixed_clock(now: datetime = TEST_NOW) -> FixedClock:
+    """The clock every component of a test runs on, so no test depends on the real date."""
+    return FixedClock(now)
 
 
 def make_engine(
@@ -65,7 +61,7 @@ def make_engine(
     *,
     settings: Settings | None = None,
     content_root: Path | None = None,
-    clock: Clock | None = None,
+    clock: FixedClock | None = None,
 ) -> tuple[Engine, RecordingChannel]:
     channel = RecordingChannel()
     engine = Engine(
@@ -74,7 +70,7 @@ def make_engine(
         settings=settings or load_settings(database_url=str(database.url)),
         router=build_router(),
         channels={channel.name: channel},
-        clock=clock or Clock(),
+        clock=clock or fixed_clock(),
     )
     return engine, channel
 
@@ -141,7 +137,7 @@ def telegram_settings(tmp_path: Path, fake: FakeTelegramAPI, **overrides: object
 @asynccontextmanager
 async def running(settings: Settings) -> AsyncIterator[BotRuntime]:
     """The real runtime (as ``khuyencong serve``), started for the block and then stopped."""
-    runtime = BotRuntime(settings, clock=Clock())
+    runtime = BotRuntime(settings, clock=fixed_clock())
     await runtime.start()
     try:
         yield runtime

@@ -18,7 +18,7 @@ from bot.web.app import create_app
 from storage import Database
 from tests.channel_drivers import TelegramDriver, WebDriver, check_step
 from tests.fakes.telegram_api import FakeTelegramAPI
-from tests.harness import Clock, make_engine, running, telegram_settings
+from tests.harness import fixed_clock, make_engine, running, telegram_settings
 
 SCRIPTS = Path(__file__).resolve().parent / "fixtures" / "eligibility" / "scripts.yaml"
 _user_ids = itertools.count(8001)
@@ -75,7 +75,7 @@ async def test_an_interrupted_check_resumes_after_a_restart(
 ) -> None:
     settings = telegram_settings(tmp_path, fake)
     user = next(_user_ids)
-    runtime = BotRuntime(settings, clock=Clock())
+    runtime = BotRuntime(settings, clock=fixed_clock())
     await runtime.start()
     driver = TelegramDriver(fake, user)
     await driver.say("/start")
@@ -84,7 +84,7 @@ async def test_an_interrupted_check_resumes_after_a_restart(
     assert "Câu 2." in seen.text
     await runtime.stop()
 
-    clock = Clock()
+    clock = fixed_clock()
     restarted = BotRuntime(settings, clock=clock)
     await restarted.start()
     try:

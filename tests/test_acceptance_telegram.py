@@ -11,7 +11,7 @@ import aiohttp
 
 from bot.runtime import BotRuntime
 from tests.fakes.telegram_api import FakeTelegramAPI
-from tests.harness import Clock, running, telegram_settings
+from tests.harness import fixed_clock, running, telegram_settings
 from tests.scripts import load_script
 
 USER = 7001
@@ -96,13 +96,13 @@ async def test_state_survives_a_restart_mid_conversation(
     tmp_path: Path, fake: FakeTelegramAPI
 ) -> None:
     settings = telegram_settings(tmp_path, fake)
-    runtime = BotRuntime(settings, clock=Clock())
+    runtime = BotRuntime(settings, clock=fixed_clock())
     await runtime.start()
     fake.send_command(USER, "start")
     await fake.wait_for_sent(USER, 1)
     await runtime.stop()
 
-    restarted = BotRuntime(settings, clock=Clock())
+    restarted = BotRuntime(settings, clock=fixed_clock())
     await restarted.start()
     try:
         fake.send_text(USER, "8")  # the 8th option of the menu shown before the restart

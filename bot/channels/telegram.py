@@ -169,7 +169,8 @@ def _choice_event(event_id: str, query: Mapping[str, Any]) -> InboundEvent:
         event_id=event_id,
         kind=EventKind.CHOICE if data else EventKind.UNKNOWN,
         text=str(data or ""),
-        received_at=datetime.now(UTC),
+        # A button press carries no date of its own; the engine stamps the step with its clock.
+        received_at=None,
     )
 
 

@@ -11,10 +11,10 @@ import secrets
 import uuid
 
 from bot.channels.base import SendResult, SendStatus
+from bot.clock import Clock
 from bot.messages import ChannelCapabilities, OutboundMessage
 from storage import Database
 from storage import conversations as repo
-from storage.types import utcnow
 
 CHANNEL_NAME = "web"
 SESSION_COOKIE = "kc_chat"
@@ -35,8 +35,9 @@ def new_event_id() -> str:
 class WebChatChannel:
     """Channel adapter for the browser chat."""
 
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, *, clock: Clock) -> None:
         self._database = database
+        self._clock = clock
 
     @property
     def name(self) -> str:
@@ -63,6 +64,6 @@ class WebChatChannel:
                 direction="out",
                 kind=NOTICE_KIND,
                 text=message.text,
-                now=utcnow(),
+                now=self._clock.now(),
             )
         return SendResult(SendStatus.SENT)

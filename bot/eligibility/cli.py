@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from bot.eligibility.engine import evaluate
 from bot.eligibility.loader import load_eligibility
@@ -21,7 +20,6 @@ from bot.texts import ContentError, load_yaml
 
 JSON_SUFFIX = ".json"
 #: The Center's calendar: "today" is the day in Việt Nam.
-TIMEZONE = "Asia/Ho_Chi_Minh"
 #: YAML 1.1 reads a bare ``on:`` key as the boolean true.
 YAML_ON = True
 
@@ -30,17 +28,19 @@ class EligibilityInputError(ContentError):
     """The answers file is missing, unreadable or holds facts the questionnaire does not know."""
 
 
-def run_file(path: Path, *, content_root: Path, on: date | None = None) -> dict[str, object]:
+def run_file(
+    path: Path, *, content_root: Path, today: date, on: date | None = None
+) -> dict[str, object]:
     """Evaluate the answers in ``path``; the result is JSON-serialisable.
 
-    ``on`` overrides the file's ``on:``; without either, today is used.
+    ``on`` overrides the file's ``on:``; without either, ``today`` (from the caller's clock)
+    is used.
     """
     from bot.policy import load_catalogue
 
     raw = _read(path)
     nested = raw.get("facts")
     facts_raw: Mapping[object, object] = nested if isinstance(nested, Mapping) else raw
-    today = datetime.now(ZoneInfo(TIMEZONE)).date()
     day = on or _day(raw.get("on", raw.get(YAML_ON)), path) or today
     content = load_eligibility(content_root)
     facts = validate_facts(

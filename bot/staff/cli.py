@@ -7,7 +7,9 @@ password is printed once, here, and must be replaced at the first login.
 from __future__ import annotations
 
 import argparse
+from datetime import datetime
 
+from bot.clock import Clock
 from bot.config import Settings
 from bot.staff.accounts import (
     AccountError,
@@ -17,7 +19,6 @@ from bot.staff.accounts import (
     reset_password,
 )
 from storage import Database, upgrade
-from storage.types import utcnow
 
 EXIT_OK = 0
 EXIT_REFUSED = 1
@@ -53,11 +54,11 @@ def dashboard_url(settings: Settings) -> str:
     return f"{base}{DASHBOARD_PATH}"
 
 
-async def run(settings: Settings, args: argparse.Namespace) -> int:
+async def run(settings: Settings, args: argparse.Namespace, *, clock: Clock) -> int:
     database = Database(settings.database_url)
     try:
         await upgrade(database)
-        return await _run(database, settings, args)
+        return await _run(database, settings, args, now=clock.now())
     except AccountError as exc:
         print(f"khuyencong: {exc}")
         return EXIT_REFUSED
@@ -65,8 +66,9 @@ async def run(settings: Settings, args: argparse.Namespace) -> int:
         await database.dispose()
 
 
-async def _run(database: Database, settings: Settings, args: argparse.Namespace) -> int:
-    now = utcnow()
+async def _run(
+    database: Database, settings: Settings, args: argparse.Namespace, *, now: datetime
+) -> int:
     if args.staff_command == "add":
         password = await add_account(
             database,

@@ -10,9 +10,9 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.clock import Clock
 from storage import Database
 from storage import conversations as repo
-from storage.types import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -32,18 +32,20 @@ class MaintenanceWorker:
         self,
         database: Database,
         *,
+        clock: Clock,
         keep_event_hours: int,
         handoff_idle_hours: int,
         close_idle_handoffs: IdleCloser | None = None,
     ) -> None:
         self._database = database
+        self._clock = clock
         self._keep_event_hours = keep_event_hours
         self._idle = timedelta(hours=handoff_idle_hours)
         self._close_idle = close_idle_handoffs
         self._stopping = asyncio.Event()
 
     async def run_once(self, *, now: datetime | None = None) -> dict[str, int]:
-        moment = now or utcnow()
+        moment = now or self._clock.now()
         done = {
             "events_purged": await purge_old_events(
                 self._database, now=moment, keep_hours=self._keep_event_hours

@@ -16,10 +16,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from bot.channels.base import Channel, SendStatus
+from bot.clock import Clock
 from bot.messages import message_from_dict
 from storage import Database
 from storage.models import OutboxMessage
-from storage.types import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -37,9 +37,11 @@ class OutboxWorker:
         database: Database,
         channels: Mapping[str, Channel],
         *,
+        clock: Clock,
         wake: asyncio.Event | None = None,
     ) -> None:
         self._database = database
+        self._clock = clock
         self._channels = channels
         self._wake = wake or asyncio.Event()
         self._stopping = asyncio.Event()
@@ -68,7 +70,7 @@ class OutboxWorker:
         no transaction open, then updated; a row whose lease ran out (the worker died
         mid-send) is due again.
         """
-        moment = now or utcnow()
+        moment = now or self._clock.now()
         claimed = await self._claim(moment)
         for row_id, channel_name, chat_id, payload in claimed:
             channel = self._channels.get(channel_name)

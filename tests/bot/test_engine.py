@@ -236,7 +236,7 @@ async def test_notices_are_delivered_by_the_outbox_after_commit(database: Databa
     await user.tap("count:start")
     await user.say("notify")
     assert engine.outbox_ready.is_set()
-    worker = OutboxWorker(database, engine.channels)
+    worker = OutboxWorker(database, engine.channels, clock=engine.clock)
     assert await worker.deliver_due() == 1
     assert [(chat, m.text) for chat, m in channel.sent] == [("staff", "staff notice")]
     async with database.session() as session:

@@ -34,7 +34,7 @@ def test_serve_runs_the_runtime_on_the_configured_loop(
     seen: list[tuple[str, bool]] = []
 
     class StubRuntime:
-        def __init__(self, _settings: object) -> None: ...
+        def __init__(self, _settings: object, *, clock: object) -> None: ...
 
         async def run_until_signal(self) -> None:
             seen.append(("ran", isinstance(asyncio.get_running_loop(), uvloop.Loop)))

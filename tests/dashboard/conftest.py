@@ -11,16 +11,17 @@ from bot.web.app import create_app
 from bot.web.dashboard import mount_dashboard
 from storage import Database
 from tests.dashboard.kit import Desk
-from tests.harness import Clock, make_engine
+from bot.clock import FixedClock
+from tests.harness import fixed_clock, make_engine
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
+def clock() -> FixedClock:
+    return fixed_clock()
 
 
 @pytest.fixture
-def desk(sqlite_database: Database, clock: Clock) -> Desk:
+def desk(sqlite_database: Database, clock: FixedClock) -> Desk:
     engine, channel = make_engine(sqlite_database, clock=clock)
     return Desk(engine=engine, channel=channel, database=sqlite_database)
 

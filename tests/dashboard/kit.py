@@ -70,11 +70,16 @@ async def make_lead(
     **extra: Any,
 ) -> int:
     async with database.transaction() as session:
-        person = Person()
+        person = Person(created_at=TEST_NOW)
         session.add(person)
         await session.flush()
         identity = ChannelIdentity(
-            person_id=person.id, channel=channel, user_id=f"owner-{code}", chat_id=f"owner-{code}"
+            person_id=person.id,
+            channel=channel,
+            user_id=f"owner-{code}",
+            chat_id=f"owner-{code}",
+            created_at=TEST_NOW,
+            last_seen_at=TEST_NOW,
         )
         session.add(identity)
         await session.flush()

@@ -118,7 +118,12 @@ class Kit:
             session.add(person)
             await session.flush()
             identity = ChannelIdentity(
-                person_id=person.id, channel=channel, user_id=user_id, chat_id=user_id
+                person_id=person.id,
+                channel=channel,
+                user_id=user_id,
+                chat_id=user_id,
+                created_at=self.now,
+                last_seen_at=self.now,
             )
             session.add(identity)
             await session.flush()
@@ -164,6 +169,8 @@ class Kit:
                         topic=notice.topic,
                         status="sent",
                         message_ids=[message_id],
+                        created_at=self.now,
+                        next_attempt_at=self.now,
                     )
                 )
         return ids

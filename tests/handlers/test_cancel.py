@@ -9,7 +9,6 @@ from bot.messages import EventKind
 from storage import ConversationState, Database
 from storage.leads import Handoff
 from storage.repositories import Subscriptions
-from storage.types import utcnow
 from tests.harness import User, make_engine, texts_of
 
 
@@ -52,7 +51,7 @@ async def test_a_person_who_blocked_the_bot_gets_no_announcements(database: Data
     async with database.session() as session, session.begin():
         subscriptions = Subscriptions(session)
         for person_id in (1, 2):
-            await subscriptions.start(person_id, "all", now=utcnow())
+            await subscriptions.start(person_id, "all", now=engine.now())
     async with database.session() as session:
         assert await Subscriptions(session).subscribers("machinery") == [1, 2]
     await owner.send(owner.event(EventKind.BLOCKED))

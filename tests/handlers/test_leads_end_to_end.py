@@ -48,7 +48,7 @@ async def test_register_by_typing_only(database: Database) -> None:
     assert lead.code in texts_of(again)
     assert lead.full_name == "Phạm Văn Tư" and lead.budget == 2_500_000_000
     assert any(lead.code in text for text in logged)
-    worker = OutboxWorker(database, engine.channels)
+    worker = OutboxWorker(database, engine.channels, clock=engine.clock)
     assert await worker.deliver_due() == 1  # one staff notice despite the double tap
     [(chat, message)] = channel.sent
     assert chat == STAFF and "Phạm Văn Tư" in message.text
@@ -60,7 +60,7 @@ async def test_handoff_round_trip_through_the_outbox(database: Database) -> None
     await owner.tap("handoff:start")
     await owner.tap("handoff:consent:yes")
     await owner.say("Cho hỏi hạn nộp hồ sơ?")
-    worker = OutboxWorker(database, engine.channels)
+    worker = OutboxWorker(database, engine.channels, clock=engine.clock)
     assert await worker.deliver_due() == 2  # "needs an officer" and the forwarded question
     forwarded_id = str(len(channel.sent))  # the recording channel numbers messages in order
     assert "hạn nộp hồ sơ" in channel.sent[-1][1].text

@@ -11,7 +11,8 @@ from bot.staff.digest import DigestWorker, send_digest
 from storage import Database, OutboxMessage
 from tests.conftest import CONTENT_DIR
 from tests.dashboard.kit import make_lead
-from tests.harness import TEST_NOW, Clock
+from bot.clock import FixedClock
+from tests.harness import TEST_NOW
 
 TARGETS = [("telegram", "-100777")]
 
@@ -37,12 +38,12 @@ async def test_digest_lists_waiting_leads_once_a_day(sqlite_database: Database) 
 async def test_worker_waits_for_the_configured_hour(sqlite_database: Database) -> None:
     content = Content(CONTENT_DIR)
     await make_lead(sqlite_database, code="KC-2026-000001", days_ago=5)
-    clock = Clock(TEST_NOW.replace(hour=6))
+    clock = FixedClock(TEST_NOW.replace(hour=6))
     woken: list[bool] = []
     worker = DigestWorker(
         sqlite_database,
         content,
-        clock=clock,
+        clock=clock.now,
         timezone="Asia/Ho_Chi_Minh",
         hour=7,
         after_days=3,
@@ -50,5 +51,5 @@ async def test_worker_waits_for_the_configured_hour(sqlite_database: Database) -
         wake=lambda: woken.append(True),
     )
     assert await worker.run_once() == 0 and woken == []
-    clock.now = TEST_NOW.replace(hour=7, minute=5)
+    clock.set(TEST_NOW.replace(hour=7, minute=5))
     assert await worker.run_once() == 1 and woken == [True]

@@ -14,7 +14,9 @@ from storage import Database, Person
 from storage.database import SQLITE_CACHE_KIB, SQLITE_MMAP_BYTES
 
 NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
-#: Long enough for a wrongly blocked task to show, short enough to keep the test quick.
+#: A wrongly blocked read or write would wait for ever; a busy CI machine still answers in this.
+DEADLINE_SECONDS = 10.0
+#: How long a task that must stay blocked is watched, after everything else has happened.
 SETTLE_SECONDS = 0.2
 
 
@@ -45,7 +47,7 @@ async def test_reads_run_while_another_transaction_holds_the_writer(sqlite: Data
 
     task = asyncio.create_task(writer())
     await wrote.wait()
-    async with asyncio.timeout(SETTLE_SECONDS), sqlite.transaction() as session:
+    async with asyncio.timeout(DEADLINE_SECONDS), sqlite.transaction() as session:
         # Only reads: no write lock needed, and the uncommitted row is not seen.
         assert await session.scalar(select(func.count()).select_from(Person)) == 0
     release.set()
@@ -56,6 +58,7 @@ async def test_reads_run_while_another_transaction_holds_the_writer(sqlite: Data
 async def test_writers_queue_and_all_commit(sqlite: Database) -> None:
     order: list[str] = []
     first_wrote = asyncio.Event()
+    second_read = asyncio.Event()
     release = asyncio.Event()
 
     async def first() -> None:
@@ -72,12 +75,15 @@ async def test_writers_queue_and_all_commit(sqlite: Database) -> None:
         async with sqlite.transaction() as session:
             await session.scalar(select(func.count()).select_from(Person))
             order.append("second read")
+            second_read.set()
             session.add(Person(created_at=NOW))
             await session.flush()  # waits for the writer
             order.append("second wrote")
 
     tasks = [asyncio.create_task(first()), asyncio.create_task(second())]
-    await asyncio.sleep(SETTLE_SECONDS)
+    async with asyncio.timeout(DEADLINE_SECONDS):
+        await second_read.wait()
+    await asyncio.sleep(SETTLE_SECONDS)  # the second writer must still be waiting
     assert order == ["first wrote", "second read"]
     release.set()
     await asyncio.gather(*tasks)
@@ -91,7 +97,7 @@ async def test_a_failed_transaction_rolls_back_and_frees_the_writer(sqlite: Data
             session.add(Person(created_at=NOW))
             await session.flush()
             raise RuntimeError
-    async with asyncio.timeout(SETTLE_SECONDS), sqlite.transaction() as session:
+    async with asyncio.timeout(DEADLINE_SECONDS), sqlite.transaction() as session:
         session.add(Person(created_at=NOW))
     assert await count_people(sqlite) == 1
 

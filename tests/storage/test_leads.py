@@ -56,11 +56,16 @@ def fields(**changes: object) -> LeadFields:
 
 async def make_person(database: Database, *, user_id: str = "1001") -> tuple[int, int]:
     async with database.session() as session, session.begin():
-        person = Person()
+        person = Person(created_at=NOW)
         session.add(person)
         await session.flush()
         identity = ChannelIdentity(
-            person_id=person.id, channel="telegram", user_id=user_id, chat_id=user_id
+            person_id=person.id,
+            channel="telegram",
+            user_id=user_id,
+            chat_id=user_id,
+            created_at=NOW,
+            last_seen_at=NOW,
         )
         session.add(identity)
         await session.flush()
@@ -249,6 +254,8 @@ async def test_handoff_found_from_a_stored_platform_message_id(database: Databas
                     topic=topic,
                     status="sent",
                     message_ids=ids,
+                    created_at=NOW,
+                    next_attempt_at=NOW,
                 )
             )
         await session.flush()
@@ -280,9 +287,19 @@ async def test_erase_person_keeps_statistics_and_drops_personal_data(database: D
         lead = await leads.get(created.lead.id)
         assert lead is not None
         await leads.add_note(lead, "Anh An hẹn gọi lại", actor="telegram:9", now=NOW)
-        session.add(MessageLog(identity_id=person[1], direction="in", kind="text", text="0912"))
-        session.add(MessageLog(identity_id=other[1], direction="in", kind="text", text="hi"))
-        session.add(ConversationState(identity_id=person[1], data={"register": {"x": 1}}))
+        session.add(
+            MessageLog(
+                identity_id=person[1], direction="in", kind="text", text="0912", created_at=NOW
+            )
+        )
+        session.add(
+            MessageLog(
+                identity_id=other[1], direction="in", kind="text", text="hi", created_at=NOW
+            )
+        )
+        session.add(
+            ConversationState(identity_id=person[1], data={"register": {"x": 1}}, updated_at=NOW)
+        )
         for status in ("sent", "pending"):
             session.add(
                 OutboxMessage(
@@ -291,6 +308,8 @@ async def test_erase_person_keeps_statistics_and_drops_personal_data(database: D
                     payload={"text": "Nguyễn Văn An"},
                     topic=f"lead:{created.lead.id}",
                     status=status,
+                    created_at=NOW,
+                    next_attempt_at=NOW,
                 )
             )
         await Subscriptions(session).start(person[0], "all", now=NOW)

@@ -120,7 +120,7 @@ async def test_late_messages_reach_the_page_by_polling(client: TestClient[Any, A
     await _send(client, {"text": "/start"})
     session_id = client.session.cookie_jar.filter_cookies(client.make_url("/"))[SESSION_COOKIE]
     engine = client.app[ENGINE_KEY]
-    result = await WebChatChannel(engine.database).send(
+    result = await WebChatChannel(engine.database, clock=engine.clock).send(
         session_id.value, OutboundMessage("Cán bộ trả lời: chào anh")
     )
     assert result.ok
