@@ -7,11 +7,11 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
+from bot.clock import FixedClock
 from bot.web.app import create_app
 from bot.web.dashboard import mount_dashboard
 from storage import Database
 from tests.dashboard.kit import Desk
-from bot.clock import FixedClock
 from tests.harness import fixed_clock, make_engine
 
 

@@ -6,12 +6,12 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from bot.clock import FixedClock
 from bot.content import Content
 from bot.staff.digest import DigestWorker, send_digest
 from storage import Database, OutboxMessage
 from tests.conftest import CONTENT_DIR
 from tests.dashboard.kit import make_lead
-from bot.clock import FixedClock
 from tests.harness import TEST_NOW
 
 TARGETS = [("telegram", "-100777")]
