@@ -37,6 +37,7 @@ def build_router() -> Router:
     router.staff_handler = staff.handle_staff_event
     router.stop_subscriptions = subscriptions.stop_all
     router.cancel_hooks.append(handoff.close_open_handoff)
+    router.understand = questions.understand_text
     return router
 
 
