@@ -143,3 +143,29 @@ async def running(settings: Settings) -> AsyncIterator[BotRuntime]:
         yield runtime
     finally:
         await runtime.stop()
+
+
+async def link_officer(runtime: BotRuntime, *, channel: str, user_id: str) -> None:
+    """A staff account linked to a chat account, as ``/lienket CODE`` leaves it."""
+    from storage.staff import StaffAccount, StaffIdentity
+
+    assert runtime.database is not None
+    async with runtime.database.transaction() as session:
+        account = StaffAccount(
+            username=f"officer{user_id}",
+            password_hash="-",
+            role="staff",
+            wards=[],
+            programmes=[],
+            active=True,
+            must_change_password=False,
+            created_at=TEST_NOW,
+            updated_at=TEST_NOW,
+        )
+        session.add(account)
+        await session.flush()
+        session.add(
+            StaffIdentity(
+                account_id=account.id, channel=channel, user_id=user_id, linked_at=TEST_NOW
+            )
+        )
