@@ -7,6 +7,7 @@ from bot.router import Router
 from handlers import (
     eligibility,
     handoff,
+    more,
     myleads,
     policies,
     privacy,
@@ -26,6 +27,7 @@ FLOWS = (
     subscriptions.FLOW,
     privacy.FLOW,
     handoff.FLOW,
+    more.FLOW,
 )
 
 
