@@ -1,5 +1,5 @@
 """Imports every model module so ``Base.metadata`` knows all tables (migrations, tests)."""
 
-from storage import leads, models, staff, understanding
+from storage.models import core, leads, staff, understanding
 
-__all__ = ["leads", "models", "staff", "understanding"]
+__all__ = ["core", "leads", "staff", "understanding"]

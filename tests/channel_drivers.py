@@ -6,7 +6,6 @@ data script can be checked the same way on every channel.
 
 from __future__ import annotations
 
-import asyncio
 import html
 import re
 from dataclasses import dataclass
@@ -14,10 +13,13 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient
 
+from bot.channels.telegram import MAX_TEXT_LENGTH
+from bot.core.formatting import split_text
+from storage import Database
 from tests.fakes.telegram_api import FakeTelegramAPI
+from tests.harness import committed_replies
 
 _TAG = re.compile(r"<[^>]+>")
-SETTLE_SECONDS = 0.15
 STEP_TIMEOUT_SECONDS = 10.0
 
 
@@ -41,18 +43,37 @@ def plain(html_text: str) -> str:
 
 
 class TelegramDriver:
-    """A user of the fake Telegram API; buttons are pressed on the newest message."""
+    """A user of the fake Telegram API; buttons are pressed on the newest message.
 
-    def __init__(self, fake: FakeTelegramAPI, user_id: int) -> None:
+    Each step waits until every reply the engine committed for the update has arrived
+    (read from the bot's ``database``), not for a quiet moment.
+    """
+
+    def __init__(self, fake: FakeTelegramAPI, user_id: int, *, database: Database) -> None:
         self.fake = fake
         self.user_id = user_id
+        self.database = database
+        self._contact_keyboard = False
 
-    async def _collect(self, before: int) -> Seen:
-        await self.fake.wait_for_sent(self.user_id, before + 1, timeout=STEP_TIMEOUT_SECONDS)
-        count = -1
-        while count != len(self.fake.sent(self.user_id)):  # until nothing new arrives
-            count = len(self.fake.sent(self.user_id))
-            await asyncio.sleep(SETTLE_SECONDS)
+    def _calls_for(self, replies: list[Any]) -> int:
+        """The Bot API calls the channel makes for these replies: one message per part of a
+        long text, and an edit that puts buttons back after removing a contact keyboard."""
+        calls = 0
+        for reply in replies:
+            calls += len(split_text(str(reply["text"]), MAX_TEXT_LENGTH))
+            if reply.get("request_contact"):
+                self._contact_keyboard = True
+            elif self._contact_keyboard:
+                self._contact_keyboard = False
+                calls += 1 if reply.get("choices") or reply.get("links") else 0
+        return calls
+
+    async def _collect(self, before: int, update_id: int) -> Seen:
+        replies = await committed_replies(
+            self.database, channel="telegram", event_id=str(update_id)
+        )
+        expected = before + self._calls_for(replies)
+        await self.fake.wait_for_sent(self.user_id, expected, timeout=STEP_TIMEOUT_SECONDS)
         calls = self.fake.sent(self.user_id)[before:]
         texts = [plain(str(c["text"])) for c in calls if c["method"] == "sendMessage"]
         choices: list[tuple[str, str]] = []
@@ -69,24 +90,26 @@ class TelegramDriver:
         offered (a stale or forged button), which the bot must answer politely."""
         before = len(self.fake.sent(self.user_id))
         try:
-            self.fake.press_button(self.user_id, choice_id)
+            update_id = self.fake.press_button(self.user_id, choice_id)
         except LookupError:
-            self.fake.forge_button(self.user_id, choice_id)
-        return await self._collect(before)
+            update_id = self.fake.forge_button(self.user_id, choice_id)
+        return await self._collect(before, update_id)
 
     async def say(self, text: str) -> Seen:
         before = len(self.fake.sent(self.user_id))
         if text.startswith("/"):
             name, _, args = text[1:].partition(" ")
-            self.fake.send_command(self.user_id, name, args)
+            update_id = self.fake.send_command(self.user_id, name, args)
         else:
-            self.fake.send_text(self.user_id, text)
-        return await self._collect(before)
+            update_id = self.fake.send_text(self.user_id, text)
+        return await self._collect(before, update_id)
 
     async def share_contact(self, phone: str, *, owner: int | None = None) -> Seen:
         before = len(self.fake.sent(self.user_id))
-        self.fake.share_contact(self.user_id, phone, contact_user_id=owner or self.user_id)
-        return await self._collect(before)
+        update_id = self.fake.share_contact(
+            self.user_id, phone, contact_user_id=owner or self.user_id
+        )
+        return await self._collect(before, update_id)
 
 
 class WebDriver:

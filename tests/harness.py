@@ -16,21 +16,29 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from bot.channels.base import SendResult, SendStatus
-from bot.clock import FixedClock
-from bot.config import Settings, load_settings
-from bot.content import Content
-from bot.engine import Engine
-from bot.messages import (
+from aiohttp import web
+from sqlalchemy import func, select
+
+from bot.app.runtime import BotRuntime
+from bot.app.web import create_app
+from bot.channels.base import ChannelHost, SendResult, SendStatus
+from bot.channels.webchat import WebChatChannel
+from bot.core.clock import FixedClock
+from bot.core.config import Settings, load_settings
+from bot.core.content import Content
+from bot.core.engine import Engine
+from bot.core.flow import Flow
+from bot.core.messages import (
     ChannelCapabilities,
+    Conversation,
     EventKind,
     InboundEvent,
     OutboundMessage,
     SharedContact,
 )
-from bot.runtime import BotRuntime
+from bot.core.router import Router
 from handlers import build_router
-from storage import Database
+from storage import ChannelIdentity, ConversationState, Database, OutboxMessage, ProcessedEvent
 from tests.fakes.telegram_api import FakeTelegramAPI
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -66,55 +74,161 @@ def make_engine(
     settings: Settings | None = None,
     content_root: Path | None = None,
     clock: FixedClock | None = None,
+    router: Router | None = None,
 ) -> tuple[Engine, RecordingChannel]:
     channel = RecordingChannel()
     engine = Engine(
         database=database,
         content=Content(content_root or ROOT / "content"),
         settings=settings or load_settings(database_url=str(database.url)),
-        router=build_router(),
+        router=router or build_router(),
         channels={channel.name: channel},
         clock=clock or fixed_clock(),
     )
     return engine, channel
 
 
+class Replies(list[OutboundMessage]):
+    """The replies of one step, with what tests read of them."""
+
+    @property
+    def text(self) -> str:
+        return "\n".join(reply.text for reply in self)
+
+    @property
+    def choices(self) -> list[str]:
+        return [choice.id for reply in self for choice in reply.choices]
+
+    @property
+    def labels(self) -> list[str]:
+        return [choice.label for reply in self for choice in reply.choices]
+
+
 class User:
-    """A scripted user of the test channel: each call sends one event and returns replies."""
+    """The one test driver: a scripted user whose every event goes through the real engine
+    (router, typed-choice mapping, flows, one committed step) on a real database.
+
+    Each call sends one event and returns its :class:`Replies`; :meth:`conversation` reads
+    the state the engine committed, :meth:`notices` the outbox rows a step queued.
+    """
 
     _ids = itertools.count(1)
 
     def __init__(self, engine: Engine, user_id: str = "u1", channel: str = "test") -> None:
         self.engine = engine
         self.user_id = user_id
+        self.chat_id = user_id
         self.channel = channel
+        self.last = Replies()
 
     def event(self, kind: EventKind, text: str = "", **extra: object) -> InboundEvent:
         return InboundEvent(
             channel=self.channel,
             user_id=self.user_id,
-            chat_id=self.user_id,
+            chat_id=self.chat_id,
             event_id=f"e{next(self._ids)}",
             kind=kind,
             text=text,
             **extra,  # type: ignore[arg-type]
         )
 
-    async def send(self, event: InboundEvent) -> list[OutboundMessage]:
-        return await self.engine.handle(event)
+    async def send(self, event: InboundEvent) -> Replies:
+        self.last = Replies(await self.engine.handle(event))
+        return self.last
 
-    async def say(self, text: str) -> list[OutboundMessage]:
+    async def say(self, text: str) -> Replies:
         return await self.send(self.event(EventKind.TEXT, text))
 
-    async def command(self, name: str, args: str = "") -> list[OutboundMessage]:
+    async def command(self, name: str, args: str = "") -> Replies:
         return await self.send(self.event(EventKind.COMMAND, name, args=args))
 
-    async def tap(self, choice_id: str) -> list[OutboundMessage]:
+    async def tap(self, choice_id: str) -> Replies:
         return await self.send(self.event(EventKind.CHOICE, choice_id))
 
-    async def share_contact(self, phone: str, owner: str | None = None) -> list[OutboundMessage]:
+    async def start(self, flow: Flow | str, choice: str | None = None) -> Replies:
+        """Enter ``flow`` as its menu button does (``<flow>:start``) or with ``choice``."""
+        name = flow if isinstance(flow, str) else flow.name
+        return await self.tap(choice or f"{name}:start")
+
+    async def share_contact(self, phone: str, owner: str | None = None) -> Replies:
         contact = SharedContact(phone=phone, owner_user_id=owner or self.user_id)
         return await self.send(self.event(EventKind.CONTACT, contact=contact))
+
+    @property
+    def choice_ids(self) -> list[str]:
+        return self.last.choices
+
+    async def conversation(self) -> Conversation:
+        """The state the engine committed for this user (a fresh one before any step)."""
+        async with self.engine.database.session() as session:
+            row = await session.scalar(
+                select(ConversationState)
+                .join(ChannelIdentity, ChannelIdentity.id == ConversationState.identity_id)
+                .where(
+                    ChannelIdentity.channel == self.channel,
+                    ChannelIdentity.user_id == self.user_id,
+                )
+            )
+        if row is None:
+            return Conversation()
+        return Conversation(flow=row.flow, step=row.step, data=dict(row.data))
+
+
+def webchat_app(engine: Engine) -> web.Application:
+    """The aiohttp app with the web chat's routes, on ``engine`` (as the runtime mounts it)."""
+    host = ChannelHost(
+        settings=engine.settings,
+        database=engine.database,
+        texts=engine.content.texts,
+        dispatch=engine.process,
+        handle=engine.handle,
+        clock=engine.clock,
+    )
+    channel = WebChatChannel(host)
+    engine.register_channel(channel)
+    return create_app(engine, channel.routes())
+
+
+async def offered(database: Database, user_id: str, *, channel: str) -> list[str]:
+    """The ids of the options last offered to ``user_id`` (what a typed number means)."""
+    async with database.session() as session:
+        choices = await session.scalar(
+            select(ConversationState.last_choices)
+            .join(ChannelIdentity, ChannelIdentity.id == ConversationState.identity_id)
+            .where(ChannelIdentity.channel == channel, ChannelIdentity.user_id == user_id)
+        )
+    return [str(choice[0]) for choice in choices or []]
+
+
+STEP_POLL_SECONDS = 0.02
+STEP_TIMEOUT_SECONDS = 10.0
+
+
+async def committed_replies(database: Database, *, channel: str, event_id: str) -> list[object]:
+    """The replies the engine committed for an event, waiting until its step is recorded:
+    a condition to wait on where a test must show that nothing (more) is sent."""
+    async with asyncio.timeout(STEP_TIMEOUT_SECONDS):
+        while True:
+            async with database.session() as session:
+                row = await session.get(ProcessedEvent, (channel, event_id))
+            if row is not None:
+                return list(row.replies or [])
+            await asyncio.sleep(STEP_POLL_SECONDS)
+
+
+async def outbox_idle(database: Database) -> None:
+    """Wait until the outbox worker has handled every queued notice."""
+    async with asyncio.timeout(STEP_TIMEOUT_SECONDS):
+        while True:
+            async with database.session() as session:
+                waiting = await session.scalar(
+                    select(func.count())
+                    .select_from(OutboxMessage)
+                    .where(OutboxMessage.status.in_(("pending", "sending")))
+                )
+            if not waiting:
+                return
+            await asyncio.sleep(STEP_POLL_SECONDS)
 
 
 def texts_of(replies: list[OutboundMessage]) -> str:
@@ -172,7 +286,7 @@ async def ticking(
 
 async def link_officer(runtime: BotRuntime, *, channel: str, user_id: str) -> None:
     """A staff account linked to a chat account, as ``/lienket CODE`` leaves it."""
-    from storage.staff import StaffAccount, StaffIdentity
+    from storage.models.staff import StaffAccount, StaffIdentity
 
     assert runtime.database is not None
     async with runtime.database.transaction() as session:

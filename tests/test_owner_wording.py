@@ -18,13 +18,13 @@ import pytest
 import yaml
 from sqlalchemy import select
 
+from bot.app.cli import announce_address
+from bot.app.runtime import BotRuntime
 from bot.channels.console import ConsoleChannel, render_plain, run_console
-from bot.cli import announce_address
-from bot.config import load_settings
-from bot.messages import Choice, OutboundMessage
-from bot.paging import MORE_PREFIX
-from bot.runtime import BotRuntime
-from bot.wording import load_no_buttons_wording
+from bot.core.config import load_settings
+from bot.core.messages import Choice, OutboundMessage
+from bot.core.paging import MORE_PREFIX
+from bot.core.wording import load_no_buttons_wording
 from storage import Database, OutboxMessage
 from storage.models import ConversationState
 from tests.harness import ROOT, User, choice_ids, fixed_clock, make_engine, texts_of
@@ -304,7 +304,7 @@ def test_the_terminal_chat_keeps_info_logs_out_of_the_conversation(tmp_path: Pat
         "HOME": str(tmp_path),
     }
     done = subprocess.run(
-        [sys.executable, "-c", "from bot.cli import main; raise SystemExit(main(['chat']))"],
+        [sys.executable, "-c", "from bot.app.cli import main; raise SystemExit(main(['chat']))"],
         cwd=ROOT,
         env=env,
         input="menu\n",
@@ -319,7 +319,7 @@ def test_the_terminal_chat_keeps_info_logs_out_of_the_conversation(tmp_path: Pat
 
 
 def test_staff_read_the_self_check_by_programme_name() -> None:
-    from bot.content import Content
+    from bot.core.content import Content
     from bot.leads.views import programme_titles, verdicts_text
 
     content = Content(ROOT / "content")

@@ -1,6 +1,9 @@
 """Repositories for leads, consents, subscriptions and hand-offs (they never commit)."""
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from storage.repositories.consents import PURPOSE_LEAD, SUBSCRIBE_PREFIX, Consents
+from storage.repositories.conversations import Conversations
 from storage.repositories.erasure import ErasureReport, anonymise_leads, erase_person
 from storage.repositories.handoffs import HANDOFF_TOPIC_PREFIX, Handoffs, handoff_topic
 from storage.repositories.leads import (
@@ -15,6 +18,22 @@ from storage.repositories.leads import (
     support_key,
 )
 from storage.repositories.subscriptions import TOPIC_ALL, Subscriptions
+from storage.repositories.understanding import Unplaced
+
+
+class Repositories:
+    """Every repository on one session (a step's transaction): ``ctx.repos.leads``…"""
+
+    __slots__ = ("consents", "handoffs", "leads", "session", "subscriptions", "unplaced")
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+        self.leads = Leads(session)
+        self.consents = Consents(session)
+        self.handoffs = Handoffs(session)
+        self.subscriptions = Subscriptions(session)
+        self.unplaced = Unplaced(session)
+
 
 __all__ = [
     "ACTOR_OWNER",
@@ -26,13 +45,16 @@ __all__ = [
     "SUBSCRIBE_PREFIX",
     "TOPIC_ALL",
     "Consents",
+    "Conversations",
     "ErasureReport",
     "Handoffs",
     "LeadFields",
     "Leads",
     "Outcome",
+    "Repositories",
     "Submission",
     "Subscriptions",
+    "Unplaced",
     "anonymise_leads",
     "erase_person",
     "handoff_topic",

@@ -19,8 +19,7 @@ from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
-from storage.leads import Lead
-from storage.models import ChannelIdentity, ConversationState, MessageLog, OutboxMessage
+from storage.models import ChannelIdentity, ConversationState, Lead, MessageLog, OutboxMessage
 from storage.repositories.handoffs import Handoffs, handoff_topic
 from storage.repositories.leads import ACTOR_OWNER, Leads
 from storage.repositories.scrub import scrub_copies

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from bot.config import load_settings
-from bot.messages import EventKind, InboundEvent
-from bot.workers.outbox import OutboxWorker
+from bot.app.workers.outbox import OutboxWorker
+from bot.core.config import load_settings
+from bot.core.messages import EventKind, InboundEvent
 from storage import Database
-from storage.leads import Lead
-from storage.models import MessageLog
+from storage.models import Lead, MessageLog
 from tests.harness import User, choice_ids, make_engine, texts_of
 
 STAFF = "staff"

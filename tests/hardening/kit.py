@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from bot.clock import FixedClock
-from bot.config import load_settings
-from bot.engine import Engine
+from bot.core.clock import FixedClock
+from bot.core.config import load_settings
+from bot.core.engine import Engine
 from storage import Database
 from tests.harness import RecordingChannel, User, choice_ids, make_engine
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.app.runtime import BotRuntime
 from bot.channels.telegram_guard import SECOND_POLLER
-from bot.runtime import BotRuntime
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.harness import fixed_clock, telegram_settings
 

@@ -14,10 +14,10 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import func, select
 
+from bot.app.web import create_app
+from bot.app.workers.maintenance import MaintenanceWorker
+from bot.channels.web_guard import SESSION_RULE, WEBCHAT_MAX_BODY_BYTES
 from bot.channels.webchat import SESSION_COOKIE
-from bot.web.app import create_app
-from bot.web.guard import SESSION_RULE, WEBCHAT_MAX_BODY_BYTES
-from bot.workers.maintenance import MaintenanceWorker
 from storage import Database
 from storage.models import ChannelIdentity, Person
 from tests.hardening.kit import register

@@ -7,7 +7,7 @@ from typing import Any
 import aiohttp
 from aiohttp.test_utils import TestClient, TestServer
 
-from bot.web.app import create_app
+from bot.app.web import create_app
 from storage import Database
 from tests.conftest import CONTENT_DIR
 from tests.harness import make_engine

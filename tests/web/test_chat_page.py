@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestServer
 
-from bot.web.app import create_app
+from bot.app.web import create_app
 from storage import Database
 from tests.harness import make_engine
 

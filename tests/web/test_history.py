@@ -9,7 +9,7 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from bot.web.app import create_app
+from bot.app.web import create_app
 from storage import Database
 from tests.harness import make_engine
 

@@ -154,7 +154,7 @@ def upgrade() -> None:
 
 def _fill_derived_columns() -> None:
     """Leads written before this revision get their search text and verdict once."""
-    from storage.staff import best_verdict, fold_search, national_phone
+    from storage.models.staff import best_verdict, fold_search, national_phone
 
     bind = op.get_bind()
     lead = sa.table(
