@@ -284,12 +284,11 @@ async def ticking(
             await ticker
 
 
-async def link_officer(runtime: BotRuntime, *, channel: str, user_id: str) -> None:
+async def link_officer(database: Database, *, channel: str, user_id: str) -> None:
     """A staff account linked to a chat account, as ``/lienket CODE`` leaves it."""
     from storage.models.staff import StaffAccount, StaffIdentity
 
-    assert runtime.database is not None
-    async with runtime.database.transaction() as session:
+    async with database.transaction() as session:
         account = StaffAccount(
             username=f"officer{user_id}",
             password_hash="-",

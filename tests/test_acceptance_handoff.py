@@ -22,7 +22,7 @@ async def test_handoff_round_trip_through_the_staff_group(
     async with running(settings) as runtime, ticking(runtime.clock):
         assert runtime.database is not None
         owner = TelegramDriver(fake, OWNER, database=runtime.database)
-        await link_officer(runtime, channel="telegram", user_id=str(OFFICER))
+        await link_officer(runtime.database, channel="telegram", user_id=str(OFFICER))
         await owner.say("/start")
         await owner.tap("handoff:start")
         await owner.tap("handoff:consent:yes")
