@@ -12,6 +12,7 @@ from bot.core.router import Router
 from handlers import (
     eligibility,
     handoff,
+    linking,
     more,
     myleads,
     policies,
@@ -31,6 +32,7 @@ FLOWS: tuple[Flow, ...] = (
     myleads.FLOW,
     subscriptions.FLOW,
     privacy.FLOW,
+    linking.FLOW,
     more.FLOW,
 )
 

@@ -39,7 +39,9 @@ from bot.core.messages import (
 from bot.core.router import Router
 from handlers import build_router
 from storage import ChannelIdentity, ConversationState, Database, OutboxMessage, ProcessedEvent
+from tests.fakes import zalo_api
 from tests.fakes.telegram_api import FakeTelegramAPI
+from tests.fakes.zalo_api import FakeZaloBot, FakeZaloOA
 
 ROOT = Path(__file__).resolve().parent.parent
 TICK_STEP = timedelta(seconds=1)
@@ -261,6 +263,71 @@ async def running(settings: Settings) -> AsyncIterator[BotRuntime]:
         yield runtime
     finally:
         await runtime.stop()
+
+
+#: A fixed Fernet key for tests (never used outside them).
+TEST_TOKEN_KEY = "q1l8bSg0Qm5x3ZyCk9H2oVwT4eUaJfR7sLdNpXiYc6E="
+ZALO_BOT_WEBHOOK_SECRET = "zalo-bot-secret-123"
+
+
+def zalo_oa_values(fake: FakeZaloOA) -> dict[str, object]:
+    """``load_settings`` overrides for the OA on the fake Zalo (OAuth and OpenAPI)."""
+    return {
+        "zalo_app_id": zalo_api.APP_ID,
+        "zalo_app_secret": zalo_api.APP_SECRET,
+        "zalo_oa_id": zalo_api.OA_ID,
+        "zalo_oa_secret_key": zalo_api.OA_SECRET_KEY,
+        "zalo_token_key": TEST_TOKEN_KEY,
+        "zalo_oauth_base_url": fake.base_url,
+        "zalo_oa_api_base_url": fake.base_url,
+    }
+
+
+def zalo_bot_values(fake: FakeZaloBot, *, webhook: bool = False) -> dict[str, object]:
+    values: dict[str, object] = {
+        "zalo_bot_token": fake.token,
+        "zalo_bot_api_base_url": fake.base_url,
+    }
+    if webhook:
+        values["zalo_bot_webhook_secret"] = ZALO_BOT_WEBHOOK_SECRET
+    return values
+
+
+def zalo_settings(
+    tmp_path: Path,
+    *,
+    oa: FakeZaloOA | None = None,
+    bot: FakeZaloBot | None = None,
+    bot_webhook: bool = False,
+    **overrides: object,
+) -> Settings:
+    """Settings for the real runtime on a fresh SQLite file with Zalo on the fakes."""
+    values: dict[str, object] = {
+        "database_url": f"sqlite+aiosqlite:///{tmp_path / 'bot.sqlite3'}",
+        "host": "127.0.0.1",
+        "port": 0,
+    }
+    if oa is not None:
+        values.update(zalo_oa_values(oa))
+    if bot is not None:
+        values.update(zalo_bot_values(bot, webhook=bot_webhook))
+    values.update(overrides)
+    return load_settings(**values)
+
+
+async def grant_zalo(runtime: BotRuntime, fake: FakeZaloOA) -> None:
+    """Seed the OA's token store as API Explorer's token pair would, and aim the fake's
+    webhook sender at the runtime."""
+    from bot.channels.zalo.tokens import TokenPair
+    from bot.channels.zalo_oa import ZaloOAChannel
+
+    fake.webhook_url = f"http://127.0.0.1:{runtime.port}/zalo/oa/webhook"
+    channel = runtime.channels["zalo_oa"]
+    assert isinstance(channel, ZaloOAChannel)
+    pair = fake.grant()
+    await channel.tokens.save_grant(
+        TokenPair(pair["access_token"], pair["refresh_token"], int(pair["expires_in"]))
+    )
 
 
 @asynccontextmanager

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
+from bot.app import zalo_cli
 from bot.app.logs import setup_logging
 from bot.app.startup import describe_startup_failure, secrets_of
 from bot.core import loop
@@ -101,6 +102,8 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--since", type=date.fromisoformat, help="created on or after YYYY-MM-DD")
     export.add_argument("--output", type=Path, help="file to write (default: leads.<format>)")
 
+    zalo_cli.add_parser(commands)
+
     privacy = commands.add_parser(
         "privacy", help="personal-data tools", description="Personal-data tools."
     )
@@ -182,6 +185,8 @@ def _run(args: argparse.Namespace, settings: Settings, *, clock: Clock) -> int:
         return asyncio.run(_export(settings, args))
     if args.command == "privacy":
         return asyncio.run(_purge(settings, clock=clock))
+    if args.command == "zalo":
+        return zalo_cli.run(args, settings, clock=clock)
     if args.command == "nlu" and args.nlu_command == "eval":
         return _nlu_eval(args.file, root=args.root or settings.content_dir)
     if args.command == "nlu":

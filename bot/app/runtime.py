@@ -20,7 +20,7 @@ from bot.app.dashboard import mount_dashboard
 from bot.app.startup import StartupError
 from bot.app.web import create_app
 from bot.app.workers.maintenance import MaintenanceWorker
-from bot.app.workers.outbox import OutboxWorker
+from bot.app.workers.outbox import OutboxWorker, unreachable_reporter
 from bot.channels.base import Channel, ChannelHost, ChannelPlugin, ChannelSettings
 from bot.core.clock import Clock, SystemClock
 from bot.core.config import Settings
@@ -123,7 +123,11 @@ class BotRuntime:
     def _start_workers(self, engine: Engine) -> None:
         assert self.database is not None
         outbox = OutboxWorker(
-            self.database, engine.channels, clock=self.clock, wake=engine.outbox_ready
+            self.database,
+            engine.channels,
+            clock=self.clock,
+            wake=engine.outbox_ready,
+            on_unreachable=unreachable_reporter(engine),
         )
         maintenance = MaintenanceWorker(
             self.database,

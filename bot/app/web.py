@@ -45,8 +45,30 @@ async def healthz(request: web.Request) -> web.Response:
     engine = request.app[ENGINE_KEY]
     database_ok = (await check_health(engine.database)).ok
     status = 200 if database_ok else HTTP_SERVICE_UNAVAILABLE
-    body = {"status": "ok" if database_ok else "degraded", "database": database_ok}
+    body: dict[str, object] = {
+        "status": "ok" if database_ok else "degraded",
+        "database": database_ok,
+    }
+    channels = await _channel_health(engine) if database_ok else {}
+    if channels:
+        body["channels"] = channels
+        if any(state != "ok" for state in channels.values()):
+            body["status"] = "attention"  # e.g. the Zalo OA must be re-authorised
     return web.json_response(body, status=status)
+
+
+async def _channel_health(engine: Engine) -> dict[str, str]:
+    """Channels that report their own state (the Zalo OA's authorisation)."""
+    states: dict[str, str] = {}
+    for name, channel in engine.channels.items():
+        health = getattr(channel, "health", None)
+        if health is not None:
+            try:
+                states[name] = str(await health())
+            except Exception:
+                log.exception("health of channel %s failed", name)
+                states[name] = "unknown"
+    return states
 
 
 def _error(message: str, *, status: int) -> web.Response:

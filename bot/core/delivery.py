@@ -24,6 +24,9 @@ class SendStatus(StrEnum):
     RETRY_AFTER = "retry_after"  # flood control: pause the whole sender, then retry
     TRANSIENT = "transient"  # network or server error: retry with backoff
     BAD_CONTENT = "bad_content"  # the platform refused this message: fix the content
+    #: Not reachable on this channel now (Zalo's 7-day window, not a follower): do not
+    #: retry; staff are told so they can call instead.
+    UNREACHABLE = "unreachable"
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +67,8 @@ def fit(message: OutboundMessage, capabilities: ChannelCapabilities) -> list[Out
     choices, links = message.choices, message.links
     too_many = len(choices) > capabilities.max_buttons
     if choices and (too_many or not capabilities.supports_buttons):
-        numbered = "\n".join(f"{n}. {c.label}" for n, c in enumerate(choices, start=1))
+        first = message.first_number  # numbered on across the step's replies (engine)
+        numbered = "\n".join(f"{n}. {c.label}" for n, c in enumerate(choices, start=first))
         text = f"{text}\n\n{numbered}" if text else numbered
         choices = ()
     if links and not capabilities.supports_buttons:

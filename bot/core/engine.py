@@ -13,6 +13,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -257,6 +258,7 @@ class Engine:
                     more_label=ctx.texts.label(MORE_LABEL),
                     keep_prefixes=tuple(ctx.texts.label(MORE_KEEP_LABEL).split("|")),
                 )
+            step.replies = number_choices(step.replies)
             await self._save(ctx, event=event, state=state, step=step, now=now)
             await self._record_processed(session, event, now=now, replies=step.replies)
         if ctx.notices:
@@ -323,9 +325,9 @@ class Engine:
         conv = step.conversation
         offered_before = state.last_choices
         state.flow, state.step, state.data = conv.flow, conv.step, dict(conv.data)
-        offered = [reply for reply in step.replies if reply.choices]
+        offered = [[c.id, c.label] for reply in step.replies for c in reply.choices]
         if offered:
-            state.last_choices = [[c.id, c.label] for c in offered[-1].choices]
+            state.last_choices = offered  # every option of the step, as numbered
         elif step.replies:
             state.last_choices = []
         await session.flush()  # the flow's own ORM rows first (leads, consents…)
@@ -358,6 +360,21 @@ class Engine:
                 topic=notice.topic,
                 now=now,
             )
+
+
+def number_choices(replies: list[OutboundMessage]) -> list[OutboundMessage]:
+    """Number a step's options on from one reply to the next (channels without buttons show
+    "1." to "n."), so a typed number means the same option as in ``last_choices``."""
+    numbered: list[OutboundMessage] = []
+    first = 1
+    for reply in replies:
+        renumbered = reply
+        if reply.choices:
+            if reply.first_number != first:
+                renumbered = replace(reply, first_number=first)
+            first += len(reply.choices)
+        numbered.append(renumbered)
+    return numbered
 
 
 def map_typed_choice(event: InboundEvent, last_choices: list[object]) -> InboundEvent:

@@ -74,7 +74,8 @@ class InboundEvent:
     private: bool = True
 
     def with_choice(self, choice_id: str) -> InboundEvent:
-        """The same event re-read as a tap on ``choice_id`` (typed number or label)."""
+        """The same event re-read as a tap on ``choice_id`` (typed number or label, or a
+        command that opens a flow: what followed the command stays in ``args``)."""
         return InboundEvent(
             channel=self.channel,
             user_id=self.user_id,
@@ -82,6 +83,7 @@ class InboundEvent:
             event_id=self.event_id,
             kind=EventKind.CHOICE,
             text=choice_id,
+            args=self.args,
             received_at=self.received_at,
             private=self.private,
         )
@@ -122,6 +124,9 @@ class OutboundMessage:
     links: tuple[Link, ...] = ()
     #: Choices per row when shown as buttons; adapters may narrow it on small screens.
     columns: int = 1
+    #: The number of the first choice where choices are numbered lines: the engine numbers
+    #: a step's options on from one reply to the next, so a typed "3" names one option.
+    first_number: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,6 +169,7 @@ def message_to_dict(message: OutboundMessage) -> dict[str, object]:
         "request_contact": message.request_contact,
         "links": [{"label": link.label, "url": link.url} for link in message.links],
         "columns": message.columns,
+        "first_number": message.first_number,
     }
 
 
@@ -192,4 +198,5 @@ def message_from_dict(data: dict[str, object]) -> OutboundMessage:
         request_contact=bool(data.get("request_contact", False)),
         links=tuple(Link(label=str(x["label"]), url=str(x["url"])) for x in links),
         columns=int(str(data.get("columns", 1))),
+        first_number=int(str(data.get("first_number", 1))),
     )

@@ -17,6 +17,7 @@ from bot.core import formatting
 
 TEMPLATE_SUFFIX = ".j2"
 LABELS_DIR = "labels"
+CHANNEL_LABEL_PREFIX = "channel."
 
 
 class ContentError(Exception):
@@ -46,6 +47,8 @@ class Texts:
         self._labels = _load_labels(root / LABELS_DIR)
         # A template names a button exactly as it is shown: «{{ label("nav.menu") }}».
         self._env.globals["label"] = self.label
+        #: ``{{ "zalo_oa" | channel_name }}``: how owners and staff call a channel.
+        self._env.filters["channel_name"] = self.channel_name
         #: Templates from content data, compiled on first use (content is read-only at run time).
         self._compiled: dict[str, jinja2.Template] = {}
 
@@ -75,6 +78,11 @@ class Texts:
             msg = f"{self.root / LABELS_DIR}: no label {key!r}"
             raise ContentError(msg) from exc
         return raw.format(**context) if context else raw
+
+    def channel_name(self, channel: str) -> str:
+        """The ``channels.<name>`` label of a channel, or its name when there is none."""
+        key = f"{CHANNEL_LABEL_PREFIX}{channel}"
+        return self.label(key) if key in self._labels else channel
 
     def has_label(self, key: str) -> bool:
         return key in self._labels

@@ -45,7 +45,8 @@ def notice_text(ctx: FlowContext, *, full: bool = False) -> str:
 def chat_platforms(ctx: FlowContext) -> list[str]:
     """The chat apps this bot runs on whose servers carry the owner's messages: only those
     running are named (the web chat is the Center's own server)."""
-    return [PLATFORM_NAMES.get(name, name) for name in ctx.channels if name in PLATFORM_NAMES]
+    named = (PLATFORM_NAMES[name] for name in sorted(ctx.channels) if name in PLATFORM_NAMES)
+    return list(dict.fromkeys(named))  # Zalo once, even when both Zalo channels run
 
 
 async def has_consent(ctx: FlowContext) -> bool:

@@ -17,6 +17,7 @@ from storage.repositories.leads import (
     Submission,
     support_key,
 )
+from storage.repositories.links import LinkOutcome, Links
 from storage.repositories.subscriptions import TOPIC_ALL, Subscriptions
 from storage.repositories.understanding import Unplaced
 
@@ -24,7 +25,7 @@ from storage.repositories.understanding import Unplaced
 class Repositories:
     """Every repository on one session (a step's transaction): ``ctx.repos.leads``…"""
 
-    __slots__ = ("consents", "handoffs", "leads", "session", "subscriptions", "unplaced")
+    __slots__ = ("consents", "handoffs", "leads", "links", "session", "subscriptions", "unplaced")
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -32,6 +33,7 @@ class Repositories:
         self.consents = Consents(session)
         self.handoffs = Handoffs(session)
         self.subscriptions = Subscriptions(session)
+        self.links = Links(session)
         self.unplaced = Unplaced(session)
 
 
@@ -50,6 +52,8 @@ __all__ = [
     "Handoffs",
     "LeadFields",
     "Leads",
+    "LinkOutcome",
+    "Links",
     "Outcome",
     "Repositories",
     "Submission",

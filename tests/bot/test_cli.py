@@ -20,6 +20,9 @@ SUBCOMMANDS = [
     ["leads", "export"],
     ["privacy"],
     ["privacy", "purge"],
+    ["zalo"],
+    ["zalo", "key"],
+    ["zalo", "authorize"],
 ]
 
 

@@ -30,6 +30,7 @@ async def register(owner: User, *, name: str = OWNER_NAME, phone: str = OWNER_PH
     await owner.say(FACILITY)
     await owner.say("1")
     await owner.say("Long Phú")
+    await owner.say("1")  # the first of the two official units named Long Phú
     await owner.say("vải thổ cẩm")
     await owner.say("1")
     await owner.say("5")

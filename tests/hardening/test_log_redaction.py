@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from bot import cli
+from bot.app import cli
 from bot.app.logs import setup_logging
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.harness import running, telegram_settings

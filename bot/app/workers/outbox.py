@@ -14,8 +14,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.app.workers.outbox_claims import (
     BATCH_SIZE,
@@ -25,18 +28,80 @@ from bot.app.workers.outbox_claims import (
     renew_lease,
 )
 from bot.core.clock import Clock
-from bot.core.delivery import Sender, SendStatus, send_fitted
-from bot.core.messages import message_from_dict
+from bot.core.delivery import Sender, SendResult, SendStatus, send_fitted
+from bot.core.messages import OutboundMessage, message_from_dict, message_to_dict
+from bot.leads.codes import format_handoff_ref
 from storage import Database
 from storage.models import OutboxMessage
+from storage.repositories import HANDOFF_TOPIC_PREFIX, Conversations, Leads
+
+if TYPE_CHECKING:
+    from bot.core.engine import Engine
 
 log = logging.getLogger(__name__)
 
 POLL_SECONDS = 2.0
 MAX_ATTEMPTS = 8
 BACKOFF_BASE_SECONDS = 5.0
-__all__ = ["BATCH_SIZE", "LEASE_SECONDS", "OutboxWorker"]
-FINAL_STATUSES = {SendStatus.BLOCKED: "blocked", SendStatus.NOT_FOUND: "blocked"}
+__all__ = ["BATCH_SIZE", "LEASE_SECONDS", "OutboxWorker", "unreachable_reporter"]
+FINAL_STATUSES = {
+    SendStatus.BLOCKED: "blocked",
+    SendStatus.NOT_FOUND: "blocked",
+    SendStatus.UNREACHABLE: "unreachable",
+}
+UNREACHABLE_TEMPLATE = "outbox/unreachable"
+UNREACHABLE_TOPIC = "unreachable"
+
+#: Called in the transaction that marks a row unreachable (staff are told to call instead).
+UnreachableHook = Callable[[AsyncSession, OutboxMessage, datetime], Awaitable[None]]
+
+
+def unreachable_reporter(engine: Engine) -> UnreachableHook:
+    """Tell the staff chats that a message could not reach someone on their channel, with
+    the hand-off or lead reference that lets them find the person's phone number."""
+
+    async def report(session: AsyncSession, row: OutboxMessage, now: datetime) -> None:
+        staff = set(engine.settings.staff_targets)
+        if row.topic == UNREACHABLE_TOPIC or (row.channel, row.chat_id) in staff:
+            return  # never a report about a report, nor about a staff chat
+        text = engine.content.texts.render(
+            UNREACHABLE_TEMPLATE,
+            channel=row.channel,
+            reason=row.last_error,
+            ref=await _reference(session, row),
+        )
+        for channel, chat_id in engine.settings.staff_targets:
+            Conversations(session).enqueue(
+                channel=channel,
+                chat_id=chat_id,
+                payload=message_to_dict(OutboundMessage(text=text)),
+                topic=UNREACHABLE_TOPIC,
+                now=now,
+            )
+        engine.outbox_ready.set()
+
+    return report
+
+
+async def _reference(session: AsyncSession, row: OutboxMessage) -> str:
+    """``HT-12`` for a hand-off reply, else the person's latest lead code, else ""."""
+    handoff = row.topic.removeprefix(HANDOFF_TOPIC_PREFIX)
+    if row.topic.startswith(HANDOFF_TOPIC_PREFIX) and handoff.isdigit():
+        return format_handoff_ref(int(handoff))
+    identity = await Conversations(session).find_identity(channel=row.channel, user_id=row.chat_id)
+    if identity is None:
+        return ""
+    leads = await Leads(session).for_person(identity.person_id)
+    return str(leads[0].code or "") if leads else ""
+
+
+async def _reach_check(channel: Sender, chat_id: str) -> SendResult | None:
+    """Ask a channel with a send policy (Zalo's 7-day window) before sending."""
+    check = getattr(channel, "check_reach", None)
+    if check is None:
+        return None
+    result: SendResult | None = await check(chat_id)
+    return result
 
 
 class OutboxWorker:
@@ -47,8 +112,10 @@ class OutboxWorker:
         *,
         clock: Clock,
         wake: asyncio.Event | None = None,
+        on_unreachable: UnreachableHook | None = None,
     ) -> None:
         self._database = database
+        self._on_unreachable = on_unreachable
         self._clock = clock
         self._channels = channels
         self._wake = wake or asyncio.Event()
@@ -91,7 +158,9 @@ class OutboxWorker:
             if channel is None:
                 await self._finish(row, moment, status=None, error="channel not running")
                 continue
-            result = await send_fitted(channel, row.chat_id, message_from_dict(row.payload))
+            result = await _reach_check(channel, row.chat_id) or await send_fitted(
+                channel, row.chat_id, message_from_dict(row.payload)
+            )
             if result.status is not SendStatus.SENT:
                 stalled.add(key)
             await self._finish(
@@ -137,6 +206,8 @@ class OutboxWorker:
                 row.status = "failed"
             elif status in FINAL_STATUSES:
                 row.status = FINAL_STATUSES[status]
+                if status is SendStatus.UNREACHABLE and self._on_unreachable is not None:
+                    await self._on_unreachable(session, row, now)
             elif row.attempts >= MAX_ATTEMPTS:
                 row.status = "failed"
             else:
