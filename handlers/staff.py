@@ -11,14 +11,14 @@ Plain chatter between staff is ignored. Names and phones are sent to staff, neve
 
 from __future__ import annotations
 
-from datetime import UTC
-
 from bot.core.flow import FlowContext
 from bot.core.messages import EventKind, InboundEvent, OutboundMessage
-from bot.leads.catalogue import Statuses, load_statuses
+from bot.leads.catalogue import load_statuses
 from bot.leads.codes import format_handoff_ref, parse_handoff_ref, parse_lead_code
-from bot.leads.views import lead_view, programme_titles
-from storage.models import Lead, LeadStatus
+from bot.staff import chat as staff_chat
+from bot.staff.actions import NotAllowedError
+from bot.staff.scope import Scope
+from storage.models import Lead
 
 CMD_CLOSE = "dong"
 CMD_STATUS = "trangthai"
@@ -26,19 +26,36 @@ CMD_NOTE = "ghichu"
 CMD_SHOW = "hoso"
 #: "/trangthai <code> <status> [note]": the note is everything after the status word.
 STATUS_ARGS_MIN = 2
+#: Commands only for linked staff (leads within their scope, hand-offs).
+LEAD_COMMANDS = frozenset({CMD_CLOSE, CMD_STATUS, CMD_NOTE, CMD_SHOW, *staff_chat.COMMANDS})
 
 
 async def handle_staff_event(ctx: FlowContext, event: InboundEvent) -> list[OutboundMessage]:
-    """Handle one event from a configured staff chat; the replies go back to that chat."""
+    """Handle one event from a configured staff chat; the replies go back to that chat.
+
+    Lead commands and buttons need the sender's chat account linked to a staff account
+    (``/lienket CODE``) and are checked against its scope (:mod:`bot.staff.chat`).
+    """
     if event.kind is EventKind.COMMAND:
-        return await _command(ctx, event)
+        name = event.text.split("@", 1)[0].lower()
+        if name == staff_chat.CMD_LINK:
+            return await staff_chat.link(ctx, event, event.args)
+        if name in LEAD_COMMANDS:
+            scope = await staff_chat.staff_scope(ctx, event)
+            if scope is None:
+                return _say(ctx, "staff/not_linked")
+            if name in staff_chat.COMMANDS:
+                return await staff_chat.command(ctx, event, scope, name)
+            return await _command(ctx, event, scope)
+        return await _command(ctx, event, None)
+    if event.kind is EventKind.CHOICE and event.text.startswith(staff_chat.CHOICE_PREFIX):
+        scope = await staff_chat.staff_scope(ctx, event)
+        if scope is None:
+            return _say(ctx, "staff/not_linked")
+        return await staff_chat.choice(ctx, event, scope)
     if event.kind is EventKind.TEXT and event.reply_to_message_id:
         return await _relay(ctx, event, event.reply_to_message_id)
     return []
-
-
-def _actor(event: InboundEvent) -> str:
-    return f"{event.channel}:{event.user_id}"
 
 
 def _say(ctx: FlowContext, template: str, **values: object) -> list[OutboundMessage]:
@@ -53,6 +70,11 @@ async def _relay(ctx: FlowContext, event: InboundEvent, message_id: str) -> list
     if handoff is None:
         return []  # a reply to something else: staff talking among themselves
     ref = format_handoff_ref(handoff.id)
+    scope = await staff_chat.staff_scope(ctx, event)
+    if scope is None:
+        return _say(ctx, "staff/not_linked")
+    if not await _handoff_in_scope(ctx, event, scope, handoff.lead_id):
+        return _say(ctx, "staff/handoff_unknown", ref=ref)
     if not handoff.is_open:
         return _say(ctx, "staff/handoff_closed", ref=ref)
     owner = await handoffs.owner_of(handoff)
@@ -63,31 +85,51 @@ async def _relay(ctx: FlowContext, event: InboundEvent, message_id: str) -> list
         owner.channel, owner.chat_id, OutboundMessage(text=text), topic=f"relay:{handoff.id}"
     )
     await handoffs.touch(handoff, now=ctx.now)
+    await staff_chat.audit(ctx, event, scope, "relay", entity="handoff", entity_id=ref)
     ctx.trace["relayed_handoff"] = handoff.id
     return []
 
 
-async def _command(ctx: FlowContext, event: InboundEvent) -> list[OutboundMessage]:
+async def _handoff_in_scope(
+    ctx: FlowContext, event: InboundEvent, scope: Scope, lead_id: int | None
+) -> bool:
+    """A hand-off about a lead is the business of staff who may see that lead."""
+    if lead_id is None or not scope.is_limited:
+        return True
+    try:
+        await staff_chat.desk(ctx, scope, event).lead(lead_id)
+    except NotAllowedError:
+        return False
+    return True
+
+
+async def _command(
+    ctx: FlowContext, event: InboundEvent, scope: Scope | None
+) -> list[OutboundMessage]:
     name = event.text.split("@", 1)[0].lower()
     args = event.args.split()
-    if name == CMD_CLOSE and args:
-        return await _close(ctx, args[0])
-    if name == CMD_STATUS and len(args) >= STATUS_ARGS_MIN:
+    if scope is not None and name == CMD_CLOSE and args:
+        return await _close(ctx, event, scope, args[0])
+    if scope is not None and name == CMD_STATUS and len(args) >= STATUS_ARGS_MIN:
         note = event.args.split(maxsplit=2)[2] if len(args) > STATUS_ARGS_MIN else ""
-        return await _status(ctx, event, args[0], args[1], note)
-    if name == CMD_NOTE and len(args) >= STATUS_ARGS_MIN:
-        return await _note(ctx, event, args[0], event.args.split(maxsplit=1)[1])
-    if name == CMD_SHOW and args:
-        return await _show(ctx, args[0])
+        return await _status(
+            ctx, event, scope, typed_code=args[0], typed_status=args[1], note=note
+        )
+    if scope is not None and name == CMD_NOTE and len(args) >= STATUS_ARGS_MIN:
+        return await _note(ctx, event, scope, args[0], event.args.split(maxsplit=1)[1])
+    if scope is not None and name == CMD_SHOW and args:
+        return await _show(ctx, event, scope, args[0])
     statuses = ctx.content.get(load_statuses)
     return _say(ctx, "staff/help", statuses=list(statuses.by_status.values()))
 
 
-async def _close(ctx: FlowContext, ref: str) -> list[OutboundMessage]:
+async def _close(
+    ctx: FlowContext, event: InboundEvent, scope: Scope, ref: str
+) -> list[OutboundMessage]:
     handoff_id = parse_handoff_ref(ref)
     handoffs = ctx.repos.handoffs
     handoff = await handoffs.get(handoff_id) if handoff_id is not None else None
-    if handoff is None:
+    if handoff is None or not await _handoff_in_scope(ctx, event, scope, handoff.lead_id):
         return _say(ctx, "staff/handoff_unknown", ref=ref)
     shown = format_handoff_ref(handoff.id)
     if not await handoffs.close(handoff, now=ctx.now, by="staff"):
@@ -98,22 +140,32 @@ async def _close(ctx: FlowContext, ref: str) -> list[OutboundMessage]:
         ctx.notify(
             owner.channel, owner.chat_id, OutboundMessage(text=text), topic=f"relay:{handoff.id}"
         )
+    await staff_chat.audit(ctx, event, scope, "handoff_close", entity="handoff", entity_id=shown)
     return _say(ctx, "staff/handoff_closed_ok", ref=shown)
 
 
-async def _lead(ctx: FlowContext, typed: str) -> Lead | None:
+async def _lead(ctx: FlowContext, event: InboundEvent, scope: Scope, typed: str) -> Lead | None:
+    """The lead a typed code names, if it exists and is within the officer's scope."""
     code = parse_lead_code(typed)
     if code is None:
         return None
-    lead = await ctx.repos.leads.by_code(code)
-    return lead if lead is not None and lead.anonymised_at is None else None
+    try:
+        return await staff_chat.desk(ctx, scope, event).lead_by_code(code)
+    except NotAllowedError:
+        return None
 
 
 async def _status(
-    ctx: FlowContext, event: InboundEvent, typed_code: str, typed_status: str, note: str
+    ctx: FlowContext,
+    event: InboundEvent,
+    scope: Scope,
+    *,
+    typed_code: str,
+    typed_status: str,
+    note: str,
 ) -> list[OutboundMessage]:
     statuses = ctx.content.get(load_statuses)
-    lead = await _lead(ctx, typed_code)
+    lead = await _lead(ctx, event, scope, typed_code)
     if lead is None:
         return _say(ctx, "staff/lead_unknown", code=typed_code)
     status = statuses.find(typed_status)
@@ -125,8 +177,7 @@ async def _status(
             statuses=list(statuses.by_status.values()),
         )
     old = lead.status
-    await ctx.repos.leads.set_status(lead, status, actor=_actor(event), now=ctx.now, note=note)
-    notified = await _tell_owner(ctx, lead, status, statuses) if status.value != old else False
+    notified = await staff_chat.desk(ctx, scope, event).set_status(lead, status, note=note)
     return _say(
         ctx,
         "staff/status_changed",
@@ -137,45 +188,20 @@ async def _status(
     )
 
 
-async def _tell_owner(
-    ctx: FlowContext, lead: Lead, status: LeadStatus, statuses: Statuses
-) -> bool:
-    info = statuses[status]
-    if not info.notify_owner:
-        return False
-    owner = await ctx.repos.leads.owner_of(lead)
-    if owner is None or owner.blocked_at is not None:
-        return False
-    sentence = ctx.texts.render_string(info.message, code=lead.code)
-    text = ctx.texts.render(
-        "myleads/status_changed", code=lead.code, status=info.name, sentence=sentence
-    )
-    ctx.notify(owner.channel, owner.chat_id, OutboundMessage(text=text), topic=f"status:{lead.id}")
-    return True
-
-
 async def _note(
-    ctx: FlowContext, event: InboundEvent, typed_code: str, note: str
+    ctx: FlowContext, event: InboundEvent, scope: Scope, typed_code: str, note: str
 ) -> list[OutboundMessage]:
-    lead = await _lead(ctx, typed_code)
+    lead = await _lead(ctx, event, scope, typed_code)
     if lead is None:
         return _say(ctx, "staff/lead_unknown", code=typed_code)
-    await ctx.repos.leads.add_note(lead, note.strip(), actor=_actor(event), now=ctx.now)
+    await staff_chat.desk(ctx, scope, event).add_note(lead, note)
     return _say(ctx, "staff/note_added", code=lead.code)
 
 
-async def _show(ctx: FlowContext, typed_code: str) -> list[OutboundMessage]:
-    lead = await _lead(ctx, typed_code)
-    if lead is None:
-        return _say(ctx, "staff/lead_unknown", code=typed_code)
-    view = lead_view(
-        lead,
-        texts=ctx.texts,
-        statuses=ctx.content.get(load_statuses),
-        zone=ctx.now.tzinfo or UTC,
-        programmes=programme_titles(ctx.content),
-    )
-    return _say(ctx, "staff/new_lead", lead=view, updated=False, shown=True)
+async def _show(
+    ctx: FlowContext, event: InboundEvent, scope: Scope, typed_code: str
+) -> list[OutboundMessage]:
+    return await staff_chat.card(ctx, event, scope, typed_code)
 
 
 __all__ = ["handle_staff_event"]

@@ -1,5 +1,7 @@
 """Persistence: SQLAlchemy 2 async models, repositories and Alembic migrations."""
 
+# Staff tables, and the ORM events that keep the lead's derived columns in step: loaded
+# with the package, so no code path writes a lead without them.
 from storage.database import Database
 from storage.migrate import pending_revisions, upgrade
 from storage.models import (
@@ -11,6 +13,7 @@ from storage.models import (
     Person,
     ProcessedEvent,
 )
+from storage.models import staff as _staff  # noqa: F401
 
 __all__ = [
     "Base",

@@ -349,3 +349,28 @@ async def ticking(
         ticker.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await ticker
+
+
+async def link_officer(database: Database, *, channel: str, user_id: str) -> None:
+    """A staff account linked to a chat account, as ``/lienket CODE`` leaves it."""
+    from storage.models.staff import StaffAccount, StaffIdentity
+
+    async with database.transaction() as session:
+        account = StaffAccount(
+            username=f"officer{user_id}",
+            password_hash="-",
+            role="staff",
+            wards=[],
+            programmes=[],
+            active=True,
+            must_change_password=False,
+            created_at=TEST_NOW,
+            updated_at=TEST_NOW,
+        )
+        session.add(account)
+        await session.flush()
+        session.add(
+            StaffIdentity(
+                account_id=account.id, channel=channel, user_id=user_id, linked_at=TEST_NOW
+            )
+        )

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from tests.channel_drivers import TelegramDriver, plain
 from tests.fakes.telegram_api import FakeTelegramAPI
-from tests.harness import committed_replies, running, telegram_settings, ticking
+from tests.harness import committed_replies, link_officer, running, telegram_settings, ticking
 
 STAFF_GROUP = -100888
 OFFICER = 6001
@@ -22,6 +22,7 @@ async def test_handoff_round_trip_through_the_staff_group(
     async with running(settings) as runtime, ticking(runtime.clock):
         assert runtime.database is not None
         owner = TelegramDriver(fake, OWNER, database=runtime.database)
+        await link_officer(runtime.database, channel="telegram", user_id=str(OFFICER))
         await owner.say("/start")
         await owner.tap("handoff:start")
         await owner.tap("handoff:consent:yes")

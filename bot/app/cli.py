@@ -134,6 +134,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     evaluate.add_argument("file", type=Path)
     evaluate.add_argument("--root", type=Path, help="content folder (default: CONTENT_DIR)")
+    from bot.staff.cli import add_parser as add_staff_parser
+
+    add_staff_parser(commands)
     return parser
 
 
@@ -188,6 +191,10 @@ def _run(args: argparse.Namespace, settings: Settings, *, clock: Clock) -> int:
         return _nlu_eval(args.file, root=args.root or settings.content_dir)
     if args.command == "nlu":
         return asyncio.run(_nlu_review(settings, days=args.days, limit=args.limit, clock=clock))
+    if args.command == "staff":
+        from bot.staff.cli import run as run_staff
+
+        return asyncio.run(run_staff(settings, args, clock=clock))
     return EXIT_USAGE  # pragma: no cover - argparse enforces the choices
 
 

@@ -16,6 +16,7 @@ from typing import Any
 from aiohttp import web
 
 from bot.app.channels import CHANNELS
+from bot.app.dashboard import mount_dashboard
 from bot.app.startup import StartupError
 from bot.app.web import create_app
 from bot.app.workers.maintenance import MaintenanceWorker
@@ -25,6 +26,7 @@ from bot.core.clock import Clock, SystemClock
 from bot.core.config import Settings
 from bot.core.content import Content
 from bot.core.engine import Engine
+from bot.staff.digest import DigestWorker
 from handlers import build_router, warm_up
 from handlers.handoff import close_idle_handoffs
 from storage import Database, upgrade
@@ -62,7 +64,7 @@ class BotRuntime:
         self._site: web.TCPSite | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._marks_task: asyncio.Task[None] | None = None
-        self._workers: list[OutboxWorker | MaintenanceWorker] = []
+        self._workers: list[OutboxWorker | MaintenanceWorker | DigestWorker] = []
         self.port: int | None = None
         #: Why the process must stop on its own (said in one line by the CLI), if it must.
         self.failure: str | None = None
@@ -107,6 +109,7 @@ class BotRuntime:
         if serve_http:
             routes = [route for channel in self.channels.values() for route in channel.routes()]
             app = create_app(engine, routes)
+            mount_dashboard(app, engine)
             self._runner = web.AppRunner(app, shutdown_timeout=SHUTDOWN_GRACE_SECONDS)
             await self._runner.setup()
             self._site = web.TCPSite(self._runner, settings.host, settings.port)
@@ -134,7 +137,17 @@ class BotRuntime:
             close_idle_handoffs=close_idle_handoffs,
             web_session_idle_days=self.settings.webchat_session_idle_days,
         )
-        self._workers = [outbox, maintenance]
+        digest = DigestWorker(
+            self.database,
+            engine.content,
+            clock=engine.now,
+            timezone=self.settings.timezone,
+            hour=self.settings.staff_digest_hour,
+            after_days=self.settings.staff_digest_after_days,
+            targets=self.settings.staff_targets,
+            wake=engine.outbox_ready.set,
+        )
+        self._workers = [outbox, maintenance, digest]
         self._tasks = [asyncio.create_task(worker.run()) for worker in self._workers]
         self._marks_task = asyncio.create_task(engine.run_delivery_marks())
 

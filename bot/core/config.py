@@ -64,6 +64,10 @@ class Settings(BaseSettings):
     #: Anonymous web chat sessions (no consent, lead, hand-off or subscription) idle this
     #: long are deleted with their conversation and log.
     webchat_session_idle_days: int = Field(default=DEFAULT_WEB_SESSION_IDLE_DAYS, ge=1)
+    #: Morning digest to the staff chats: leads still new after this many days…
+    staff_digest_after_days: int = Field(default=3, ge=1)
+    #: …posted once a day at or after this local hour (0-23).
+    staff_digest_hour: int = Field(default=7, ge=0, le=23)
     #: Values given to :func:`load_settings` that are not core settings: channel sections.
     _section_values: dict[str, object] = PrivateAttr(default_factory=dict)
     _env_file: Any = PrivateAttr(default=".env")
