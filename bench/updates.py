@@ -21,8 +21,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
+import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -101,6 +104,10 @@ BASELINE_SCRIPT: Final = ROOT / "bench" / "baseline_ptb.py"
 START_TIMEOUT_SECONDS: Final = 60.0
 STOP_TIMEOUT_SECONDS: Final = 300.0
 COMMAND_TIMEOUT_SECONDS: Final = 60.0
+#: ``--workers``: how often to ask the new server's health check, and a pause for every
+#: worker to be up once the first one answers.
+STARTING_POLL_SECONDS: Final = 0.2
+WORKERS_SETTLE_SECONDS: Final = 3.0
 REQUEST_TIMEOUT_SECONDS: Final = 60.0
 
 # -- targets ---------------------------------------------------------------------------------
@@ -393,6 +400,7 @@ class OurBotService:
         workers: int = 1,
     ) -> None:
         self.workers = workers
+        self.workers_process: asyncio.subprocess.Process | None = None
         self.database_url = database_url
         self.api_base_url = api_base_url
         self.token = token
@@ -404,6 +412,8 @@ class OurBotService:
         from bot.core.config import load_settings
 
         port = free_port()
+        if self.workers > 1:
+            return await self._start_workers(port)
         settings = load_settings(
             database_url=self.database_url,
             host="127.0.0.1",
@@ -421,6 +431,36 @@ class OurBotService:
         await self.runtime.start()
         return {"port": port}
 
+    async def _start_workers(self, port: int) -> dict[str, Any]:
+        """``khuyencong serve --workers N`` as an operator runs it, configured by its
+        environment; its processes are this one's children (CPU and RSS count them)."""
+        env = os.environ | {
+            "DATABASE_URL": self.database_url,
+            "HOST": "127.0.0.1",
+            "PORT": str(port),
+            "PUBLIC_URL": f"http://127.0.0.1:{port}",
+            "TELEGRAM_BOT_TOKEN": self.token,
+            "TELEGRAM_API_BASE_URL": self.api_base_url,
+            "TELEGRAM_WEBHOOK_SECRET": SECRET,
+            "LOG_LEVEL": self.log_level,
+            "TELEGRAM_RATE_LIMIT": "false",
+        }
+        code = "import sys; from bot.app.cli import main; sys.exit(main(sys.argv[1:]))"
+        self.workers_process = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", code, "serve", "--workers", str(self.workers), env=env, cwd=ROOT
+        )
+        url = f"http://127.0.0.1:{port}/healthz"
+        async with asyncio.timeout(START_TIMEOUT_SECONDS), aiohttp.ClientSession() as client:
+            while True:
+                with contextlib.suppress(aiohttp.ClientError):
+                    async with client.get(url) as response:
+                        if response.status == web.HTTPOk.status_code:
+                            break
+                await asyncio.sleep(STARTING_POLL_SECONDS)
+        # every worker has bound the port and told the fake about the webhook
+        await asyncio.sleep(WORKERS_SETTLE_SECONDS)
+        return {"port": port}
+
     async def command(self, name: str, args: dict[str, Any]) -> dict[str, Any]:
         return _server_command(name)
 
@@ -428,6 +468,9 @@ class OurBotService:
         started = time.perf_counter()
         if self.runtime is not None:
             await self.runtime.stop()
+        if self.workers_process is not None:
+            self.workers_process.send_signal(signal.SIGTERM)
+            await self.workers_process.wait()
         return {"stop_seconds": time.perf_counter() - started}
 
 
