@@ -62,6 +62,21 @@ class Settings(BaseSettings):
     event_loop: EventLoopKind = "auto"
     #: The web chat at /chat; on by default so the bot can be tried without any token.
     webchat_enabled: bool = True
+    #: Broadcasts (bot/broadcasts): the pace, under Telegram's ~30 messages/s.
+    broadcast_rate: float = Field(default=28.0, gt=0, le=30)
+    #: Paid broadcasts (allow_paid_broadcast, charged in Stars): up to 1,000 messages/s.
+    broadcast_paid: bool = False
+    broadcast_paid_rate: float = Field(default=950.0, gt=0, le=1000)
+    #: No broadcast sends in these hours (Center time); "off" to send around the clock.
+    broadcast_quiet_hours: str = "21:00-07:00"
+    #: A second staff member must approve a broadcast before it goes out.
+    broadcast_approval_required: bool = False
+    #: Run the broadcast senders inside ``serve`` (off: run ``khuyencong broadcast run``).
+    broadcast_sender: bool = True
+    broadcast_lease_seconds: float = Field(default=60.0, gt=0)
+    broadcast_backoff_seconds: float = Field(default=30.0, ge=0)
+    broadcast_max_attempts: int = Field(default=5, ge=1)
+    broadcast_content_error_limit: int = Field(default=5, ge=1)
 
     @field_validator("event_loop")
     @classmethod
@@ -69,6 +84,14 @@ class Settings(BaseSettings):
         if value == "uvloop" and not uvloop_available():
             msg = "uvloop is not installed here; use auto or asyncio"
             raise ValueError(msg)
+        return value
+
+    @field_validator("broadcast_quiet_hours")
+    @classmethod
+    def _check_quiet_hours(cls, value: str) -> str:
+        from bot.broadcasts.policy import parse_quiet_hours
+
+        parse_quiet_hours(value)
         return value
 
     @field_validator("staff_chats", "dashboard_users", mode="before")

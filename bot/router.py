@@ -30,6 +30,8 @@ FLOW_COMMANDS: dict[str, str] = {
 StaffHandler = Callable[[FlowContext, InboundEvent], Awaitable[list[OutboundMessage]]]
 StopAll = Callable[[FlowContext], Awaitable[bool]]
 CancelHook = Callable[[FlowContext], Awaitable[object]]
+#: Sees every button press first and may rewrite it (broadcast buttons: count, unwrap).
+ChoiceHook = Callable[[FlowContext, InboundEvent], Awaitable[InboundEvent]]
 
 #: Keys in ``Conversation.data`` holding half-filled forms, dropped when the user cancels:
 #: an abandoned registration must not keep a name or phone in the conversation state.
@@ -48,6 +50,7 @@ class Router:
     stop_subscriptions: StopAll | None = None
     #: Run on every cancel (e.g. end an open hand-off with staff).
     cancel_hooks: list[CancelHook] = field(default_factory=list)
+    choice_hooks: list[ChoiceHook] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.flows.setdefault(self.menu.name, self.menu)
@@ -68,6 +71,8 @@ class Router:
         if event.kind is EventKind.COMMAND:
             return await self._command(ctx, conv, event, event.text.lower())
         if event.kind is EventKind.CHOICE:
+            for hook in self.choice_hooks:
+                event = await hook(ctx, event)
             return await self._choice(ctx, conv, event)
         if event.kind is EventKind.UNKNOWN:
             return Step(conv, [ctx.say("core/unsupported_input"), self.menu_hint(ctx)])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.broadcasts.clicks import count_click
 from bot.content import Content
 from bot.router import Router
 from handlers import (
@@ -37,6 +38,7 @@ def build_router() -> Router:
     router.staff_handler = staff.handle_staff_event
     router.stop_subscriptions = subscriptions.stop_all
     router.cancel_hooks.append(handoff.close_open_handoff)
+    router.choice_hooks.append(count_click)
     return router
 
 
