@@ -282,22 +282,33 @@ class Broadcasts:
 
     async def report(self, broadcast: Broadcast) -> Report:
         progress = await self.progress(broadcast)
-        window_end = BroadcastDelivery.sent_at + UNSUBSCRIBE_WINDOW
-        unsubscribed = await self.session.scalar(
-            select(func.count(func.distinct(BroadcastDelivery.person_id))).where(
-                BroadcastDelivery.broadcast_id == broadcast.id,
-                BroadcastDelivery.status == DeliveryStatus.SENT,
-                select(Consent.id)
-                .where(
-                    Consent.person_id == BroadcastDelivery.person_id,
-                    Consent.purpose.startswith(SUBSCRIBE_PREFIX),
-                    Consent.action == ConsentAction.WITHDRAW,
-                    Consent.created_at >= BroadcastDelivery.sent_at,
-                    Consent.created_at <= window_end,
-                )
-                .exists(),
+        # Withdrawals after the person's own message, within a day of the last message sent
+        # (no date arithmetic in SQL: it differs between SQLite and PostgreSQL).
+        last_sent = await self.session.scalar(
+            select(func.max(BroadcastDelivery.sent_at)).where(
+                BroadcastDelivery.broadcast_id == broadcast.id
             )
         )
+        unsubscribed = 0
+        if last_sent is not None:
+            unsubscribed = (
+                await self.session.scalar(
+                    select(func.count(func.distinct(BroadcastDelivery.person_id))).where(
+                        BroadcastDelivery.broadcast_id == broadcast.id,
+                        BroadcastDelivery.status == DeliveryStatus.SENT,
+                        select(Consent.id)
+                        .where(
+                            Consent.person_id == BroadcastDelivery.person_id,
+                            Consent.purpose.startswith(SUBSCRIBE_PREFIX),
+                            Consent.action == ConsentAction.WITHDRAW,
+                            Consent.created_at >= BroadcastDelivery.sent_at,
+                            Consent.created_at <= last_sent + UNSUBSCRIBE_WINDOW,
+                        )
+                        .exists(),
+                    )
+                )
+                or 0
+            )
         clicks_query = (
             select(BroadcastClick.button, func.count())
             .where(BroadcastClick.broadcast_id == broadcast.id)
