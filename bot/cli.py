@@ -96,6 +96,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Anonymise the personal fields of leads inactive beyond the retention "
         "period (LEAD_RETENTION_DAYS); anonymous statistics are kept.",
     )
+    from bot.broadcasts.cli import add_parser as add_broadcast_parser
+
+    add_broadcast_parser(commands)
     return parser
 
 
@@ -134,6 +137,10 @@ def _run(args: argparse.Namespace, settings: Settings, *, clock: Clock) -> int:
         return asyncio.run(_export(settings, args))
     if args.command == "privacy":
         return asyncio.run(_purge(settings, clock=clock))
+    if args.command == "broadcast":
+        from bot.broadcasts.cli import run as run_broadcast
+
+        return run_broadcast(args, settings, clock=clock)
     return EXIT_USAGE  # pragma: no cover - argparse enforces the choices
 
 

@@ -58,6 +58,7 @@ class BotRuntime:
         self._marks_task: asyncio.Task[None] | None = None
         self._workers: list[OutboxWorker | MaintenanceWorker] = []
         self.port: int | None = None
+        self.broadcasts: Any = None
 
     async def start(self, *, serve_http: bool = True) -> None:
         settings = self.settings
@@ -83,6 +84,17 @@ class BotRuntime:
         else:
             log.info("TELEGRAM_BOT_TOKEN is not set: Telegram is off, the web chat still runs")
         self._start_workers(engine)
+        if settings.broadcast_sender:
+            from bot.broadcasts.service import BroadcastService
+
+            self.broadcasts = BroadcastService(
+                settings,
+                self.database,
+                texts=content.texts,
+                clock=self.clock,
+                channels=engine.channels,
+            )
+            await self.broadcasts.start()
         if serve_http:
             app = create_app(
                 engine, telegram_webhook=webhook_route, webchat=settings.webchat_enabled
@@ -151,6 +163,8 @@ class BotRuntime:
                 await self.telegram.stop()
         if self._runner is not None:
             await self._runner.cleanup()
+        if self.broadcasts is not None:
+            await self.broadcasts.stop()
         for worker in self._workers:
             worker.stop()
         if self._tasks:

@@ -671,6 +671,17 @@ class FakeTelegramAPI:
             raise ValueError(msg)
         self._faults.append(TelegramFault(method, error, chat_id, retry_after, times, after))
 
+    async def wait_for_delivered(
+        self,
+        count: int,
+        *,
+        timeout: float = DEFAULT_WAIT_TIMEOUT,  # noqa: ASYNC109 - a test-facing bound
+    ) -> None:
+        """Wait until ``count`` messages were accepted in all (any chats)."""
+        if not await self._until(lambda: sum(self.delivered.values()) >= count, timeout):
+            msg = f"expected {count} delivered, got {sum(self.delivered.values())}"
+            raise AssertionError(msg)
+
     def make_unreachable(self, chat_id: int | str, error: FaultKind = "blocked") -> None:
         """Every later send to ``chat_id`` fails with ``error`` (blocked, chat not found)."""
         self._unreachable[str(chat_id)] = error
