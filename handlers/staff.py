@@ -18,6 +18,7 @@ from bot.leads.catalogue import Statuses, load_statuses
 from bot.leads.codes import format_handoff_ref, parse_handoff_ref, parse_lead_code
 from bot.leads.views import lead_view
 from bot.messages import EventKind, InboundEvent, OutboundMessage
+from handlers import staff_broadcasts
 from storage.leads import Lead, LeadStatus
 from storage.models import ChannelIdentity
 from storage.repositories import Handoffs, Leads
@@ -32,6 +33,8 @@ STATUS_ARGS_MIN = 2
 
 async def handle_staff_event(ctx: FlowContext, event: InboundEvent) -> list[OutboundMessage]:
     """Handle one event from a configured staff chat; the replies go back to that chat."""
+    if staff_broadcasts.is_broadcast_event(event):
+        return await staff_broadcasts.handle(ctx, event)
     if event.kind is EventKind.COMMAND:
         return await _command(ctx, event)
     if event.kind is EventKind.TEXT and event.reply_to_message_id:
