@@ -13,7 +13,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, insert, literal, select, update
+from sqlalchemy import func, literal, select, true, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.broadcasts import (
@@ -187,7 +189,9 @@ class Broadcasts:
         """Snapshot the audience as one pending row per person and start the broadcast.
 
         One ``INSERT … SELECT`` (a million rows never pass through Python); the unique
-        (broadcast, person) pair makes a second call add nobody.
+        (broadcast, person) pair, with ``ON CONFLICT DO NOTHING``, makes a second call add
+        nobody. (A ``NOT EXISTS`` guard instead made PostgreSQL scan the growing table once
+        per row: 42 s for 50,000 rows.)
         """
         start = max(broadcast.scheduled_at or now, now)
         recipients = recipients_statement(audience, now=now, channels=channels).subquery()
@@ -203,14 +207,7 @@ class Broadcasts:
             literal(""),
             literal(""),
             literal(now, type_=BroadcastDelivery.updated_at.type),
-        ).where(
-            ~select(BroadcastDelivery.id)
-            .where(
-                BroadcastDelivery.broadcast_id == broadcast.id,
-                BroadcastDelivery.person_id == recipients.c.person_id,
-            )
-            .exists()
-        )
+        ).where(true())  # SQLite needs a WHERE before ON CONFLICT in INSERT … SELECT
         columns = [
             "broadcast_id",
             "person_id",
@@ -224,7 +221,14 @@ class Broadcasts:
             "message_id",
             "updated_at",
         ]
-        await self.session.execute(insert(BroadcastDelivery).from_select(columns, source))
+        dialect = self.session.get_bind().dialect.name
+        insert_into = postgresql_insert if dialect == "postgresql" else sqlite_insert
+        statement = (
+            insert_into(BroadcastDelivery)
+            .from_select(columns, source)
+            .on_conflict_do_nothing(index_elements=["broadcast_id", "person_id"])
+        )
+        await self.session.execute(statement)
         total = await self.session.scalar(
             select(func.count())
             .select_from(BroadcastDelivery)
