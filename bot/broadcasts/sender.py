@@ -24,8 +24,9 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from math import ceil
 
 from bot.broadcasts.compose import BroadcastTemplateError, Button, Composer
 from bot.broadcasts.notices import (
@@ -57,6 +58,19 @@ FLUSH_ROWS = 200
 LATE_SECONDS = 0.03
 #: The first slot of a batch starts this far ahead: the claim's commit takes a moment.
 LEAD_SECONDS = 0.02
+#: The next batch is claimed this long before the current one's last slot.
+PREFETCH_SECONDS = 0.25
+
+
+@dataclass(slots=True)
+class _Batch:
+    """Claimed rows with their first send slot, or how long to wait when there are none."""
+
+    rows: Sequence[ClaimedDelivery] = ()
+    start: datetime | None = None
+    broadcasts: Mapping[int, Broadcast] = field(default_factory=dict)
+    details: Mapping[int, tuple[str, str]] = field(default_factory=dict)
+    wait: float = 0.0
 
 
 @dataclass(slots=True)
@@ -101,6 +115,10 @@ class BroadcastSender:
         self._last_errors: dict[int, str] = {}
         self._group_sends: dict[str, datetime] = {}
         self._progress_checked: datetime | None = None
+        self._prefetch: asyncio.Task[_Batch] | None = None
+        self._running = False
+        #: Broadcasts this sender paused for content errors: their claimed rows stay unsent.
+        self._halted: set[int] = set()
         self.stats = SenderStats()
 
     @property
@@ -116,16 +134,20 @@ class BroadcastSender:
         self._wake.set()
 
     async def run(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                wait = await self.run_once()
-            except Exception:
-                log.exception("broadcast round failed", extra={"channel": self.channel})
-                wait = self._policy.poll_seconds
-            if wait > 0 and not self._stopping.is_set():
-                self._wake.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), timeout=wait)
+        self._running = True  # claim ahead while sending (a lone ``run_once`` never does)
+        try:
+            while not self._stopping.is_set():
+                try:
+                    wait = await self.run_once()
+                except Exception:
+                    log.exception("broadcast round failed", extra={"channel": self.channel})
+                    wait = self._policy.poll_seconds
+                if wait > 0 and not self._stopping.is_set():
+                    self._wake.clear()
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._wake.wait(), timeout=wait)
+        finally:
+            await self._drop_prefetch()
 
     async def run_once(self) -> float:
         """Claim and send one batch; returns the seconds to wait before the next round."""
@@ -133,12 +155,23 @@ class BroadcastSender:
         now = self._clock.now()
         quiet = self._policy.quiet_until(now)
         if quiet is not None:
+            await self._drop_prefetch()
             return min((quiet - now).total_seconds(), self._policy.poll_seconds)
         if self._flood_until is not None:
             if self._flood_until > now:
+                await self._drop_prefetch()
                 return (self._flood_until - now).total_seconds()
             self._flood_until = None
         await self._report_progress(now)
+        prefetched, self._prefetch = self._prefetch, None
+        batch = await prefetched if prefetched is not None else await self._claim()
+        if batch.rows:
+            await self._send_batch(batch)
+        return batch.wait
+
+    async def _claim(self) -> _Batch:
+        """Claim due rows and reserve their send slots, in one short transaction."""
+        now = self._clock.now()
         async with self._database.transaction() as session:
             repo = Broadcasts(session)
             claim = await repo.claim(
@@ -156,8 +189,9 @@ class BroadcastSender:
                 wait = self._policy.poll_seconds
                 if due is not None:
                     wait = min(wait, max((due - now).total_seconds(), 0.0))
-                return 0.0 if claim.skipped or claim.held else max(wait, 0.05)
+                return _Batch(wait=0.0 if claim.skipped or claim.held else max(wait, 0.05))
             broadcasts = await repo.bodies({row.broadcast_id for row in rows})
+            self._halted -= set(broadcasts)  # claimed again: running again (staff resumed it)
             details = await repo.recipient_details({row.person_id for row in rows})
             start, paused = await repo.reserve(
                 self.channel,
@@ -168,17 +202,26 @@ class BroadcastSender:
             if paused is not None:
                 await repo.release_unsent([row.id for row in rows], now=paused)
                 self._flood_until = paused
-                return (paused - now).total_seconds()
-        await self._send_batch(rows, start, broadcasts, details)
-        return 0.0
+                return _Batch(wait=(paused - now).total_seconds())
+        return _Batch(rows, start, broadcasts, details)
 
-    async def _send_batch(
-        self,
-        rows: Sequence[ClaimedDelivery],
-        start: datetime,
-        broadcasts: Mapping[int, Broadcast],
-        details: Mapping[int, tuple[str, str]],
-    ) -> None:
+    async def _drop_prefetch(self) -> None:
+        """Give back a batch claimed ahead that will not be sent now (pause, quiet, stop)."""
+        prefetched, self._prefetch = self._prefetch, None
+        if prefetched is None:
+            return
+        batch = await prefetched
+        if batch.rows:
+            async with self._database.transaction() as session:
+                await Broadcasts(session).release_unsent(
+                    [row.id for row in batch.rows], now=self._flood_until or self._clock.now()
+                )
+
+    async def _send_batch(self, batch: _Batch) -> None:
+        rows, start, broadcasts, details = batch.rows, batch.start, batch.broadcasts, batch.details
+        assert start is not None
+        ahead = max(1, ceil(self._policy.rate_per_second * PREFETCH_SECONDS))
+        prefetch_at = max(len(rows) - ahead, 0) if self._running else -1
         semaphore = asyncio.Semaphore(self._policy.concurrency)
         tasks: list[asyncio.Task[None]] = []
         unsent: list[ClaimedDelivery] = []
@@ -186,9 +229,16 @@ class BroadcastSender:
         interval = self._policy.interval
         try:
             for index, row in enumerate(rows):
+                if index == prefetch_at and self._prefetch is None:
+                    # Claim the next batch while this one's last slots go out, so the pace
+                    # never stops for a claim.
+                    self._prefetch = asyncio.create_task(self._claim())
                 if self._flood_until is not None:
                     unsent.extend(rows[index:])
                     break
+                if row.broadcast_id in self._halted:  # paused by its content errors
+                    unsent.append(row)
+                    continue
                 delay = (start + interval * index - self._clock.now()).total_seconds()
                 if delay < -LATE_SECONDS:
                     unsent.append(row)  # its slot is gone; the next round takes it
@@ -315,6 +365,7 @@ class BroadcastSender:
                 await repo.release_unsent([row.id for row in unsent], now=flood or now)
             if flood is not None and flood > now:
                 await repo.pause_pace(self.channel, until=flood, now=now)
+            self._halted.update(paused)
             for broadcast_id in paused:
                 broadcast = await repo.get(broadcast_id)
                 if broadcast is not None:

@@ -164,3 +164,24 @@ def telegram_sender(
         staff_targets=staff_targets,
     )
     return sender, transport
+
+
+async def wait_until_done(
+    database: Database,
+    broadcast_id: int,
+    *,
+    timeout: float,  # noqa: ASYNC109 - a test-facing bound
+    check_every: float = 0.2,
+) -> None:
+    """Wait until the sender marked the broadcast done (and queued its report)."""
+    from storage.broadcasts import Broadcast, BroadcastStatus
+
+    async with asyncio.timeout(timeout):
+        while True:
+            async with database.transaction() as session:
+                status = await session.scalar(
+                    select(Broadcast.status).where(Broadcast.id == broadcast_id)
+                )
+            if status == BroadcastStatus.DONE:
+                return
+            await asyncio.sleep(check_every)

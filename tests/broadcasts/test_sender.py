@@ -32,6 +32,7 @@ from tests.broadcasts.kit import (
     statuses,
     telegram_sender,
     texts,
+    wait_until_done,
     wait_until_settled,
 )
 from tests.fakes.telegram_api import FakeTelegramAPI, RateLimits
@@ -82,6 +83,7 @@ async def test_a_thousand_recipients_each_get_one_message_and_every_status_is_ri
         task = await _run(sender)
         try:
             final = await wait_until_settled(database, broadcast_id, timeout=90)
+            await wait_until_done(database, broadcast_id, timeout=30)
         finally:
             await _stop(sender, task)
             await transport.stop()
