@@ -21,8 +21,10 @@ from bot.channels.telegram_http import AiohttpRequest
 from bot.config import DEFAULT_TELEGRAM_API
 from bot.messages import OutboundMessage
 
-#: Connections kept open to the Bot API: enough for 1,000 messages/s in paid mode.
-POOL_SIZE: Final = 64
+#: Connections kept open to the Bot API (requests in flight = rate x latency).
+POOL_SIZE: Final = 32
+#: …and in paid mode: 1,000 messages/s at up to a quarter second each.
+PAID_POOL_SIZE: Final = 256
 CAPTION_LIMIT: Final = MessageLimit.CAPTION_LENGTH
 METHODS: Final = {"photo": "sendPhoto", "document": "sendDocument"}
 
@@ -37,8 +39,9 @@ class TelegramBroadcastTransport:
         base_url: str | None = None,
         paid: bool = False,
         contact_label: str = "",
-        pool_size: int = POOL_SIZE,
+        pool_size: int | None = None,
     ) -> None:
+        pool_size = pool_size or (PAID_POOL_SIZE if paid else POOL_SIZE)
         self._bot = ReplyBot(
             token,
             base_url=base_url or DEFAULT_TELEGRAM_API,
