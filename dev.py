@@ -64,6 +64,21 @@ def run_checks() -> int:
     return 0
 
 
+def print_staff_hint() -> None:
+    """Where staff find the dashboard, and how the first administrator gets in."""
+    port = os.environ.get("PORT", "8080")
+    base = os.environ.get("PUBLIC_URL", "").rstrip("/") or f"http://127.0.0.1:{port}"
+    khuyencong = BIN / "khuyencong"
+    print(f"• Web chat: {base}/chat", flush=True)
+    print(f"• Bảng điều khiển cán bộ: {base}/staff/", flush=True)
+    print(
+        f"  Tạo tài khoản quản trị đầu tiên (in mật khẩu dùng một lần):\n"
+        f"    {khuyencong} staff add <tên-đăng-nhập> --admin\n"
+        f"  Thêm cán bộ phụ trách một xã/phường: {khuyencong} staff add <tên> --ward <mã xã>",
+        flush=True,
+    )
+
+
 def main() -> int:
     command = sys.argv[1] if len(sys.argv) > 1 else "help"
     if command not in {"run", "test"}:
@@ -74,6 +89,7 @@ def main() -> int:
         return run_checks()
     args = [str(BIN / "khuyencong"), "serve", *sys.argv[2:]]
     os.chdir(ROOT)
+    print_staff_hint()
     os.execv(args[0], args)
     return 0  # pragma: no cover - execv does not return
 

@@ -182,7 +182,8 @@ async def materialise_run(count: int) -> dict[str, Any]:
             params = {"n": count, "now": now}
             await session.execute(
                 text(
-                    "INSERT INTO person (id, created_at) SELECT g, :now FROM generate_series(1, :n) g"
+                    "INSERT INTO person (id, created_at)"
+                    " SELECT g, :now FROM generate_series(1, :n) g"
                 ),
                 params,
             )

@@ -64,6 +64,12 @@ def build_parser() -> argparse.ArgumentParser:
         "for each problem and exit 1 if there is any.",
     )
     check.add_argument("--root", type=Path, help="content folder (default: CONTENT_DIR)")
+    check.add_argument(
+        "--deploy",
+        action="store_true",
+        help="also refuse what must be filled in before going live (the Center's address, "
+        "phone, email and hours in center.yaml, and anything still under to_confirm)",
+    )
 
     eligibility = commands.add_parser(
         "eligibility",
@@ -96,6 +102,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Anonymise the personal fields of leads inactive beyond the retention "
         "period (LEAD_RETENTION_DAYS); anonymous statistics are kept.",
     )
+    from bot.staff.cli import add_parser as add_staff_parser
+
+    add_staff_parser(commands)
     from bot.broadcasts.cli import add_parser as add_broadcast_parser
 
     add_broadcast_parser(commands)
@@ -130,13 +139,17 @@ def _run(args: argparse.Namespace, settings: Settings, *, clock: Clock) -> int:
     if args.command == "db":
         return asyncio.run(_db_upgrade(settings))
     if args.command == "content":
-        return _content_check(args.root or settings.content_dir)
+        return _content_check(args.root or settings.content_dir, deploy=args.deploy)
     if args.command == "eligibility":
         return _eligibility(args.file, settings=settings, on=args.on, clock=clock)
     if args.command == "leads":
         return asyncio.run(_export(settings, args))
     if args.command == "privacy":
         return asyncio.run(_purge(settings, clock=clock))
+    if args.command == "staff":
+        from bot.staff.cli import run as run_staff
+
+        return asyncio.run(run_staff(settings, args, clock=clock))
     if args.command == "broadcast":
         from bot.broadcasts.cli import run as run_broadcast
 
@@ -172,16 +185,17 @@ async def _db_upgrade(settings: Settings) -> int:
     return EXIT_OK
 
 
-def _content_check(root: Path) -> int:
-    from bot.content_check import check_content
+def _content_check(root: Path, *, deploy: bool = False) -> int:
+    from bot.content_check import CHECKS, DEPLOY_CHECKS, check_content
 
-    problems = check_content(root)
+    problems = check_content(root, checks=DEPLOY_CHECKS if deploy else CHECKS)
     for problem in problems:
         print(problem)
     if problems:
         print(f"khuyencong: {len(problems)} problem(s) in {root}", file=sys.stderr)
         return EXIT_PROBLEMS
-    print(f"khuyencong: content in {root} is valid")
+    ready = " and ready to go live" if deploy else ""
+    print(f"khuyencong: content in {root} is valid{ready}")
     return EXIT_OK
 
 

@@ -77,6 +77,10 @@ class Settings(BaseSettings):
     broadcast_backoff_seconds: float = Field(default=30.0, ge=0)
     broadcast_max_attempts: int = Field(default=5, ge=1)
     broadcast_content_error_limit: int = Field(default=5, ge=1)
+    #: Morning digest to the staff chats: leads still new after this many days…
+    staff_digest_after_days: int = Field(default=3, ge=1)
+    #: …posted once a day at or after this local hour (0-23).
+    staff_digest_hour: int = Field(default=7, ge=0, le=23)
 
     @field_validator("event_loop")
     @classmethod

@@ -18,11 +18,18 @@ from bot.texts import ContentError, Texts, load_yaml
 T = TypeVar("T")
 
 DEFAULT_CONTENT_DIR = Path(__file__).resolve().parent.parent / "content"
+CENTER_FILE = "center.yaml"
+TO_CONFIRM_KEY = "to_confirm"
 
 
 @dataclass(frozen=True, slots=True)
 class CenterInfo:
-    """The Center's own details, shown in greetings, notices and fallbacks."""
+    """The Center's own details, shown in greetings, notices and fallbacks.
+
+    A detail not known yet is empty (``""``): texts then send the owner to "Hỏi cán bộ"
+    instead of showing it. ``to_confirm`` lists details present but not yet confirmed by the
+    Center; ``khuyencong content check --deploy`` refuses both before going live.
+    """
 
     name: str
     short_name: str
@@ -32,6 +39,7 @@ class CenterInfo:
     email: str
     hours: str
     website: str = ""
+    to_confirm: tuple[str, ...] = ()
 
 
 class Content:
@@ -39,7 +47,7 @@ class Content:
 
     def __init__(self, root: Path = DEFAULT_CONTENT_DIR) -> None:
         self.root = root
-        self.center = _load_center(root / "center.yaml")
+        self.center = load_center(root / CENTER_FILE)
         self.texts = Texts(root, globals_={"center": self.center})
         self.command_words = _load_command_words(root / "commands.yaml")
         self._cache: dict[Callable[[Path], Any], Any] = {}
@@ -65,13 +73,18 @@ class Content:
         return self.command_words.get(fold(text).strip(" .!?"))
 
 
-def _load_center(path: Path) -> CenterInfo:
+def load_center(path: Path) -> CenterInfo:
     data = load_yaml(path)
     if not isinstance(data, dict):
         msg = f"{path}: expected a mapping"
         raise ContentError(msg)
+    confirm = data.get(TO_CONFIRM_KEY) or []
+    if not isinstance(confirm, list):
+        msg = f"{path}: {TO_CONFIRM_KEY}: expected a list of field names"
+        raise ContentError(msg)
+    values = {str(k): "" if v is None else str(v) for k, v in data.items() if k != TO_CONFIRM_KEY}
     try:
-        return CenterInfo(**{str(k): str(v) for k, v in data.items()})
+        return CenterInfo(**values, to_confirm=tuple(str(name) for name in confirm))
     except TypeError as exc:
         msg = f"{path}: {exc}"
         raise ContentError(msg) from exc

@@ -430,6 +430,20 @@ def check_understanding_content(root: Path) -> list[Problem]:
     return problems
 
 
+def check_center_content(root: Path) -> list[Problem]:
+    """``center.yaml``: no placeholder shown as a fact (``bot.center_check``)."""
+    from bot.center_check import check_center
+
+    return check_center(root)
+
+
+def check_center_deployment(root: Path) -> list[Problem]:
+    """``--deploy``: the Center's contact details are set and confirmed (before going live)."""
+    from bot.center_check import check_center_ready
+
+    return check_center_ready(root)
+
+
 CHECKS: tuple[Check, ...] = (
     check_labels,
     check_templates,
@@ -437,7 +451,10 @@ CHECKS: tuple[Check, ...] = (
     check_eligibility_content,
     check_leads_content,
     check_understanding_content,
+    check_center_content,
 )
+#: ``khuyencong content check --deploy``: everything above, and nothing left to fill in.
+DEPLOY_CHECKS: tuple[Check, ...] = (*CHECKS, check_center_deployment)
 
 
 def check_content(root: Path, *, checks: Iterable[Check] = CHECKS) -> list[Problem]:
@@ -450,6 +467,7 @@ def check_content(root: Path, *, checks: Iterable[Check] = CHECKS) -> list[Probl
 
 __all__ = [
     "CHECKS",
+    "DEPLOY_CHECKS",
     "Check",
     "Problem",
     "check_content",

@@ -21,7 +21,9 @@ from bot.config import Settings
 from bot.content import Content
 from bot.engine import Engine
 from bot.router import FLOW_COMMANDS
+from bot.staff.digest import DigestWorker
 from bot.web.app import create_app
+from bot.web.dashboard import mount_dashboard
 from bot.workers.maintenance import MaintenanceWorker
 from bot.workers.outbox import OutboxWorker
 from handlers import build_router, warm_up
@@ -56,7 +58,7 @@ class BotRuntime:
         self._site: web.TCPSite | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._marks_task: asyncio.Task[None] | None = None
-        self._workers: list[OutboxWorker | MaintenanceWorker] = []
+        self._workers: list[OutboxWorker | MaintenanceWorker | DigestWorker] = []
         self.port: int | None = None
         self.broadcasts: Any = None
 
@@ -99,6 +101,7 @@ class BotRuntime:
             app = create_app(
                 engine, telegram_webhook=webhook_route, webchat=settings.webchat_enabled
             )
+            mount_dashboard(app, engine)
             self._runner = web.AppRunner(app, shutdown_timeout=SHUTDOWN_GRACE_SECONDS)
             await self._runner.setup()
             self._site = web.TCPSite(self._runner, settings.host, settings.port)
@@ -152,7 +155,17 @@ class BotRuntime:
             handoff_idle_hours=self.settings.handoff_idle_hours,
             close_idle_handoffs=close_idle_handoffs,
         )
-        self._workers = [outbox, maintenance]
+        digest = DigestWorker(
+            self.database,
+            engine.content,
+            clock=engine.now,
+            timezone=self.settings.timezone,
+            hour=self.settings.staff_digest_hour,
+            after_days=self.settings.staff_digest_after_days,
+            targets=self.settings.staff_targets,
+            wake=engine.outbox_ready.set,
+        )
+        self._workers = [outbox, maintenance, digest]
         self._tasks = [asyncio.create_task(worker.run()) for worker in self._workers]
         self._marks_task = asyncio.create_task(engine.run_delivery_marks())
 

@@ -77,6 +77,11 @@ class Texts:
     def has_label(self, key: str) -> bool:
         return key in self._labels
 
+    def labels_under(self, prefix: str) -> dict[str, str]:
+        """``{code: label}`` for every key ``<prefix>.<code>`` (e.g. the status names)."""
+        start = f"{prefix}."
+        return {k[len(start) :]: v for k, v in self._labels.items() if k.startswith(start)}
+
     def template_names(self) -> list[str]:
         return sorted(
             name.removesuffix(TEMPLATE_SUFFIX)

@@ -40,6 +40,7 @@ from bot.eligibility import (
     programmes_in_scope,
 )
 from bot.eligibility.answers import is_unknown_answer
+from bot.eligibility.places import MAX_PLACE_MATCHES, next_page, place_page
 from bot.flow import Flow, FlowContext
 from bot.messages import Choice, Conversation, EventKind, InboundEvent, OutboundMessage, Step
 from bot.nlu import fold
@@ -79,7 +80,7 @@ NONE_OPTION = "none"
 YES_OPTION = "yes"
 NO_OPTION = "no"
 PLACE_NONE = "none"
-PLACE_LIMIT = 5
+PLACE_MORE = "more"
 MIN_PLACE_QUERY = 2
 BUTTON_COLUMNS = 2
 
@@ -505,10 +506,13 @@ async def _search_places(
         return _ask(ctx, conv, progress, reask=True)
     gazetteer = await _gazetteer(ctx)
     matches = gazetteer.find_units(
-        query, limit=PLACE_LIMIT, prefer_province_code=content.settings.default_province_code
+        query,
+        limit=MAX_PLACE_MATCHES,
+        prefer_province_code=content.settings.center_province_code,
     )
     progress["place_text"] = query
     progress["places"] = [match.code for match in matches]
+    progress["place_page"] = 0
     progress["former_address"] = looks_like_former_address(query)
     return _offer_places(ctx, conv, progress, matches=matches)
 
@@ -529,13 +533,20 @@ def _offer_places(
         labels = {match.code: _place_label(match) for match in matches}
         progress["place_names"] = {str(code): label for code, label in labels.items()}
     query = str(progress.get("place_text") or "")
+    shown, paged = place_page(codes, int(progress.get("place_page") or 0))
     text = ctx.texts.render(
         "eligibility/places",
         query=query,
         found=bool(codes),
+        total=len(codes),
+        paged=paged,
         former_address=bool(progress.get("former_address")),
     )
-    choices = [Choice(f"{NAME}:{PLACE}:{code}", labels.get(code, str(code))) for code in codes]
+    choices = [Choice(f"{NAME}:{PLACE}:{code}", labels.get(code, str(code))) for code in shown]
+    if paged:
+        choices.append(
+            Choice(f"{NAME}:{PLACE}:{PLACE_MORE}", ctx.texts.label("eligibility.place_more"))
+        )
     choices.append(
         Choice(f"{NAME}:{PLACE}:{PLACE_NONE}", ctx.texts.label("eligibility.place_none"))
     )
@@ -557,6 +568,10 @@ async def _on_place_choice(
     if question is None or question.type is not AnswerType.LOCATION or conv.step != STEP_PLACE:
         return _stale(ctx, conv, progress)
     typed = str(progress.get("place_text") or "") or None
+    if code == PLACE_MORE:
+        codes = [int(item) for item in offered]
+        progress["place_page"] = next_page(codes, int(progress.get("place_page") or 0))
+        return _offer_places(ctx, conv, progress)
     if code == PLACE_NONE:
         values: dict[str, object] = dict.fromkeys(LOCATION_FACTS)
         values["location_text"] = typed
@@ -646,6 +661,11 @@ def _verdict_message(
     if verdict.outcome is Outcome.LIKELY_NOT_ELIGIBLE:
         choices = (Choice(ASK_STAFF_CHOICE, ctx.texts.label("eligibility.ask_staff")),)
     else:
+        # Outside the Center's province the owner is referred to their own province; the
+        # button stays for one who insists (the lead is then marked out of area for staff).
+        label = (
+            "eligibility.register_anyway" if verdict.outside_province else "eligibility.register"
+        )
         register = REGISTER_CHOICE.format(programme=verdict.programme_id)
-        choices = (Choice(register, ctx.texts.label("eligibility.register")),)
+        choices = (Choice(register, ctx.texts.label(label)),)
     return OutboundMessage(text=text, choices=choices)

@@ -15,6 +15,7 @@ from typing import Any
 
 from bot.flow import Flow, FlowContext
 from bot.leads.catalogue import ConsentNotice, load_notices, load_statuses
+from bot.leads.requests import working_days_after
 from bot.leads.views import display_phone, lead_view
 from bot.messages import Choice, Conversation, EventKind, InboundEvent, OutboundMessage, Step
 from bot.parsing import ParseError, format_phone_vn, parse_money, parse_phone
@@ -51,6 +52,17 @@ FIX_FIELDS: tuple[str, ...] = (
 
 def lead_notice(ctx: FlowContext) -> ConsentNotice:
     return ctx.content.get(load_notices).lead
+
+
+def request_deadline(ctx: FlowContext) -> dict[str, object]:
+    """For staff notices: by when the owner's request must be acknowledged (Decree 356)."""
+    rule = ctx.content.get(load_notices).data_requests
+    days = rule.acknowledge_within_working_days
+    return {
+        "reply_by": working_days_after(ctx.today, days),
+        "working_days": days,
+        "rule": rule.citation,
+    }
 
 
 def notice_text(ctx: FlowContext) -> str:
@@ -311,6 +323,7 @@ async def _fix_value(
                 "staff/lead_corrected",
                 code=lead.code,
                 fields=[ctx.texts.label(f"privacy.field.{name}") for name in changed],
+                **request_deadline(ctx),
             )
         )
         for channel, chat_id in ctx.settings.staff_targets:
@@ -337,7 +350,9 @@ async def _erase(ctx: FlowContext, conv: Conversation) -> Step:
     await record_consent(ctx, ConsentAction.WITHDRAW)
     codes = [code for code in report.lead_codes if code]
     if codes:
-        notice = OutboundMessage(text=ctx.texts.render("staff/lead_erased", codes=codes))
+        notice = OutboundMessage(
+            text=ctx.texts.render("staff/lead_erased", codes=codes, **request_deadline(ctx))
+        )
         for channel, chat_id in ctx.settings.staff_targets:
             ctx.notify(channel, chat_id, notice, topic="erasure")
     ctx.trace["erased_leads"] = len(codes)

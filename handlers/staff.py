@@ -11,17 +11,16 @@ Plain chatter between staff is ignored. Names and phones are sent to staff, neve
 
 from __future__ import annotations
 
-from datetime import UTC
-
 from bot.flow import FlowContext
-from bot.leads.catalogue import Statuses, load_statuses
+from bot.leads.catalogue import load_statuses
 from bot.leads.codes import format_handoff_ref, parse_handoff_ref, parse_lead_code
-from bot.leads.views import lead_view
 from bot.messages import EventKind, InboundEvent, OutboundMessage
+from bot.staff import chat as staff_chat
+from bot.staff.actions import NotAllowedError
+from bot.staff.scope import Scope
 from handlers import staff_broadcasts
-from storage.leads import Lead, LeadStatus
-from storage.models import ChannelIdentity
-from storage.repositories import Handoffs, Leads
+from storage.leads import Lead
+from storage.repositories import Handoffs
 
 CMD_CLOSE = "dong"
 CMD_STATUS = "trangthai"
@@ -29,14 +28,35 @@ CMD_NOTE = "ghichu"
 CMD_SHOW = "hoso"
 #: "/trangthai <code> <status> [note]": the note is everything after the status word.
 STATUS_ARGS_MIN = 2
+#: Commands that read or change leads: only for linked staff, within their scope.
+LEAD_COMMANDS = frozenset({CMD_STATUS, CMD_NOTE, CMD_SHOW, *staff_chat.COMMANDS})
 
 
 async def handle_staff_event(ctx: FlowContext, event: InboundEvent) -> list[OutboundMessage]:
-    """Handle one event from a configured staff chat; the replies go back to that chat."""
+    """Handle one event from a configured staff chat; the replies go back to that chat.
+
+    Lead commands and buttons need the sender's chat account linked to a staff account
+    (``/lienket CODE``) and are checked against its scope (:mod:`bot.staff.chat`).
+    """
     if staff_broadcasts.is_broadcast_event(event):
         return await staff_broadcasts.handle(ctx, event)
     if event.kind is EventKind.COMMAND:
-        return await _command(ctx, event)
+        name = event.text.split("@", 1)[0].lower()
+        if name == staff_chat.CMD_LINK:
+            return await staff_chat.link(ctx, event, event.args)
+        if name in LEAD_COMMANDS:
+            scope = await staff_chat.staff_scope(ctx, event)
+            if scope is None:
+                return _say(ctx, "staff/not_linked")
+            if name in staff_chat.COMMANDS:
+                return await staff_chat.command(ctx, event, scope, name)
+            return await _command(ctx, event, scope)
+        return await _command(ctx, event, None)
+    if event.kind is EventKind.CHOICE and event.text.startswith(staff_chat.CHOICE_PREFIX):
+        scope = await staff_chat.staff_scope(ctx, event)
+        if scope is None:
+            return _say(ctx, "staff/not_linked")
+        return await staff_chat.choice(ctx, event, scope)
     if event.kind is EventKind.TEXT and event.reply_to_message_id:
         return await _relay(ctx, event, event.reply_to_message_id)
     return []
@@ -72,18 +92,22 @@ async def _relay(ctx: FlowContext, event: InboundEvent, message_id: str) -> list
     return []
 
 
-async def _command(ctx: FlowContext, event: InboundEvent) -> list[OutboundMessage]:
+async def _command(
+    ctx: FlowContext, event: InboundEvent, scope: Scope | None
+) -> list[OutboundMessage]:
     name = event.text.split("@", 1)[0].lower()
     args = event.args.split()
     if name == CMD_CLOSE and args:
         return await _close(ctx, args[0])
-    if name == CMD_STATUS and len(args) >= STATUS_ARGS_MIN:
+    if scope is not None and name == CMD_STATUS and len(args) >= STATUS_ARGS_MIN:
         note = event.args.split(maxsplit=2)[2] if len(args) > STATUS_ARGS_MIN else ""
-        return await _status(ctx, event, args[0], args[1], note)
-    if name == CMD_NOTE and len(args) >= STATUS_ARGS_MIN:
-        return await _note(ctx, event, args[0], event.args.split(maxsplit=1)[1])
-    if name == CMD_SHOW and args:
-        return await _show(ctx, args[0])
+        return await _status(
+            ctx, event, scope, typed_code=args[0], typed_status=args[1], note=note
+        )
+    if scope is not None and name == CMD_NOTE and len(args) >= STATUS_ARGS_MIN:
+        return await _note(ctx, event, scope, args[0], event.args.split(maxsplit=1)[1])
+    if scope is not None and name == CMD_SHOW and args:
+        return await _show(ctx, event, scope, args[0])
     statuses = ctx.content.get(load_statuses)
     return _say(ctx, "staff/help", statuses=list(statuses.by_status.values()))
 
@@ -106,19 +130,28 @@ async def _close(ctx: FlowContext, ref: str) -> list[OutboundMessage]:
     return _say(ctx, "staff/handoff_closed_ok", ref=shown)
 
 
-async def _lead(ctx: FlowContext, typed: str) -> Lead | None:
+async def _lead(ctx: FlowContext, event: InboundEvent, scope: Scope, typed: str) -> Lead | None:
+    """The lead a typed code names, if it exists and is within the officer's scope."""
     code = parse_lead_code(typed)
     if code is None:
         return None
-    lead = await Leads(ctx.session).by_code(code)
-    return lead if lead is not None and lead.anonymised_at is None else None
+    try:
+        return await staff_chat.desk(ctx, scope, event).lead_by_code(code)
+    except NotAllowedError:
+        return None
 
 
 async def _status(
-    ctx: FlowContext, event: InboundEvent, typed_code: str, typed_status: str, note: str
+    ctx: FlowContext,
+    event: InboundEvent,
+    scope: Scope,
+    *,
+    typed_code: str,
+    typed_status: str,
+    note: str,
 ) -> list[OutboundMessage]:
     statuses = ctx.content.get(load_statuses)
-    lead = await _lead(ctx, typed_code)
+    lead = await _lead(ctx, event, scope, typed_code)
     if lead is None:
         return _say(ctx, "staff/lead_unknown", code=typed_code)
     status = statuses.find(typed_status)
@@ -130,8 +163,7 @@ async def _status(
             statuses=list(statuses.by_status.values()),
         )
     old = lead.status
-    await Leads(ctx.session).set_status(lead, status, actor=_actor(event), now=ctx.now, note=note)
-    notified = await _tell_owner(ctx, lead, status, statuses) if status.value != old else False
+    notified = await staff_chat.desk(ctx, scope, event).set_status(lead, status, note=note)
     return _say(
         ctx,
         "staff/status_changed",
@@ -142,41 +174,20 @@ async def _status(
     )
 
 
-async def _tell_owner(
-    ctx: FlowContext, lead: Lead, status: LeadStatus, statuses: Statuses
-) -> bool:
-    info = statuses[status]
-    if not info.notify_owner or lead.identity_id is None:
-        return False
-    owner = await ctx.session.get(ChannelIdentity, lead.identity_id)
-    if owner is None or owner.blocked_at is not None:
-        return False
-    sentence = ctx.texts.render_string(info.message, code=lead.code)
-    text = ctx.texts.render(
-        "myleads/status_changed", code=lead.code, status=info.name, sentence=sentence
-    )
-    ctx.notify(owner.channel, owner.chat_id, OutboundMessage(text=text), topic=f"status:{lead.id}")
-    return True
-
-
 async def _note(
-    ctx: FlowContext, event: InboundEvent, typed_code: str, note: str
+    ctx: FlowContext, event: InboundEvent, scope: Scope, typed_code: str, note: str
 ) -> list[OutboundMessage]:
-    lead = await _lead(ctx, typed_code)
+    lead = await _lead(ctx, event, scope, typed_code)
     if lead is None:
         return _say(ctx, "staff/lead_unknown", code=typed_code)
-    await Leads(ctx.session).add_note(lead, note.strip(), actor=_actor(event), now=ctx.now)
+    await staff_chat.desk(ctx, scope, event).add_note(lead, note)
     return _say(ctx, "staff/note_added", code=lead.code)
 
 
-async def _show(ctx: FlowContext, typed_code: str) -> list[OutboundMessage]:
-    lead = await _lead(ctx, typed_code)
-    if lead is None:
-        return _say(ctx, "staff/lead_unknown", code=typed_code)
-    view = lead_view(
-        lead, texts=ctx.texts, statuses=ctx.content.get(load_statuses), zone=ctx.now.tzinfo or UTC
-    )
-    return _say(ctx, "staff/new_lead", lead=view, updated=False, shown=True)
+async def _show(
+    ctx: FlowContext, event: InboundEvent, scope: Scope, typed_code: str
+) -> list[OutboundMessage]:
+    return await staff_chat.card(ctx, event, scope, typed_code)
 
 
 __all__ = ["handle_staff_event"]

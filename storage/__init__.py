@@ -1,5 +1,8 @@
 """Persistence: SQLAlchemy 2 async models, repositories and Alembic migrations."""
 
+# Staff tables, and the ORM events that keep the lead's derived columns in step: loaded
+# with the package, so no code path writes a lead without them.
+from storage import staff as _staff  # noqa: F401
 from storage.database import Database
 from storage.migrate import pending_revisions, upgrade
 from storage.models import (

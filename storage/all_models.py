@@ -1,5 +1,5 @@
 """Imports every model module so ``Base.metadata`` knows all tables (migrations, tests)."""
 
-from storage import broadcasts, leads, models
+from storage import broadcasts, leads, models, staff
 
-__all__ = ["broadcasts", "leads", "models"]
+__all__ = ["broadcasts", "leads", "models", "staff"]

@@ -119,6 +119,13 @@ class Lead(Base):
     #: Last change by the owner or staff; the retention period counts from here.
     last_activity_at: Mapped[datetime] = mapped_column(index=True)
     anonymised_at: Mapped[datetime | None] = mapped_column(default=None)
+    #: The staff member working the lead (``storage.staff``); None: not assigned yet.
+    assignee_id: Mapped[int | None] = mapped_column(
+        ForeignKey("staff_account.id", ondelete="SET NULL"), default=None
+    )
+    #: Derived on every write by ``storage.staff`` (dashboard filters and free-text search).
+    verdict: Mapped[str] = mapped_column(String(32), default="")
+    search_text: Mapped[str] = mapped_column(String(600), default="")
 
     @property
     def is_open(self) -> bool:

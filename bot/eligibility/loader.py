@@ -12,7 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from bot.eligibility.conditions import Condition, parse_condition
+from bot.eligibility.conditions import Condition, Constant, parse_condition
 from bot.eligibility.model import (
     LOCATION_FACTS,
     PROVINCE_KINDS,
@@ -127,6 +127,7 @@ def load_eligibility(root: Path) -> EligibilityContent:
             msg = f"{documents_path}: unknown programmes {sorted(unknown)}"
             raise ContentError(msg)
     return EligibilityContent(
+        outside_next_step=_outside_next_step(raw_rules, rules_path),
         questions=tuple(questions),
         rules=rules,
         programmes=programmes,
@@ -136,6 +137,12 @@ def load_eligibility(root: Path) -> EligibilityContent:
         fact_types=fact_types,
         fact_choices=fact_choices,
     )
+
+
+def _outside_next_step(raw_rules: Mapping[str, Any], path: Path) -> str:
+    """The next step for a facility outside the Center's province (``{province}`` = its name)."""
+    outside = _mapping(raw_rules.get("outside_province") or {}, f"{path}: outside_province")
+    return _text(outside.get("next_step"), f"{path}: outside_province.next_step")
 
 
 def _register_facts(
@@ -242,22 +249,41 @@ def _rule(raw: Mapping[str, Any], where: str) -> Rule:
     except ValueError as exc:
         msg = f"{where}.on_fail: use not_eligible or needs_review"
         raise ContentError(msg) from exc
-    if "pass_if" not in raw:
-        msg = f"{where}: missing pass_if"
-        raise ContentError(msg)
+    staff_check = bool(raw.get("staff_check", False))
+    if staff_check:
+        # Only hands a question to staff: one text, no pass condition, never "failed".
+        if "pass_if" in raw or on_fail is not OnFail.NEEDS_REVIEW:
+            msg = f"{where}: a staff_check rule has no pass_if and on_fail: needs_review"
+            raise ContentError(msg)
+        explain = _text(raw.get("explain"), f"{where}.explain")
+        pass_if: Condition = Constant(False)
+        texts = (explain, explain, explain)
+    else:
+        if "pass_if" not in raw:
+            msg = f"{where}: missing pass_if"
+            raise ContentError(msg)
+        pass_if = parse_condition(raw["pass_if"], where=f"{where}.pass_if")
+        texts = (
+            _text(raw.get("explain_pass"), f"{where}.explain_pass"),
+            _text(raw.get("explain_fail"), f"{where}.explain_fail"),
+            _text(raw.get("explain_unknown"), f"{where}.explain_unknown"),
+        )
     return Rule(
         id=_ident(raw.get("id"), f"{where}.id"),
-        pass_if=parse_condition(raw["pass_if"], where=f"{where}.pass_if"),
+        pass_if=pass_if,
         applies_if=None
         if applies_if is None
         else parse_condition(applies_if, where=f"{where}.applies_if"),
         on_fail=on_fail,
-        explain_pass=_text(raw.get("explain_pass"), f"{where}.explain_pass"),
-        explain_fail=_text(raw.get("explain_fail"), f"{where}.explain_fail"),
-        explain_unknown=_text(raw.get("explain_unknown"), f"{where}.explain_unknown"),
+        explain_pass=texts[0],
+        explain_fail=texts[1],
+        explain_unknown=texts[2],
         citation=_text(raw.get("citation"), f"{where}.citation"),
         todo=str(raw.get("todo") or "").strip(),
+        todo_unknown=str(raw.get("todo_unknown") or "").strip(),
         certain=bool(raw.get("certain", True)),
+        staff_check=staff_check,
+        citation_certain=bool(raw.get("citation_certain", True)),
     )
 
 
@@ -309,12 +335,18 @@ def _programme(raw: Mapping[str, Any], rules: Mapping[str, Rule], where: str) ->
 
 
 def _priority(raw: Mapping[str, Any], where: str) -> Priority:
+    certain = bool(raw.get("certain", True))
+    uncertainty = str(raw.get("uncertainty") or "").strip()
+    if not certain and not uncertainty:
+        msg = f"{where}: an uncertain priority needs 'uncertainty' (why it is not certain)"
+        raise ContentError(msg)
     return Priority(
         id=_ident(raw.get("id"), f"{where}.id"),
         when=parse_condition(raw.get("when"), where=f"{where}.when"),
         label=_text(raw.get("label"), f"{where}.label"),
         citation=_text(raw.get("citation"), f"{where}.citation"),
-        certain=bool(raw.get("certain", True)),
+        certain=certain,
+        uncertainty=uncertainty,
     )
 
 

@@ -41,6 +41,9 @@ class RuleResult(StrEnum):
     PASSED = "passed"
     FAILED = "failed"
     UNKNOWN = "unknown"
+    #: A rule that only hands a question to staff (a craft-village decision to look up):
+    #: neither passed nor failed; the programme goes to staff review.
+    STAFF_CHECK = "staff_check"
 
 
 class SupportKind(StrEnum):
@@ -125,6 +128,12 @@ class Rule:
     applies_if: Condition | None = None
     #: ``False`` when the reading of the law still needs confirming by the Center.
     certain: bool = True
+    #: What to do when the rule cannot be decided (a question left "Chưa rõ").
+    todo_unknown: str = ""
+    #: The rule only hands a question to staff: its result is ``staff_check`` when it applies.
+    staff_check: bool = False
+    #: ``False`` when the article or clause cited is not confirmed (the rule itself may be).
+    citation_certain: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,6 +165,8 @@ class Priority:
     label: str
     citation: str
     certain: bool = True
+    #: Why the priority is not certain (shown after the citation, never inside it).
+    uncertainty: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,6 +187,11 @@ class Settings:
     restart_words: frozenset[str]
     max_questions: int
 
+    @property
+    def center_province_code(self) -> int | None:
+        """The Center's own province: searched first, and facilities elsewhere are referred."""
+        return self.default_province_code
+
 
 @dataclass(frozen=True, slots=True)
 class EligibilityContent:
@@ -189,6 +205,8 @@ class EligibilityContent:
     fact_types: dict[str, AnswerType]
     #: Allowed values of choice facts.
     fact_choices: dict[str, tuple[str, ...]]
+    #: The next step for a facility outside the Center's province ("{province}" = its name).
+    outside_next_step: str = ""
 
     def question(self, question_id: str) -> Question | None:
         return next((q for q in self.questions if q.id == question_id), None)
@@ -217,6 +235,7 @@ class RuleOutcome:
     certain: bool = True
     #: Whether this rule decided the programme's outcome.
     decisive: bool = False
+    citation_certain: bool = True
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -227,21 +246,22 @@ class RuleOutcome:
             "todo": self.todo,
             "on_fail": self.on_fail.value,
             "certain": self.certain,
+            "citation_certain": self.citation_certain,
             "decisive": self.decisive,
         }
 
 
 @dataclass(frozen=True, slots=True)
 class SupportEstimate:
-    """The *maximum* support ("tối đa"), never a promise.
+    """The *maximum* support ("tối đa"), never a promise nor the sum granted.
 
-    ``amount`` is set only when the cost is known and every figure is confirmed; when a figure
-    is uncertain or missing, ``to_confirm`` is true and no number is given.
+    ``max_amount`` is set only when the cost is known and every figure is confirmed; when a
+    figure is uncertain or missing, ``to_confirm`` is true and no number is given.
     """
 
     kind: SupportKind
     to_confirm: bool
-    amount: int | None = None
+    max_amount: int | None = None
     rate: Decimal | None = None
     cap: int | None = None
     cost: int | None = None
@@ -260,7 +280,7 @@ class SupportEstimate:
         return {
             "kind": self.kind.value,
             "to_confirm": self.to_confirm,
-            "amount": self.amount,
+            "max_amount": self.max_amount,
             "rate": str(self.rate) if self.rate is not None else None,
             "cap": self.cap,
             "cost": self.cost,
@@ -281,6 +301,7 @@ class PriorityMatch:
     label: str
     citation: str
     certain: bool = True
+    uncertainty: str = ""
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -288,6 +309,7 @@ class PriorityMatch:
             "label": self.label,
             "citation": self.citation,
             "certain": self.certain,
+            "uncertainty": self.uncertainty,
         }
 
 
@@ -297,11 +319,15 @@ class ProgrammeVerdict:
     programme_name: str
     outcome: Outcome
     trace: tuple[RuleOutcome, ...]
-    support: SupportEstimate
+    #: ``None`` for a programme the facility is likely not eligible for: no amount is shown.
+    support: SupportEstimate | None
     priorities: tuple[PriorityMatch, ...] = ()
     documents: tuple[str, ...] = ()
     next_step: str = ""
     evaluated_on: date | None = None
+    #: The owner's province when it is not the Center's: that province's khuyến công centre
+    #: (or Sở Công Thương) handles the facility; ``None`` inside the Center's area or unknown.
+    outside_province: str | None = None
 
     @property
     def deciding(self) -> tuple[RuleOutcome, ...]:
@@ -314,9 +340,10 @@ class ProgrammeVerdict:
             "name": self.programme_name,
             "outcome": self.outcome.value,
             "trace": [line.to_dict() for line in self.trace],
-            "support": self.support.to_dict(),
+            "support": self.support.to_dict() if self.support is not None else None,
             "priorities": [match.to_dict() for match in self.priorities],
             "documents": list(self.documents),
             "next_step": self.next_step,
             "evaluated_on": self.evaluated_on.isoformat() if self.evaluated_on else None,
+            "outside_province": self.outside_province,
         }

@@ -106,17 +106,17 @@ def estimate_support(
         and cost > 0
         else None
     )
-    amount: int | None = None
+    max_amount: int | None = None
     capped = exceeds = False
     if known_cost is not None:
         share = rate.value * known_cost
-        amount = _whole(min(share, cap_amount))
+        max_amount = _whole(min(share, cap_amount))
         capped = share > cap_amount
         exceeds = known_cost > DOUBLE * cap_amount
     return SupportEstimate(
         kind=spec.kind,
         to_confirm=False,
-        amount=amount,
+        max_amount=max_amount,
         rate=rate.value,
         cap=_whole(cap_amount),
         cost=known_cost,

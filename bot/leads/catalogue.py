@@ -29,9 +29,18 @@ class ConsentNotice:
 
 
 @dataclass(frozen=True, slots=True)
+class DataRequests:
+    """How soon the Center acknowledges a data subject's request, and the rule that says so."""
+
+    acknowledge_within_working_days: int
+    citation: str
+
+
+@dataclass(frozen=True, slots=True)
 class Notices:
     lead: ConsentNotice
     subscription: ConsentNotice
+    data_requests: DataRequests
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +97,16 @@ def load_notices(root: Path) -> Notices:
     path = root / NOTICE_FILE
     data = _mapping(load_yaml(path), path)
     subscription = _mapping(data.get("subscription"), path, "subscription")
-    return Notices(lead=_notice(data, path), subscription=_notice(subscription, path))
+    requests = _mapping(data.get("data_requests"), path, "data_requests")
+    days = requests.get("acknowledge_within_working_days")
+    if not isinstance(days, int) or isinstance(days, bool) or days < 1:
+        msg = f"{path}: data_requests.acknowledge_within_working_days must be a whole number ≥ 1"
+        raise ContentError(msg)
+    return Notices(
+        lead=_notice(data, path),
+        subscription=_notice(subscription, path),
+        data_requests=DataRequests(days, _text(requests, "citation", path)),
+    )
 
 
 def load_statuses(root: Path) -> Statuses:

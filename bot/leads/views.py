@@ -66,14 +66,23 @@ def display_phone(phone: str) -> str:
         return phone
 
 
+#: Set by the eligibility check on a verdict for a facility outside the Center's province.
+OUTSIDE_PROVINCE_KEY = "outside_province"
+OUT_OF_AREA_LABEL = "register.out_of_area"
+
+
 def verdicts_text(texts: Texts, eligibility: Mapping[str, Any] | None) -> str:
-    """One line per programme: "may_moc_thiet_bi: Có thể đủ điều kiện"."""
+    """One line per programme: "may_moc_thiet_bi: Có thể đủ điều kiện"; a facility outside
+    the Center's province (registered anyway) is marked first, so staff see it at once."""
     if not eligibility:
         return ""
     parts: list[str] = []
     for verdict in eligibility.get("verdicts") or []:
         if not isinstance(verdict, Mapping):
             continue
+        province = verdict.get(OUTSIDE_PROVINCE_KEY)
+        if province and not parts:
+            parts.append(texts.label(OUT_OF_AREA_LABEL, province=str(province)))
         programme = next((str(verdict[k]) for k in _PROGRAMME_KEYS if verdict.get(k)), "")
         outcome = next((str(verdict[k]) for k in _OUTCOME_KEYS if verdict.get(k)), "")
         shown = label_or_code(texts, f"register.outcome.{outcome}", outcome)

@@ -39,7 +39,8 @@ def test_yaml_answers_give_json_verdicts(tmp_path: Path) -> None:
     assert result["evaluated_on"] == "2026-11-26"
     [verdict] = result["verdicts"]  # type: ignore[misc]
     assert verdict["outcome"] == "likely_eligible"
-    assert verdict["support"]["amount"] == 300_000_000
+    assert verdict["support"]["max_amount"] == 300_000_000
+    assert "amount" not in verdict["support"]  # named for what it is: a maximum
     assert verdict["support"]["capped"] is True
     assert {line["rule"] for line in verdict["trace"]} >= {"registered", "location_area"}
 
@@ -58,7 +59,31 @@ def test_json_answers_and_an_explicit_day(tmp_path: Path) -> None:
     path.write_text(json.dumps(facts), encoding="utf-8")
     result = run_file(path, content_root=CONTENT_DIR, today=TODAY, on=date(2018, 5, 10))
     [verdict] = result["verdicts"]  # type: ignore[misc]
-    assert verdict["support"]["amount"] == 200_000_000
+    assert verdict["support"]["max_amount"] == 200_000_000
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        "  facility_type: chua_dang_ky\n  machine_cost: 100000000\n",
+        "  facility_type: doanh_nghiep_lon\n  machine_cost: 900000000\n  is_full_line: true\n",
+    ],
+    ids=["unregistered individual", "large firm"],
+)
+def test_a_refused_programme_carries_no_amount_nor_documents(tmp_path: Path, change: str) -> None:
+    """Issue 15 (7): the stored verdict of a "likely not eligible" programme shows no sum."""
+    kept = [
+        line
+        for line in BANH_PIA.splitlines(keepends=True)
+        if not line.lstrip().startswith(("facility_type", "machine_cost", "is_full_line"))
+    ]
+    path = tmp_path / "answers.yaml"
+    path.write_text("".join(kept) + change, encoding="utf-8")
+    [verdict] = run_file(path, content_root=CONTENT_DIR, today=TODAY)["verdicts"]  # type: ignore[misc]
+    assert verdict["outcome"] == "likely_not_eligible"
+    assert verdict["support"] is None
+    assert verdict["documents"] == []
+    assert "000000" not in json.dumps(verdict)
 
 
 @pytest.mark.parametrize(

@@ -98,3 +98,26 @@ def test_an_ask_if_may_only_read_earlier_answers(tmp_path: Path) -> None:
     )
     with pytest.raises(ContentError, match="not produced by any earlier question"):
         load_eligibility(root)
+
+
+def test_a_staff_check_rule_has_no_pass_condition(tmp_path: Path) -> None:
+    """Issue 15 (4): a rule that only hands a question to staff cannot also "fail"."""
+    root = _copy(tmp_path)
+    rules = root / "eligibility" / "rules.yaml"
+    text = rules.read_text(encoding="utf-8")
+    marker = "  - id: activity_service_review\n    staff_check: true\n"
+    assert marker in text
+    rules.write_text(text.replace(marker, marker + "    pass_if: false\n"), encoding="utf-8")
+    with pytest.raises(ContentError, match="staff_check rule has no pass_if"):
+        load_eligibility(root)
+
+
+def test_an_uncertain_priority_says_why(tmp_path: Path) -> None:
+    """Issue 15 (14): the caveat is its own field, not hidden inside the citation."""
+    root = _copy(tmp_path)
+    path = root / "eligibility" / "priorities.yaml"
+    text = path.read_text(encoding="utf-8")
+    kept = "\n".join(line for line in text.splitlines() if "uncertainty:" not in line)
+    path.write_text(kept + "\n", encoding="utf-8")
+    with pytest.raises(ContentError, match="needs 'uncertainty'"):
+        load_eligibility(root)

@@ -138,3 +138,32 @@ def test_scope_follows_the_support_wanted(content: EligibilityContent) -> None:
     assert programmes_in_scope(content, {"support_wanted": "website_tmdt"}) == ("website_tmdt",)
     assert programmes_in_scope(content, {"support_wanted": "tat_ca"}) == content.programme_ids
     assert programmes_in_scope(content, {}) == content.programme_ids
+
+
+def test_all_programmes_ask_the_demonstration_question(content: EligibilityContent) -> None:
+    """Issue 15 (8): with "Tất cả" the demonstration model is in play, so new_technology is
+    asked (and the longest path still fits in 12, checked above)."""
+    facts: dict[str, object] = {
+        "facility_type": "ho_kinh_doanh",
+        "unit_code": 1,
+        "unit_kind": "xa",
+        "province_kind": "tinh",
+        "activity": "san_xuat",
+        "products": "x",
+        "support_wanted": "tat_ca",
+        "machine_cost": 1,
+        "is_full_line": False,
+    }
+    question = next_question(content, facts)
+    assert question is not None and question.id == "new_technology"
+    for only in ("may_moc_thiet_bi", "hoi_cho_trien_lam", "website_tmdt", "dao_tao_tu_van"):
+        asked = next_question(content, {**facts, "support_wanted": only})
+        assert asked is None or asked.id != "new_technology", only
+
+
+def test_many_workers_is_a_priority_line_not_a_question(content: EligibilityContent) -> None:
+    """The count question was folded into the priorities list to keep paths within 12."""
+    assert content.question("workers_count") is None
+    priorities = content.question("priorities")
+    assert priorities is not None
+    assert [o.fact for o in priorities.options if o.id == "workers"] == ["many_workers"]

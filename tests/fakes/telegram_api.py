@@ -40,7 +40,8 @@ MAX_CALLBACK_ANSWER_LENGTH: Final = 200
 MAX_UPDATES_LIMIT: Final = 100
 MAX_COMMAND_DESCRIPTION: Final = 256
 FIRST_UPDATE_ID: Final = 100_000
-DEFAULT_WAIT_TIMEOUT: Final = 2.0
+#: Waits end as soon as their condition holds; the bound only matters on a very busy machine.
+DEFAULT_WAIT_TIMEOUT: Final = 10.0
 WEBHOOK_ATTEMPTS: Final = 3
 WEBHOOK_RETRY_DELAY: Final = 0.05
 WEBHOOK_REQUEST_TIMEOUT: Final = 5.0

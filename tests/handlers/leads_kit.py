@@ -176,14 +176,50 @@ class Kit:
         return ids
 
 
+async def link_staff(
+    kit: Kit, *, user_id: str, username: str = "canbo", wards: tuple[str, ...] = ()
+) -> None:
+    """A staff account linked to the Telegram user ``user_id`` (as ``/lienket`` does)."""
+    from storage.staff import StaffAccount, StaffIdentity
+
+    async with kit.database.session() as session, session.begin():
+        account = StaffAccount(
+            username=username,
+            password_hash="-",
+            role="staff",
+            wards=list(wards),
+            programmes=[],
+            active=True,
+            must_change_password=False,
+            created_at=kit.now,
+            updated_at=kit.now,
+        )
+        session.add(account)
+        await session.flush()
+        session.add(
+            StaffIdentity(
+                account_id=account.id, channel=STAFF_CHAT[0], user_id=user_id, linked_at=kit.now
+            )
+        )
+
+
 async def staff_event(
-    kit: Kit, text: str, *, kind: EventKind, args: str = "", reply_to: str | None = None
+    kit: Kit,
+    text: str,
+    *,
+    kind: EventKind,
+    args: str = "",
+    reply_to: str | None = None,
+    linked: bool = True,
+    wards: tuple[str, ...] = (),
 ) -> Result:
     """One event from the staff chat, handled by ``handlers.staff`` as the engine would."""
     from handlers.staff import handle_staff_event
 
     if kit.staff is None:
         kit.staff = await kit.owner(user_id="9001")
+        if linked:
+            await link_staff(kit, user_id="9001", wards=wards)
     staff = kit.staff
     channel, chat_id = STAFF_CHAT
     event = InboundEvent(

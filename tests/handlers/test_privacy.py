@@ -29,7 +29,7 @@ async def test_view_shows_everything_stored_in_plain_words(database: Database) -
     view = await owner.tap(FLOW, "privacy:view")
     assert NAME in view.text and "0912 345 678" in view.text
     assert lead.code is not None and lead.code in view.text
-    assert "Đồng ý" in view.text and "2026-01" in view.text
+    assert "Đồng ý" in view.text and "2026-12" in view.text
     assert "Mới tiếp nhận" in view.text
 
 
@@ -50,6 +50,10 @@ async def test_correct_a_phone_number(database: Database) -> None:
     assert history[-1].action == "corrected" and history[-1].fields == ["phone"]
     assert "0987" not in history[-1].note
     assert "Số điện thoại" in done.notices[0].message.text  # staff told which field changed
+    # Issue 15 (15): staff are told by when the request must be acknowledged (Monday + 2
+    # working days under Decree 356).
+    assert "đến hết ngày 04/03/2026" in done.notices[0].message.text
+    assert "Nghị định 356/2025/NĐ-CP" in done.notices[0].message.text
 
 
 async def test_erasure_anonymises_leads_and_keeps_statistics(database: Database) -> None:
@@ -79,6 +83,7 @@ async def test_erasure_anonymises_leads_and_keeps_statistics(database: Database)
     assert owner.conv.data == {} and owner.conv.flow == "menu"
     assert lead.code is not None and lead.code in done.notices[0].message.text
     assert NAME not in done.notices[0].message.text
+    assert "2 ngày làm việc, đến hết ngày 04/03/2026" in done.notices[0].message.text
     async with database.session() as session:
         stored = await session.get(Lead, lead.id)
         assert stored is not None

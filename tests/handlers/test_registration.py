@@ -90,7 +90,7 @@ async def test_refusal_is_recorded_and_policies_stay_open(database: Database) ->
     assert (record.action, record.purpose, record.notice_version, record.channel) == (
         "refuse",
         "lead",
-        "2026-01",
+        "2026-12",
         "telegram",
     )
     assert record.person_id == owner.identity.person_id
@@ -110,7 +110,7 @@ async def test_full_registration_creates_one_lead_and_tells_staff(database: Data
     assert (lead.full_name, lead.phone, lead.support_kinds) == (NAME, PHONE, ["machinery"])
     assert (lead.budget, lead.call_time, lead.commune_name) == (300_000_000, "morning", "Phú Tâm")
     assert (lead.channel, lead.identity_id) == ("telegram", owner.identity.identity_id)
-    assert lead.notice_version == "2026-01"
+    assert lead.notice_version == "2026-12"
     [notice] = done.notices
     assert (notice.channel, notice.chat_id) == STAFF_CHAT
     assert notice.topic == f"lead:{lead.id}"

@@ -36,7 +36,7 @@ async def test_status_change_appends_history_and_tells_the_owner(database: Datab
         "contacted",
     )
     assert history[-1].note == "đã gọi, hẹn thứ Hai"
-    assert history[-1].actor == "telegram:9001"
+    assert history[-1].actor == "telegram:canbo"
     listing = await owner.start(myleads.FLOW)
     assert "Đã liên hệ" in listing.text
     detail = await owner.tap(myleads.FLOW, f"myleads:view:{lead.id}")

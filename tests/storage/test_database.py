@@ -58,6 +58,7 @@ async def test_reads_run_while_another_transaction_holds_the_writer(sqlite: Data
 async def test_writers_queue_and_all_commit(sqlite: Database) -> None:
     order: list[str] = []
     first_wrote = asyncio.Event()
+    second_read = asyncio.Event()
     release = asyncio.Event()
 
     async def first() -> None:
@@ -74,14 +75,14 @@ async def test_writers_queue_and_all_commit(sqlite: Database) -> None:
         async with sqlite.transaction() as session:
             await session.scalar(select(func.count()).select_from(Person))
             order.append("second read")
+            second_read.set()
             session.add(Person(created_at=NOW))
             await session.flush()  # waits for the writer
             order.append("second wrote")
 
     tasks = [asyncio.create_task(first()), asyncio.create_task(second())]
     async with asyncio.timeout(DEADLINE_SECONDS):
-        while "second read" not in order:
-            await asyncio.sleep(0)
+        await second_read.wait()
     await asyncio.sleep(SETTLE_SECONDS)  # the second writer must still be waiting
     assert order == ["first wrote", "second read"]
     release.set()
