@@ -17,6 +17,8 @@ from bot.broadcasts.policy import policy_for
 from bot.flow import FlowContext
 from bot.leads.catalogue import load_lead_options
 from bot.messages import Choice, EventKind, InboundEvent, OutboundMessage
+from bot.staff import chat as staff_chat
+from bot.staff.scope import Scope
 from storage.broadcasts import Broadcast, BroadcastStatus
 from storage.repositories import Audience
 
@@ -52,8 +54,23 @@ def is_broadcast_event(event: InboundEvent) -> bool:
     return event.kind is EventKind.COMMAND and event.text.split("@", 1)[0].lower() == COMMAND
 
 
-def _actor(event: InboundEvent) -> str:
-    return f"{event.channel}:{event.user_id}"
+def _actor(scope: Scope) -> str:
+    """The same officer whether they act here or in the dashboard."""
+    return f"staff:{scope.account_id}"
+
+
+def _allowed(ctx: FlowContext, scope: Scope, broadcast: Broadcast, action: str) -> bool:
+    """The dashboard's rules: anyone linked composes, tests and follows; admins start (or
+    anyone submits when approval is required); another admin approves; admins and the author
+    pause, resume, cancel and schedule."""
+    author = broadcast.created_by == _actor(scope)
+    if action == "send":
+        return scope.is_admin or ctx.settings.broadcast_approval_required
+    if action == "approve":
+        return scope.is_admin and not author
+    if action in {"pause", "resume", "cancel", "schedule"}:
+        return scope.is_admin or author
+    return True
 
 
 def _control(ctx: FlowContext) -> BroadcastControl:
@@ -112,10 +129,16 @@ def _help(ctx: FlowContext) -> list[OutboundMessage]:
 
 
 async def handle(ctx: FlowContext, event: InboundEvent) -> list[OutboundMessage]:
-    """Answer one ``/broadcast`` command or ``bcs:`` button press from a staff chat."""
+    """Answer one ``/broadcast`` command or ``bcs:`` button press from a staff chat.
+
+    Only officers whose chat account is linked to a staff account (``/lienket``) may.
+    """
+    scope = await staff_chat.staff_scope(ctx, event)
+    if scope is None:
+        return [OutboundMessage(text=ctx.texts.render("staff/not_linked"))]
     if event.kind is EventKind.CHOICE:
         pressed, _, number = event.text.removeprefix(CHOICE_PREFIX).partition(":")
-        return await _act(ctx, event, pressed, number, [])
+        return await _act(ctx, event, scope, action=pressed, number=number, extra=[])
     words = event.args.split()
     if not words:
         return _help(ctx)
@@ -123,12 +146,13 @@ async def handle(ctx: FlowContext, event: InboundEvent) -> list[OutboundMessage]
     if typed == "list":
         return await _list(ctx)
     if typed is not None:
-        return await _act(ctx, event, typed, words[1] if len(words) > 1 else "", words[2:])
-    return await _compose(ctx, event, words[0], event.args.split(maxsplit=1)[1:])
+        number = words[1] if len(words) > 1 else ""
+        return await _act(ctx, event, scope, action=typed, number=number, extra=words[2:])
+    return await _compose(ctx, event, scope, words[0], event.args.split(maxsplit=1)[1:])
 
 
 async def _compose(
-    ctx: FlowContext, event: InboundEvent, topic: str, rest: list[str]
+    ctx: FlowContext, event: InboundEvent, scope: Scope, topic: str, rest: list[str]
 ) -> list[OutboundMessage]:
     topics = ctx.content.get(load_lead_options).topics
     if topic not in topics:
@@ -138,7 +162,7 @@ async def _compose(
     control = _control(ctx)
     created = await control.compose(
         Draft(body=body, audience=audience),
-        created_by=_actor(event),
+        created_by=_actor(scope),
         report_to=f"{event.channel}:{event.chat_id}",
     )
     if created.broadcast is None:
@@ -183,21 +207,29 @@ async def _list(ctx: FlowContext) -> list[OutboundMessage]:
 
 
 async def _act(
-    ctx: FlowContext, event: InboundEvent, action: str, number: str, extra: list[str]
+    ctx: FlowContext,
+    event: InboundEvent,
+    scope: Scope,
+    *,
+    action: str,
+    number: str,
+    extra: list[str],
 ) -> list[OutboundMessage]:
     control = _control(ctx)
     broadcast = await control.get(int(number)) if number.isdigit() else None
     if broadcast is None:
         return _result(ctx, Outcome(Result.UNKNOWN), id=number)
+    if not _allowed(ctx, scope, broadcast, action):
+        return _say(ctx, "not_allowed", id=broadcast.id)
     if action == "test":
         # On Telegram a user's private chat with the bot has the user's id.
         return _result(
             ctx, control.test_send(broadcast, channel=event.channel, chat_id=event.user_id)
         )
     if action == "send":
-        return _result(ctx, await control.send(broadcast, actor=_actor(event)))
+        return _result(ctx, await control.send(broadcast, actor=_actor(scope)))
     if action == "approve":
-        return _result(ctx, await control.approve(broadcast, actor=_actor(event)))
+        return _result(ctx, await control.approve(broadcast, actor=_actor(scope)))
     if action == "pause":
         return _result(ctx, await control.pause(broadcast))
     if action == "resume":

@@ -14,7 +14,9 @@ from bot.messages import EventKind, InboundEvent, OutboundMessage
 from storage import Database
 from storage.broadcasts import Broadcast, BroadcastClick, BroadcastDelivery
 from storage.models import OutboxMessage
+from storage.staff import StaffIdentity
 from tests.broadcasts.seed import load_fixture, seed_people
+from tests.dashboard.kit import make_account
 from tests.harness import TEST_NOW, User, make_engine, texts_of
 
 STAFF_CHAT = "-100777"
@@ -48,6 +50,16 @@ class Staff:
         return await self.send(EventKind.CHOICE, choice)
 
 
+async def link_staff(database: Database, user_id: str, *, admin: bool = True) -> int:
+    """A staff account linked to the chat account ``test:<user_id>``."""
+    account = await make_account(database, f"staff{user_id}", admin=admin)
+    async with database.transaction() as session:
+        link = StaffIdentity(account_id=account, channel="test", user_id=user_id)
+        link.linked_at = TEST_NOW
+        session.add(link)
+    return account
+
+
 def _engine(database: Database, **settings: object) -> object:
     values = load_settings(
         database_url=str(database.url), staff_chats=f"test:{STAFF_CHAT}", **settings
@@ -65,6 +77,8 @@ async def _count(database: Database, model: type, **where: object) -> int:
 async def test_compose_preview_test_send_and_send(database: Database) -> None:
     await seed_people(database, FIXTURE["people"], now=TEST_NOW)
     staff = Staff(_engine(database), "9001")
+    assert "chỉ dành cho cán bộ đã liên kết" in texts_of(await staff.command(""))
+    await link_staff(database, "9001")
     help_text = texts_of(await staff.command(""))
     assert "/broadcast <chủ đề> <nội dung>" in help_text and "trade_fair" in help_text
     [preview] = await staff.command("trade_fair Kính gửi {{ name }} ở {{ ward }}: hội chợ mở.")
@@ -99,6 +113,7 @@ async def test_compose_preview_test_send_and_send(database: Database) -> None:
 
 async def test_bad_input_is_explained(database: Database) -> None:
     staff = Staff(_engine(database), "9001")
+    await link_staff(database, "9001")
     assert "không có" in texts_of(await staff.command("hoi_cho Xin chào"))
     assert "lỗi mẫu" in texts_of(await staff.command("all Xin chào {{ name"))
     assert "đang trống" in texts_of(await staff.command("all"))
@@ -109,23 +124,29 @@ async def test_a_second_staff_member_approves(database: Database) -> None:
     await seed_people(database, FIXTURE["people"], now=TEST_NOW)
     engine = _engine(database, broadcast_approval_required=True)
     author, other = Staff(engine, "9001"), Staff(engine, "9002")
+    author_id = await link_staff(database, "9001", admin=False)
+    other_id = await link_staff(database, "9002")
     [preview] = await author.command("all Thông báo tập huấn tháng 5.")
     assert "Cần một cán bộ khác duyệt" in preview.text
     waiting = await author.tap("bcs:send:1")
     assert "chờ một cán bộ khác duyệt" in texts_of(waiting)
     assert [c.id for c in waiting[0].choices] == ["bcs:approve:1"]
-    assert "không phải người soạn" in texts_of(await author.tap("bcs:approve:1"))
+    assert "chưa có quyền" in texts_of(await author.tap("bcs:approve:1"))
     assert await _count(database, BroadcastDelivery) == 0
     assert "bắt đầu gửi tới 6" in texts_of(await other.tap("bcs:approve:1"))
     async with database.transaction() as session:
         broadcast = await session.get(Broadcast, 1)
         assert broadcast is not None
-        assert (broadcast.created_by, broadcast.approved_by) == ("test:9001", "test:9002")
+        assert (broadcast.created_by, broadcast.approved_by) == (
+            f"staff:{author_id}",
+            f"staff:{other_id}",
+        )
 
 
 async def test_schedule(database: Database) -> None:
     await seed_people(database, FIXTURE["people"], now=TEST_NOW)
     staff = Staff(_engine(database), "9001")
+    await link_staff(database, "9001")
     await staff.command("all Hạn nộp kế hoạch năm sau là 20/5.")
     assert "Không đọc được giờ hẹn" in texts_of(await staff.command("hen 1 mai"))
     assert "hẹn gửi lúc 20/05/2027 08:00" in texts_of(
@@ -142,6 +163,7 @@ async def test_a_press_on_a_broadcast_button_is_counted_and_does_its_job(
 ) -> None:
     engine = _engine(database)
     staff = Staff(engine, "9001")
+    await link_staff(database, "9001")
     await staff.command("all Hội chợ khuyến công.")
     owner = User(engine, user_id="555")  # type: ignore[arg-type]
     await owner.command("start")
