@@ -102,6 +102,26 @@ def build_parser() -> argparse.ArgumentParser:
         description="Anonymise the personal fields of leads inactive beyond the retention "
         "period (LEAD_RETENTION_DAYS); anonymous statistics are kept.",
     )
+    nlu = commands.add_parser(
+        "nlu", help="understanding tools", description="Tools for the typed-text understanding."
+    )
+    nlu_commands = nlu.add_subparsers(dest="nlu_command", required=True)
+    review = nlu_commands.add_parser(
+        "review",
+        help="list the most frequent messages the bot could not place",
+        description="Messages the bot was unsure about or found out of scope, personal data "
+        "masked, most frequent first: add them as examples under content/nlu/.",
+    )
+    review.add_argument("--days", type=int, default=30, help="look back this many days")
+    review.add_argument("--limit", type=int, default=50)
+    evaluate = nlu_commands.add_parser(
+        "eval",
+        help="accuracy per intent and confusion matrix on a labelled file",
+        description="Read a YAML list of {q: message, expect: label} and print the accuracy "
+        "per intent, the confusion matrix, latency and the misses.",
+    )
+    evaluate.add_argument("file", type=Path)
+    evaluate.add_argument("--root", type=Path, help="content folder (default: CONTENT_DIR)")
     from bot.staff.cli import add_parser as add_staff_parser
 
     add_staff_parser(commands)
@@ -146,6 +166,10 @@ def _run(args: argparse.Namespace, settings: Settings, *, clock: Clock) -> int:
         return asyncio.run(_export(settings, args))
     if args.command == "privacy":
         return asyncio.run(_purge(settings, clock=clock))
+    if args.command == "nlu" and args.nlu_command == "eval":
+        return _nlu_eval(args.file, root=args.root or settings.content_dir)
+    if args.command == "nlu":
+        return asyncio.run(_nlu_review(settings, days=args.days, limit=args.limit, clock=clock))
     if args.command == "staff":
         from bot.staff.cli import run as run_staff
 
@@ -249,4 +273,38 @@ async def _purge(settings: Settings, *, clock: Clock) -> int:
     finally:
         await database.dispose()
     print(f"khuyencong: {count} lead(s) anonymised")
+    return EXIT_OK
+
+
+def _nlu_eval(path: Path, *, root: Path) -> int:
+    from bot.nlu.evaluation import evaluate, format_report, load_labelled
+    from handlers.questions import load_question_index
+
+    items = load_labelled(path)
+    interpreter = load_question_index(root).interpreter
+    print(format_report(evaluate(items, interpreter.read)))
+    return EXIT_OK
+
+
+async def _nlu_review(settings: Settings, *, days: int, limit: int, clock: Clock) -> int:
+    from datetime import timedelta
+
+    from storage import Database, upgrade
+    from storage.understanding import most_frequent_unplaced
+
+    database = Database(settings.database_url)
+    try:
+        await upgrade(database)
+        async with database.transaction() as session:
+            rows = await most_frequent_unplaced(
+                session, since=clock.now() - timedelta(days=days), limit=limit
+            )
+    finally:
+        await database.dispose()
+    if not rows:
+        print(f"khuyencong: no unplaced messages in the last {days} day(s)")
+        return EXIT_OK
+    print(f"{'count':>5}  {'verdict':<12}  {'best guess':<32}  message")
+    for text, verdict, guess, count in rows:
+        print(f"{count:>5}  {verdict:<12}  {guess:<32}  {text}")
     return EXIT_OK

@@ -420,7 +420,11 @@ def check_understanding_content(root: Path) -> list[Problem]:
     from bot.nlu import check_lexicon
 
     problems = [_problem_from_line(line, default=root / "nlu") for line in check_lexicon(root)]
-    if not problems and _catalogue_or_none(root) is not None:  # else check_policies reports
+    catalogue = _catalogue_or_none(root)
+    problems += [
+        _problem_from_line(line, default=root / "nlu") for line in _intent_lines(root, catalogue)
+    ]
+    if not problems and catalogue is not None:  # else check_policies reports
         from handlers.questions import load_question_index
 
         try:
@@ -442,6 +446,22 @@ def check_center_deployment(root: Path) -> list[Problem]:
     from bot.center_check import check_center_ready
 
     return check_center_ready(root)
+
+
+def _intent_lines(root: Path, catalogue: Catalogue | None) -> list[str]:
+    """The intent files, with document and rule names checked when those load."""
+    from bot.nlu.intents import check_intents
+
+    documents = [doc.id for doc in catalogue.search_documents()] if catalogue else []
+    rules: list[str] = []
+    if catalogue is not None:
+        try:
+            from bot.eligibility import load_eligibility
+
+            rules = list(load_eligibility(root).rules)
+        except ContentError:
+            rules = []  # check_eligibility_content reports it
+    return check_intents(root, document_ids=documents, rule_ids=rules)
 
 
 CHECKS: tuple[Check, ...] = (

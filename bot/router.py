@@ -32,6 +32,11 @@ StopAll = Callable[[FlowContext], Awaitable[bool]]
 CancelHook = Callable[[FlowContext], Awaitable[object]]
 #: Sees every button press first and may rewrite it (broadcast buttons: count, unwrap).
 ChoiceHook = Callable[[FlowContext, InboundEvent], Awaitable[InboundEvent]]
+#: Reads a typed text: the event to dispatch instead (an action), a step (an answer), or
+#: ``None`` to let the current flow read it.
+Understand = Callable[
+    [FlowContext, Conversation, InboundEvent], Awaitable["InboundEvent | Step | None"]
+]
 
 #: Keys in ``Conversation.data`` holding half-filled forms, dropped when the user cancels:
 #: an abandoned registration must not keep a name or phone in the conversation state.
@@ -51,6 +56,8 @@ class Router:
     #: Run on every cancel (e.g. end an open hand-off with staff).
     cancel_hooks: list[CancelHook] = field(default_factory=list)
     choice_hooks: list[ChoiceHook] = field(default_factory=list)
+    #: Understands typed text (actions by words, questions); None until configured.
+    understand: Understand | None = None
 
     def __post_init__(self) -> None:
         self.flows.setdefault(self.menu.name, self.menu)
@@ -68,6 +75,12 @@ class Router:
             command = ctx.content.command_for(event.text)
             if command is not None:
                 return await self._command(ctx, conv, event, command)
+            if self.understand is not None:
+                routed = await self.understand(ctx, conv, event)
+                if isinstance(routed, Step):
+                    return routed
+                if routed is not None and routed.kind is not EventKind.TEXT:
+                    return await self.dispatch(ctx, conv, routed)
         if event.kind is EventKind.COMMAND:
             return await self._command(ctx, conv, event, event.text.lower())
         if event.kind is EventKind.CHOICE:

@@ -39,6 +39,7 @@ def build_router() -> Router:
     router.stop_subscriptions = subscriptions.stop_all
     router.cancel_hooks.append(handoff.close_open_handoff)
     router.choice_hooks.append(count_click)
+    router.understand = questions.understand_text
     return router
 
 

@@ -1,5 +1,5 @@
 """Imports every model module so ``Base.metadata`` knows all tables (migrations, tests)."""
 
-from storage import broadcasts, leads, models, staff
+from storage import broadcasts, leads, models, staff, understanding
 
-__all__ = ["broadcasts", "leads", "models", "staff"]
+__all__ = ["broadcasts", "leads", "models", "staff", "understanding"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -25,6 +25,16 @@ IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 # PTB 22 warns on every RetryAfter unless opted in to timedelta values; warnings are errors.
 os.environ.setdefault("PTB_TIMEDELTA", "true")
 TEST_DATABASE_PREFIX = "kc_test_"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def classifier_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The trained classifier is cached in a folder of this test run, never the user's own
+    cache: trained once per run, then read by every test that loads the content."""
+    folder = tmp_path_factory.mktemp("nlu-cache")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("KHUYENCONG_CACHE_DIR", str(folder))
+        yield folder
 
 
 async def _admin_execute(statement: str) -> None:

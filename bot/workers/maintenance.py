@@ -1,4 +1,5 @@
-"""Periodic upkeep: forget old event ids (kept ≥ 48 h) and close silent hand-offs."""
+"""Periodic upkeep: forget old event ids (kept ≥ 48 h), close silent hand-offs, and delete
+review messages the bot could not place once they are older than their retention."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.clock import Clock
 from storage import Database
 from storage import conversations as repo
+from storage.understanding import purge_unplaced
 
 log = logging.getLogger(__name__)
 
@@ -51,8 +53,10 @@ class MaintenanceWorker:
                 self._database, now=moment, keep_hours=self._keep_event_hours
             )
         }
+        session: AsyncSession
+        async with self._database.transaction() as session:
+            done["unplaced_purged"] = await purge_unplaced(session, now=moment)
         if self._close_idle is not None:
-            session: AsyncSession
             async with self._database.transaction() as session:
                 done["handoffs_closed"] = await self._close_idle(
                     session, now=moment, idle=self._idle
