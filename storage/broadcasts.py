@@ -48,6 +48,9 @@ class DeliveryStatus(StrEnum):
     FAILED = "failed"
     #: Unsubscribed or unreachable since the snapshot, or the broadcast was cancelled.
     SKIPPED = "skipped"
+    #: The channel cannot reach them now (Zalo: outside the 7-day window, not a follower):
+    #: reported for staff to call, not retried, the identity left as it is.
+    UNREACHABLE = "unreachable"
 
 
 OPEN_DELIVERY_STATUSES = (DeliveryStatus.PENDING, DeliveryStatus.SENDING)

@@ -335,6 +335,8 @@ class BroadcastSender:
             )
         if status is SendStatus.BAD_CONTENT:
             return self._content_error(row, result.detail)
+        if status.value == DeliveryStatus.UNREACHABLE:  # Zalo's window (SendStatus on i12)
+            return DeliveryOutcome(row, DeliveryStatus.UNREACHABLE, error=result.detail)
         return self._transient(row, result.detail, now)
 
     def _content_error(self, row: ClaimedDelivery, error: str) -> DeliveryOutcome:
