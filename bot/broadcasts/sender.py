@@ -60,6 +60,12 @@ LATE_SECONDS = 0.03
 LEAD_SECONDS = 0.02
 #: The next batch is claimed this long before the current one's last slot.
 PREFETCH_SECONDS = 0.25
+#: After a 429 the pace drops to this share (not below the minimum), and comes back by a
+#: step after each calm period.
+SLOWDOWN_FACTOR = 0.9
+MIN_PACE_FACTOR = 0.7
+RECOVERY_SECONDS = 30.0
+RECOVERY_STEP = 0.05
 
 
 @dataclass(slots=True)
@@ -116,6 +122,8 @@ class BroadcastSender:
         self._group_sends: dict[str, datetime] = {}
         self._progress_checked: datetime | None = None
         self._prefetch: asyncio.Task[_Batch] | None = None
+        self._slowdown = 1.0
+        self._last_flood: datetime | None = None
         self._running = False
         #: Broadcasts this sender paused for content errors: their claimed rows stay unsent.
         self._halted: set[int] = set()
@@ -196,7 +204,7 @@ class BroadcastSender:
             start, paused = await repo.reserve(
                 self.channel,
                 len(rows),
-                interval=self._policy.interval,
+                interval=self._interval(),
                 now=self._clock.now() + timedelta(seconds=LEAD_SECONDS),
             )
             if paused is not None:
@@ -217,6 +225,16 @@ class BroadcastSender:
                     [row.id for row in batch.rows], now=self._flood_until or self._clock.now()
                 )
 
+    def _interval(self) -> timedelta:
+        """The gap between two sends: the policy's, stretched for a while after a 429."""
+        now = self._clock.now()
+        if self._slowdown < 1.0 and self._last_flood is not None:
+            calm = (now - self._last_flood).total_seconds()
+            if calm >= RECOVERY_SECONDS:
+                self._slowdown = min(1.0, self._slowdown + RECOVERY_STEP)
+                self._last_flood = now
+        return self._policy.interval / self._slowdown
+
     async def _send_batch(self, batch: _Batch) -> None:
         rows, start, broadcasts, details = batch.rows, batch.start, batch.broadcasts, batch.details
         assert start is not None
@@ -226,7 +244,7 @@ class BroadcastSender:
         tasks: list[asyncio.Task[None]] = []
         unsent: list[ClaimedDelivery] = []
         last_flush = self._clock.now()
-        interval = self._policy.interval
+        interval = self._interval()
         try:
             for index, row in enumerate(rows):
                 if index == prefetch_at and self._prefetch is None:
@@ -322,6 +340,10 @@ class BroadcastSender:
             )
         if status is SendStatus.RETRY_AFTER:
             self.stats.flood_errors += 1
+            # Slow down a little for a while: a 429 at this pace means the platform (or the
+            # network's jitter) wants less; the pace comes back step by step.
+            self._slowdown = max(MIN_PACE_FACTOR, self._slowdown * SLOWDOWN_FACTOR)
+            self._last_flood = now
             until = now + timedelta(seconds=max(result.retry_after, 1.0))
             if self._flood_until is None or until > self._flood_until:
                 self._flood_until = until

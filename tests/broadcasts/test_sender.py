@@ -340,3 +340,22 @@ async def test_several_workers_share_the_table_and_the_pace_on_postgresql(
     assert stats["flood_errors"] == 0
     assert all(delivered.get(chat) == 1 for chat in chats)
     assert all(sender.stats.sent > 0 for sender, _ in senders)
+
+
+async def test_a_429_slows_the_pace_for_a_while(sqlite_database: Database) -> None:
+    from storage.repositories import ClaimedDelivery
+
+    clock = FixedClock(datetime(2026, 5, 4, 3, 0, tzinfo=UTC))
+    policy = replace(TEST_POLICY, rate_per_second=28)
+    sender = BroadcastSender(
+        sqlite_database, RefusingTransport(), clock=clock, policy=policy, texts=texts()
+    )
+    row = ClaimedDelivery(1, 1, 1, 1, "10000", 0)
+    base = sender._interval()
+    outcome = sender._outcome(row, SendResult(SendStatus.RETRY_AFTER, retry_after=3), clock.now())
+    assert outcome.status == "pending" and not outcome.attempted
+    assert outcome.retry_at == clock.now() + timedelta(seconds=3)
+    slower = sender._interval()
+    assert slower > base
+    clock.advance(timedelta(seconds=31))
+    assert base < sender._interval() < slower  # coming back step by step
