@@ -2,6 +2,10 @@
 
     python3 dev.py run    # create .venv, install, apply migrations, serve web chat (+ Telegram)
     python3 dev.py test   # create .venv, install with dev tools, run every check and test
+    python3 dev.py audit  # check the installed packages for known vulnerabilities (pip-audit)
+
+`run` installs only what the bot needs and listens on 127.0.0.1 (this computer only) unless
+HOST is set; `test` adds the dev tools (pytest, ruff, mypy, Playwright).
 
 Only the standard library is used here, because nothing else exists yet on a fresh machine.
 """
@@ -20,6 +24,12 @@ VENV = ROOT / ".venv"
 MARKER = VENV / ".installed-hash"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 MIN_PYTHON = (3, 11)
+#: Upgraded first in a new .venv: the copies bundled with Python carry known CVEs
+#: (setuptools 65 is affected by CVE-2024-6345 and CVE-2025-47273).
+BOOTSTRAP_PACKAGES = ("pip", "setuptools")
+DEV_EXTRA = "dev"
+#: Commands that need the dev tools (pytest, ruff, mypy, Playwright, pip-audit).
+DEV_COMMANDS = frozenset({"test", "audit"})
 
 
 def _python() -> Path:
@@ -31,20 +41,32 @@ def _install_hash() -> str:
     return hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
 
 
-def ensure_venv() -> None:
+def install_marker(*, dev: bool) -> str:
+    return f"{_install_hash()}:{DEV_EXTRA if dev else ''}"
+
+
+def installed(*, dev: bool, marker: Path = MARKER) -> bool:
+    """The dev install includes the runtime one, so ``run`` after ``test`` installs nothing."""
+    if not marker.exists():
+        return False
+    wanted, _, extras = marker.read_text().partition(":")
+    return wanted == _install_hash() and (extras == DEV_EXTRA or not dev)
+
+
+def ensure_venv(*, dev: bool) -> None:
     if sys.version_info < MIN_PYTHON:
         sys.exit(f"Cần Python {MIN_PYTHON[0]}.{MIN_PYTHON[1]} trở lên (đang dùng {sys.version}).")
     if not _python().exists():
         print("• Tạo môi trường ảo .venv …", flush=True)
         venv.EnvBuilder(with_pip=True).create(VENV)
-    wanted = _install_hash()
-    if MARKER.exists() and MARKER.read_text() == wanted:
+    if installed(dev=dev):
         return
     print("• Cài đặt thư viện (lần đầu mất vài phút) …", flush=True)
     pip = [str(_python()), "-m", "pip", "--disable-pip-version-check", "-q"]
-    subprocess.run([*pip, "install", "--upgrade", "pip"], check=True)
-    subprocess.run([*pip, "install", "-e", f"{ROOT}[dev]"], check=True)
-    MARKER.write_text(wanted)
+    subprocess.run([*pip, "install", "--upgrade", *BOOTSTRAP_PACKAGES], check=True)
+    target = f"{ROOT}[{DEV_EXTRA}]" if dev else str(ROOT)
+    subprocess.run([*pip, "install", "-e", target], check=True)
+    MARKER.write_text(install_marker(dev=dev))
 
 
 def run_checks() -> int:
@@ -64,6 +86,12 @@ def run_checks() -> int:
     return 0
 
 
+def run_audit() -> int:
+    """Known vulnerabilities in the installed packages (asks PyPI's advisory data)."""
+    audit = [str(_python()), "-m", "pip_audit", "--skip-editable", "--progress-spinner", "off"]
+    return subprocess.run([*audit, *sys.argv[2:]], cwd=ROOT, check=False).returncode
+
+
 def print_staff_hint() -> None:
     """Where staff find the dashboard, and how the first administrator gets in."""
     port = os.environ.get("PORT", "8080")
@@ -81,12 +109,14 @@ def print_staff_hint() -> None:
 
 def main() -> int:
     command = sys.argv[1] if len(sys.argv) > 1 else "help"
-    if command not in {"run", "test"}:
+    if command not in {"run", "test", "audit"}:
         print(__doc__)
         return 2
-    ensure_venv()
+    ensure_venv(dev=command in DEV_COMMANDS)
     if command == "test":
         return run_checks()
+    if command == "audit":
+        return run_audit()
     args = [str(BIN / "khuyencong"), "serve", *sys.argv[2:]]
     os.chdir(ROOT)
     print_staff_hint()

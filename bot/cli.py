@@ -14,14 +14,23 @@ import sys
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from bot import loop
 from bot.clock import Clock, SystemClock, today
 from bot.config import ConfigError, Settings, load_settings
 from bot.logs import setup_logging
+from bot.startup import describe_startup_failure, secrets_of
 from bot.texts import ContentError
 
+if TYPE_CHECKING:
+    from bot.runtime import BotRuntime
+
+#: Hosts that listen on every network interface.
+ALL_INTERFACES = frozenset({"0.0.0.0", "::", ""})
+#: The terminal chat shares the terminal with the logs: only warnings and errors show.
+CHAT_LOG_LEVEL = "WARNING"
 EXIT_OK = 0
 EXIT_PROBLEMS = 1
 EXIT_USAGE = 2
@@ -139,7 +148,10 @@ def main(argv: Sequence[str] | None = None, *, clock: Clock | None = None) -> in
     args = build_parser().parse_args(argv)
     try:
         settings = load_settings()
-        setup_logging(settings.log_level)
+        chatting = args.command == "chat"
+        setup_logging(
+            CHAT_LOG_LEVEL if chatting else settings.log_level, secrets=secrets_of(settings)
+        )
         return _run(args, settings, clock=clock or SystemClock())
     except (ConfigError, ContentError) as exc:
         print(f"khuyencong: {exc}", file=sys.stderr)
@@ -152,7 +164,14 @@ def _run(args: argparse.Namespace, settings: Settings, *, clock: Clock) -> int:
     if args.command == "serve":
         from bot.runtime import BotRuntime
 
-        loop.run(BotRuntime(settings, clock=clock).run_until_signal(), kind=settings.event_loop)
+        try:
+            runtime = BotRuntime(settings, clock=clock)
+            loop.run(runtime.run_until_signal(on_ready=announce_address), kind=settings.event_loop)
+        except (ConfigError, ContentError):
+            raise
+        except Exception as exc:  # one line naming the setting, never a traceback
+            print(f"khuyencong: {describe_startup_failure(exc, settings)}", file=sys.stderr)
+            return EXIT_PROBLEMS
         return EXIT_OK
     if args.command == "chat":
         return asyncio.run(_chat(settings, user=args.user, clock=clock))
@@ -179,6 +198,20 @@ def _run(args: argparse.Namespace, settings: Settings, *, clock: Clock) -> int:
 
         return run_broadcast(args, settings, clock=clock)
     return EXIT_USAGE  # pragma: no cover - argparse enforces the choices
+
+
+def announce_address(runtime: BotRuntime) -> None:
+    """Tell whoever started the server where to open it and how to stop it."""
+    host = runtime.settings.host
+    everywhere = host in ALL_INTERFACES
+    shown = "localhost" if everywhere else host
+    path = "/chat" if runtime.settings.webchat_enabled else "/healthz"
+    print(f"khuyencong: open http://{shown}:{runtime.port}{path} (Ctrl+C to stop)", flush=True)
+    if everywhere:
+        print(
+            f"khuyencong: HOST={host} also serves other computers on the network",
+            flush=True,
+        )
 
 
 async def _chat(settings: Settings, *, user: str | None, clock: Clock) -> int:
@@ -308,3 +341,7 @@ async def _nlu_review(settings: Settings, *, days: int, limit: int, clock: Clock
     for text, verdict, guess, count in rows:
         print(f"{count:>5}  {verdict:<12}  {guess:<32}  {text}")
     return EXIT_OK
+
+
+if __name__ == "__main__":  # python -m bot.cli
+    sys.exit(main())

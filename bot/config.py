@@ -25,6 +25,7 @@ DEFAULT_RETENTION_DAYS = 730
 DEFAULT_DEDUP_RETENTION_HOURS = 72
 MIN_DEDUP_RETENTION_HOURS = 48
 MIN_SECRET_LENGTH = 16
+DEFAULT_WEB_SESSION_IDLE_DAYS = 30
 LOCAL_HTTP_PREFIXES = ("http://127.0.0.1:", "http://localhost:")
 
 
@@ -38,7 +39,8 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
 
     database_url: str = Field(default=DEFAULT_DATABASE_URL)
-    host: str = Field(default="0.0.0.0")
+    #: This computer only by default; a server sets HOST=0.0.0.0 (every interface).
+    host: str = Field(default="127.0.0.1")
     port: int = Field(default=DEFAULT_PORT, ge=0, le=MAX_PORT)  # 0: any free port (tests)
     public_url: str | None = None
     telegram_bot_token: str | None = None
@@ -77,6 +79,9 @@ class Settings(BaseSettings):
     broadcast_backoff_seconds: float = Field(default=30.0, ge=0)
     broadcast_max_attempts: int = Field(default=5, ge=1)
     broadcast_content_error_limit: int = Field(default=5, ge=1)
+    #: Anonymous web chat sessions (no consent, lead, hand-off or subscription) idle this
+    #: long are deleted with their conversation and log.
+    webchat_session_idle_days: int = Field(default=DEFAULT_WEB_SESSION_IDLE_DAYS, ge=1)
     #: Morning digest to the staff chats: leads still new after this many days…
     staff_digest_after_days: int = Field(default=3, ge=1)
     #: …posted once a day at or after this local hour (0-23).
@@ -165,8 +170,12 @@ class Settings(BaseSettings):
 def load_settings(**overrides: object) -> Settings:
     """Read the settings, turning validation errors into one :class:`ConfigError` line."""
     try:
-        return Settings(**overrides)  # type: ignore[arg-type]
+        settings = Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
         first = exc.errors()[0]
         name = str(first["loc"][0]).upper() if first["loc"] else "?"
         raise ConfigError(f"Invalid setting {name}: {first['msg']}") from None
+    if settings.public_url and settings.telegram_enabled and not settings.telegram_webhook_secret:
+        msg = "Invalid setting TELEGRAM_WEBHOOK_SECRET: required when PUBLIC_URL is set"
+        raise ConfigError(msg)
+    return settings

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -36,7 +36,10 @@ from bot.messages import (
     message_to_dict,
 )
 from bot.nlu import fold
+from bot.paging import MORE_KEEP_LABEL, MORE_LABEL, paginate
 from bot.router import Router
+from bot.sanitize import MalformedInputError, clean_event
+from bot.workers.unsent import RETRYABLE, first_unsent, queue_unsent
 from storage import Database
 from storage import conversations as repo
 
@@ -104,7 +107,19 @@ class Engine:
         async with self._locks.hold((event.channel, event.user_id)):
             replies = await self._handle_with_retries(event)
             if replies:
-                await self.deliver(event.channel, event.chat_id, replies)
+                results = await self.deliver(event.channel, event.chat_id, replies)
+                failed = first_unsent(results)
+                if failed is not None:  # the rest waits in the outbox, in order
+                    await queue_unsent(
+                        self.database,
+                        channel=event.channel,
+                        chat_id=event.chat_id,
+                        event_id=event.event_id,
+                        replies=replies[failed:],
+                        failure=results[failed],
+                        now=self.now(),
+                    )
+                    self.outbox_ready.set()
                 await self._mark_delivered(event)
 
     async def _mark_delivered(self, event: InboundEvent) -> None:
@@ -149,8 +164,8 @@ class Engine:
         for reply in replies:
             result = await channel.send(chat_id, reply)
             results.append(result)
-            if result.status in {SendStatus.BLOCKED, SendStatus.NOT_FOUND}:
-                break
+            if result.status in {SendStatus.BLOCKED, SendStatus.NOT_FOUND} | RETRYABLE:
+                break  # a later reply must not overtake one that will be retried
         return results
 
     async def handle(self, event: InboundEvent) -> list[OutboundMessage]:
@@ -162,6 +177,7 @@ class Engine:
         """Run the step, again after a transient database conflict, and once more without
         the flow when the flow itself raised (the user gets an apology, state unchanged)."""
         started = time.perf_counter()
+        event = clean_event(event)  # raises MalformedInputError for ids that cannot be stored
         conflicts = 0
         failed = False
         while True:
@@ -171,6 +187,8 @@ class Engine:
                 log.error("flow %s failed", exc.flow, exc_info=exc.__cause__)
                 failed = True  # its writes were rolled back: record the step without it
                 continue
+            except DataError as exc:  # a value the database can never take: no retry helps
+                raise MalformedInputError(type(exc.orig).__name__) from exc
             except (StaleDataError, OperationalError, DBAPIError) as exc:
                 conflicts += 1
                 if conflicts == MAX_STEP_ATTEMPTS or not _is_transient(exc):
@@ -197,12 +215,16 @@ class Engine:
 
     async def _run_step(self, event: InboundEvent, *, failed: bool) -> list[OutboundMessage]:
         now = self.now()
+        staff_chat = (event.channel, event.chat_id) in self._staff_chats
+        if not event.private and not staff_chat:
+            log.info("ignored an event from a group chat", extra={"channel": event.channel})
+            return []  # owner flows run in private chats only
         async with self.database.transaction() as session:
             identity, state = await repo.load_step(
                 session,
                 channel=event.channel,
                 user_id=event.user_id,
-                chat_id=event.chat_id,
+                chat_id=event.chat_id if event.private else None,
                 now=now,
             )
             if event.kind in {EventKind.BLOCKED, EventKind.UNBLOCKED}:
@@ -226,9 +248,15 @@ class Engine:
                 ),
                 now=now,
             )
-            if (event.channel, event.chat_id) in self._staff_chats:
+            if staff_chat:
                 ctx.trace["staff_chat"] = True
             step = await self._run_flow(ctx, state, event, failed=failed)
+            if not ctx.trace.get("staff_chat"):  # owners read one phone screen at a time
+                step = paginate(
+                    step,
+                    more_label=ctx.texts.label(MORE_LABEL),
+                    keep_prefixes=tuple(ctx.texts.label(MORE_KEEP_LABEL).split("|")),
+                )
             await self._save(ctx, event=event, state=state, step=step, now=now)
             await self._record_processed(session, event, now=now, replies=step.replies)
         if ctx.notices:
@@ -293,6 +321,7 @@ class Engine:
         """Write the step: new state, message log, outbox and the replies, in its transaction."""
         session = ctx.session
         conv = step.conversation
+        offered_before = state.last_choices
         state.flow, state.step, state.data = conv.flow, conv.step, dict(conv.data)
         offered = [reply for reply in step.replies if reply.choices]
         if offered:
@@ -307,7 +336,7 @@ class Engine:
                 "identity_id": identity_id,
                 "direction": "in",
                 "kind": event.kind.value,
-                "text": _describe_inbound(event),
+                "text": _describe_inbound(event, offered_before),
                 "created_at": now,
             }
             outbound = [
@@ -360,7 +389,14 @@ def _label_key(text: str) -> str:
     return " ".join("".join(ch if ch.isalnum() else " " for ch in folded).split())
 
 
-def _describe_inbound(event: InboundEvent) -> str:
+def _describe_inbound(event: InboundEvent, offered: list[object]) -> str:
+    """The log line of what the user did; a tap is logged as the label they saw (the web
+    chat shows it again from the log after a reload)."""
+    if event.kind is EventKind.CHOICE:
+        for item in offered:
+            if isinstance(item, list) and len(item) > 1 and item[0] == event.text:
+                return str(item[1])
+        return event.text
     if event.kind is EventKind.CONTACT:
         return "[contact]"
     if event.kind is EventKind.LOCATION:

@@ -69,6 +69,9 @@ class InboundEvent:
     received_at: datetime | None = None
     #: The id of the message this one replies to, when the channel tells (staff relays use it).
     reply_to_message_id: str | None = None
+    #: False in group chats, supergroups and channels: owner flows run in private chats only,
+    #: so personal data never reaches a group, and a group never becomes the user's chat.
+    private: bool = True
 
     def with_choice(self, choice_id: str) -> InboundEvent:
         """The same event re-read as a tap on ``choice_id`` (typed number or label)."""
@@ -80,6 +83,7 @@ class InboundEvent:
             kind=EventKind.CHOICE,
             text=choice_id,
             received_at=self.received_at,
+            private=self.private,
         )
 
 
@@ -89,6 +93,9 @@ class Choice:
 
     id: str
     label: str
+    #: For an option of a multi-select question: whether it is ticked (None: a plain button).
+    #: Channels that can show a toggle state use it (the web chat's ``aria-pressed``).
+    pressed: bool | None = None
 
     def __post_init__(self) -> None:
         size = len(self.id.encode("utf-8"))
@@ -153,11 +160,18 @@ def message_to_dict(message: OutboundMessage) -> dict[str, object]:
     """JSON form of a reply, for the outbox and the web chat."""
     return {
         "text": message.text,
-        "choices": [{"id": c.id, "label": c.label} for c in message.choices],
+        "choices": [_choice_to_dict(c) for c in message.choices],
         "request_contact": message.request_contact,
         "links": [{"label": link.label, "url": link.url} for link in message.links],
         "columns": message.columns,
     }
+
+
+def _choice_to_dict(choice: Choice) -> dict[str, object]:
+    data: dict[str, object] = {"id": choice.id, "label": choice.label}
+    if choice.pressed is not None:
+        data["pressed"] = choice.pressed
+    return data
 
 
 def message_from_dict(data: dict[str, object]) -> OutboundMessage:
@@ -167,7 +181,14 @@ def message_from_dict(data: dict[str, object]) -> OutboundMessage:
     assert isinstance(links, list)
     return OutboundMessage(
         text=str(data.get("text", "")),
-        choices=tuple(Choice(id=str(c["id"]), label=str(c["label"])) for c in choices),
+        choices=tuple(
+            Choice(
+                id=str(c["id"]),
+                label=str(c["label"]),
+                pressed=None if c.get("pressed") is None else bool(c.get("pressed")),
+            )
+            for c in choices
+        ),
         request_contact=bool(data.get("request_contact", False)),
         links=tuple(Link(label=str(x["label"]), url=str(x["url"])) for x in links),
         columns=int(str(data.get("columns", 1))),

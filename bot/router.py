@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from bot.flow import Flow, FlowContext
 from bot.messages import Choice, Conversation, EventKind, InboundEvent, OutboundMessage, Step
+from bot.paging import PAGES_KEY
 
 MENU_FLOW = "menu"
 START_ACTION = "start"
@@ -39,8 +40,9 @@ Understand = Callable[
 ]
 
 #: Keys in ``Conversation.data`` holding half-filled forms, dropped when the user cancels:
-#: an abandoned registration must not keep a name or phone in the conversation state.
-DRAFT_KEYS = ("register", "privacy", "handoff")
+#: an abandoned registration must not keep a name or phone in the conversation state (nor
+#: the unread "Xem thêm" parts of a long reply, which may show them).
+DRAFT_KEYS = ("register", "privacy", "handoff", PAGES_KEY)
 
 
 @dataclass

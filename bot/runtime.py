@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
@@ -22,8 +23,10 @@ from bot.content import Content
 from bot.engine import Engine
 from bot.router import FLOW_COMMANDS
 from bot.staff.digest import DigestWorker
+from bot.startup import StartupError
 from bot.web.app import create_app
 from bot.web.dashboard import mount_dashboard
+from bot.wording import load_no_buttons_wording
 from bot.workers.maintenance import MaintenanceWorker
 from bot.workers.outbox import OutboxWorker
 from handlers import build_router, warm_up
@@ -61,6 +64,9 @@ class BotRuntime:
         self._workers: list[OutboxWorker | MaintenanceWorker | DigestWorker] = []
         self.port: int | None = None
         self.broadcasts: Any = None
+        #: Why the process must stop on its own (said in one line by the CLI), if it must.
+        self.failure: str | None = None
+        self.stop_requested = asyncio.Event()
 
     async def start(self, *, serve_http: bool = True) -> None:
         settings = self.settings
@@ -79,12 +85,18 @@ class BotRuntime:
         self.engine = engine
         engine.register_channel(WebChatChannel(self.database, clock=self.clock))
         if self._with_console:
-            engine.register_channel(ConsoleChannel())
+            wording = content.get(load_no_buttons_wording)
+            engine.register_channel(ConsoleChannel(reword=wording.apply))
         webhook_route = None
         if settings.telegram_enabled:
             webhook_route = self._make_telegram(engine)
         else:
             log.info("TELEGRAM_BOT_TOKEN is not set: Telegram is off, the web chat still runs")
+        if not settings.staff_chats:
+            log.warning(
+                "STAFF_CHATS is not set: new leads and questions for staff reach nobody; "
+                "owners who ask for staff are told to contact the Center directly"
+            )
         self._start_workers(engine)
         if settings.broadcast_sender:
             from bot.broadcasts.service import BroadcastService
@@ -125,6 +137,7 @@ class BotRuntime:
             webhook_secret=settings.telegram_webhook_secret,
             texts=engine.content.texts,
             rate_limit=settings.telegram_rate_limit,
+            on_fatal=self._fail,
         )
         engine.register_channel(channel)
         self.telegram = channel
@@ -154,6 +167,7 @@ class BotRuntime:
             keep_event_hours=self.settings.dedup_retention_hours,
             handoff_idle_hours=self.settings.handoff_idle_hours,
             close_idle_handoffs=close_idle_handoffs,
+            web_session_idle_days=self.settings.webchat_session_idle_days,
         )
         digest = DigestWorker(
             self.database,
@@ -192,9 +206,21 @@ class BotRuntime:
         if self.database is not None:
             await self.database.dispose()
 
-    async def run_until_signal(self) -> None:
-        await self.start()
-        stop = asyncio.Event()
+    def _fail(self, reason: str) -> None:
+        self.failure = reason
+        self.stop_requested.set()
+
+    async def run_until_signal(
+        self, *, on_ready: Callable[[BotRuntime], None] | None = None
+    ) -> None:
+        try:
+            await self.start()
+        except BaseException:
+            await self.stop()  # close what did start; the caller prints one line
+            raise
+        if on_ready is not None:
+            on_ready(self)
+        stop = self.stop_requested
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError):
@@ -204,6 +230,8 @@ class BotRuntime:
         finally:
             log.info("shutting down")
             await self.stop()
+        if self.failure is not None:
+            raise StartupError(self.failure)
 
 
 def _bound_port(runner: web.AppRunner) -> int | None:

@@ -44,6 +44,8 @@ class Texts:
         )
         self._env.globals.update(globals_ or {})
         self._labels = _load_labels(root / LABELS_DIR)
+        # A template names a button exactly as it is shown: «{{ label("nav.menu") }}».
+        self._env.globals["label"] = self.label
         #: Templates from content data, compiled on first use (content is read-only at run time).
         self._compiled: dict[str, jinja2.Template] = {}
 

@@ -8,6 +8,7 @@ from bot.router import Router
 from handlers import (
     eligibility,
     handoff,
+    more,
     myleads,
     policies,
     privacy,
@@ -27,6 +28,7 @@ FLOWS = (
     subscriptions.FLOW,
     privacy.FLOW,
     handoff.FLOW,
+    more.FLOW,
 )
 
 

@@ -17,8 +17,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
-from datetime import datetime, timedelta
-from pathlib import Path
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from bot.content import Content
@@ -44,10 +43,12 @@ from bot.eligibility.places import MAX_PLACE_MATCHES, next_page, place_page
 from bot.flow import Flow, FlowContext
 from bot.messages import Choice, Conversation, EventKind, InboundEvent, OutboundMessage, Step
 from bot.nlu import fold
+from bot.paging import OWNER_MESSAGE_LIMIT
 from bot.parsing import (
     Gazetteer,
     ParseError,
     PlaceMatch,
+    content_gazetteer,
     looks_like_former_address,
     parse_money,
     parse_number,
@@ -73,6 +74,9 @@ RESTART = "restart"
 RESUME = "resume"
 CONTINUE = "continue"
 START = "start"
+#: Under a verdict: the reasons and documents, or the legal provisions (on demand).
+MORE = "more"
+LEGAL = "legal"
 #: Option ids the flow adds to every question (never used by content options).
 UNKNOWN_OPTION = "unknown"
 DONE_OPTION = "done"
@@ -96,18 +100,14 @@ def _catalogue(ctx: FlowContext) -> Catalogue:
     return ctx.content.get(load_catalogue)
 
 
-def _build_gazetteer(_root: Path) -> Gazetteer:
-    return Gazetteer.build()
-
-
 def warm_gazetteer(content: Content) -> None:
     """Build the gazetteer into the content cache (start-up, in a thread)."""
-    content.get(_build_gazetteer)
+    content.get(content_gazetteer)
 
 
 async def _gazetteer(ctx: FlowContext) -> Gazetteer:
     """The commune-level units, built once per process in a worker thread (≈0,2 s)."""
-    return await asyncio.to_thread(ctx.content.get, _build_gazetteer)
+    return await asyncio.to_thread(ctx.content.get, content_gazetteer)
 
 
 def resume_prompt_after(ctx: FlowContext) -> timedelta:
@@ -183,6 +183,8 @@ async def handle(ctx: FlowContext, conv: Conversation, event: InboundEvent) -> S
         if action == RESTART or (action == RESUME and rest == RESTART):
             focus = progress.get("pending_focus") or progress.get("focus") if progress else None
             return _begin(ctx, conv, focus if isinstance(focus, str) else None)
+        if action in {MORE, LEGAL}:
+            return _verdict_detail(ctx, conv, programme_id=rest, legal=action == LEGAL)
         if progress is None:
             return _no_check_in_progress(ctx, conv)
         if action == RESUME and rest == CONTINUE:
@@ -333,6 +335,7 @@ def _ask(
         number=len(_history(progress)) + 1,
         kind=question.type.value,
         reask=reask,
+        place=progress.pop("place_note", None),
     )
     message = OutboundMessage(
         text=text, choices=_question_choices(ctx, question, progress), columns=BUTTON_COLUMNS
@@ -362,8 +365,10 @@ def _question_choices(
     elif question.type is AnswerType.MULTI_CHOICE:
         selected = set(progress.get("selected") or [])
         for option in question.options:
-            key = "eligibility.selected" if option.id in selected else "eligibility.not_selected"
-            choices.append(Choice(prefix + option.id, ctx.texts.label(key, label=option.label)))
+            ticked = option.id in selected
+            key = "eligibility.selected" if ticked else "eligibility.not_selected"
+            label = ctx.texts.label(key, label=option.label)
+            choices.append(Choice(prefix + option.id, label, pressed=ticked))
         choices.append(Choice(prefix + DONE_OPTION, ctx.texts.label("eligibility.done")))
         if not selected:
             choices.append(Choice(prefix + NONE_OPTION, ctx.texts.label("eligibility.none")))
@@ -423,7 +428,7 @@ async def _on_text(
     if key in content.settings.restart_words:
         return _begin(ctx, conv, progress.get("focus") or None)
     if question.type is AnswerType.LOCATION:
-        return await _search_places(ctx, conv, progress, text)
+        return await _search_places(ctx, conv, progress, question, text)
     if question.allow_unknown and is_unknown_answer(text, content.settings):
         return _accept(ctx, conv, progress, question, _unknown_values(question))
     if question.type is AnswerType.CHOICE:
@@ -458,8 +463,9 @@ def _on_amount(
     try:
         value = parse_money(text) if money else parse_number(text)
     except ParseError as exc:
+        # One apology (why it was not read), then the question itself, not its re-ask.
         template = "parsing/money_invalid" if money else "parsing/number_invalid"
-        step = _ask(ctx, conv, progress, reask=True)
+        step = _ask(ctx, conv, progress)
         step.replies.insert(0, ctx.say(template, reason=exc.reason.value))
         return step
     too_small = question.min_value is not None and value < question.min_value
@@ -498,7 +504,11 @@ def _accept(
 
 
 async def _search_places(
-    ctx: FlowContext, conv: Conversation, progress: dict[str, Any], text: str
+    ctx: FlowContext,
+    conv: Conversation,
+    progress: dict[str, Any],
+    question: Question,
+    text: str,
 ) -> Step:
     query = " ".join(text.split())
     content = _content(ctx)
@@ -510,10 +520,15 @@ async def _search_places(
         limit=MAX_PLACE_MATCHES,
         prefer_province_code=content.settings.center_province_code,
     )
+    former_address = looks_like_former_address(query)
+    if len(matches) == 1 and not former_address:
+        # One match: no extra tap. The next question names it ("Quay lại" corrects it).
+        progress["place_note"] = _place_label(matches[0])
+        return _accept(ctx, conv, progress, question, _unit_values(matches[0], typed=query))
     progress["place_text"] = query
     progress["places"] = [match.code for match in matches]
     progress["place_page"] = 0
-    progress["former_address"] = looks_like_former_address(query)
+    progress["former_address"] = former_address
     return _offer_places(ctx, conv, progress, matches=matches)
 
 
@@ -581,7 +596,11 @@ async def _on_place_choice(
     unit = (await _gazetteer(ctx)).unit_by_code(int(code))
     if unit is None:
         return _stale(ctx, conv, progress)
-    values = {
+    return _accept(ctx, conv, progress, question, _unit_values(unit, typed=typed))
+
+
+def _unit_values(unit: PlaceMatch, *, typed: str | None) -> dict[str, object]:
+    return {
         "unit_code": unit.code,
         "unit_name": unit.name,
         "unit_kind": unit.kind.value,
@@ -590,7 +609,6 @@ async def _on_place_choice(
         "province_kind": unit.province_kind.value,
         "location_text": typed,
     }
-    return _accept(ctx, conv, progress, question, values)
 
 
 # --- verdict --------------------------------------------------------------------------------
@@ -657,9 +675,12 @@ def _grouped(verdicts: list[ProgrammeVerdict]) -> list[list[ProgrammeVerdict]]:
 def _verdict_message(
     ctx: FlowContext, verdict: ProgrammeVerdict, *, names: list[str]
 ) -> OutboundMessage:
+    """The verdict first (outcome, maximum, next step); reasons and law behind two buttons."""
     text = ctx.texts.render("eligibility/verdict", verdict=verdict, names=names)
+    if len(text) > OWNER_MESSAGE_LIMIT:  # one screen: what to do is one tap away
+        text = ctx.texts.render("eligibility/verdict", verdict=verdict, names=names, brief=True)
     if verdict.outcome is Outcome.LIKELY_NOT_ELIGIBLE:
-        choices = (Choice(ASK_STAFF_CHOICE, ctx.texts.label("eligibility.ask_staff")),)
+        action = Choice(ASK_STAFF_CHOICE, ctx.texts.label("eligibility.ask_staff"))
     else:
         # Outside the Center's province the owner is referred to their own province; the
         # button stays for one who insists (the lead is then marked out of area for staff).
@@ -667,5 +688,39 @@ def _verdict_message(
             "eligibility.register_anyway" if verdict.outside_province else "eligibility.register"
         )
         register = REGISTER_CHOICE.format(programme=verdict.programme_id)
-        choices = (Choice(register, ctx.texts.label(label)),)
+        action = Choice(register, ctx.texts.label(label))
+    programme = verdict.programme_id
+    choices = (
+        action,
+        Choice(f"{NAME}:{MORE}:{programme}", ctx.texts.label("eligibility.more")),
+        Choice(f"{NAME}:{LEGAL}:{programme}", ctx.texts.label("eligibility.legal")),
+    )
     return OutboundMessage(text=text, choices=choices)
+
+
+def _verdict_detail(
+    ctx: FlowContext, conv: Conversation, *, programme_id: str, legal: bool
+) -> Step:
+    """Reasons and documents, or citations, of the last verdict: the stored answers are
+    evaluated again on the day of the check, so the owner reads what the verdict meant."""
+    result = conv.data.get(RESULT_KEY)
+    verdict = _stored_verdict(ctx, result, programme_id) if isinstance(result, Mapping) else None
+    if verdict is None:
+        return Step(conv, [ctx.say("eligibility/gone")])
+    template = "eligibility/verdict_legal" if legal else "eligibility/verdict_more"
+    return Step(conv, [ctx.say(template, verdict=verdict)])
+
+
+def _stored_verdict(
+    ctx: FlowContext, result: Mapping[str, Any], programme_id: str
+) -> ProgrammeVerdict | None:
+    content = _content(ctx)
+    answers = result.get("answers")
+    if programme_id not in content.programme_ids or not isinstance(answers, Mapping):
+        return None
+    try:
+        day = date.fromisoformat(str(result.get("evaluated_on")))
+    except ValueError:
+        day = ctx.today
+    verdicts = evaluate(content, _catalogue(ctx), answers, on=day, programmes=(programme_id,))
+    return next(iter(verdicts), None)

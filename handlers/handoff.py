@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.flow import Flow, FlowContext
 from bot.leads.catalogue import load_statuses
 from bot.leads.codes import format_handoff_ref
-from bot.leads.views import lead_view
+from bot.leads.views import label_or_code, lead_view
 from bot.messages import Choice, Conversation, EventKind, InboundEvent, OutboundMessage, Step
 from handlers.privacy import (
     at_menu,
@@ -74,7 +74,16 @@ def _tell_staff(ctx: FlowContext, handoff: Handoff, template: str, **values: obj
         ctx.notify(channel, chat_id, OutboundMessage(text=text), topic=handoff_topic(handoff.id))
 
 
+def _no_staff(ctx: FlowContext, conv: Conversation) -> Step:
+    """No staff chat is configured (STAFF_CHATS): nobody would read the question, so the
+    owner is never told it was passed on; they get the Center's phone instead."""
+    reply = OutboundMessage(text=ctx.texts.render("handoff/no_staff"), choices=(menu_choice(ctx),))
+    return Step(at_menu(conv, STATE_KEY), [reply])
+
+
 async def start(ctx: FlowContext, conv: Conversation, event: InboundEvent) -> Step:
+    if not ctx.settings.staff_targets:
+        return _no_staff(ctx, conv)
     if not await has_consent(ctx):
         return Step(
             Conversation(flow=NAME, step="consent", data=conv.data), [consent_request(ctx, NAME)]
@@ -83,6 +92,8 @@ async def start(ctx: FlowContext, conv: Conversation, event: InboundEvent) -> St
 
 
 async def _open(ctx: FlowContext, conv: Conversation) -> Step:
+    if not ctx.settings.staff_targets:
+        return _no_staff(ctx, conv)
     handoffs = Handoffs(ctx.session)
     handoff = await handoffs.open_for(ctx.identity.identity_id)
     if handoff is not None and await handoffs.close_if_idle(handoff, now=ctx.now, idle=_idle(ctx)):
@@ -105,7 +116,8 @@ async def _open(ctx: FlowContext, conv: Conversation) -> Step:
         zone = ctx.now.tzinfo or UTC
         statuses = ctx.content.get(load_statuses)
         lead = lead_view(latest, texts=ctx.texts, statuses=statuses, zone=zone)
-    _tell_staff(ctx, handoff, "handoff/staff_opened", lead=lead, channel=ctx.identity.channel)
+    channel = label_or_code(ctx.texts, f"channel.{ctx.identity.channel}", ctx.identity.channel)
+    _tell_staff(ctx, handoff, "handoff/staff_opened", lead=lead, channel=channel)
     ctx.trace["handoff_id"] = handoff.id
     reply = OutboundMessage(
         text=ctx.texts.render("handoff/opened", ref=format_handoff_ref(handoff.id)),

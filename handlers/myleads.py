@@ -8,6 +8,7 @@ from bot.flow import Flow, FlowContext
 from bot.leads.catalogue import load_statuses
 from bot.leads.views import lead_view
 from bot.messages import Choice, Conversation, EventKind, InboundEvent, OutboundMessage, Step
+from bot.sanitize import bounded_int
 from handlers.privacy import menu_choice
 from storage.repositories import Leads
 
@@ -43,9 +44,9 @@ async def start(ctx: FlowContext, conv: Conversation, event: InboundEvent) -> St
 
 async def handle(ctx: FlowContext, conv: Conversation, event: InboundEvent) -> Step:
     if event.kind is EventKind.CHOICE and event.text.startswith(f"{NAME}:view:"):
-        raw = event.text.removeprefix(f"{NAME}:view:")
-        if raw.isdigit():
-            return await _detail(ctx, conv, int(raw))
+        lead_id = bounded_int(event.text.removeprefix(f"{NAME}:view:"))
+        if lead_id is not None:
+            return await _detail(ctx, conv, lead_id)
     return await start(ctx, conv, event)
 
 

@@ -10,15 +10,16 @@ withdrawal; anonymous statistics stay.
 
 from __future__ import annotations
 
-from datetime import UTC
+from datetime import UTC, date
 from typing import Any
 
 from bot.flow import Flow, FlowContext
 from bot.leads.catalogue import ConsentNotice, load_notices, load_statuses
 from bot.leads.requests import working_days_after
-from bot.leads.views import display_phone, lead_view
+from bot.leads.views import display_phone, label_or_code, lead_view
 from bot.messages import Choice, Conversation, EventKind, InboundEvent, OutboundMessage, Step
 from bot.parsing import ParseError, format_phone_vn, parse_money, parse_phone
+from bot.sanitize import bounded_int
 from storage.leads import ConsentAction, Lead
 from storage.repositories import (
     ACTOR_OWNER,
@@ -33,6 +34,12 @@ from storage.repositories.leads import CORRECTABLE_FIELDS
 
 NAME = "privacy"
 DAYS_PER_MONTH = 30
+PLATFORM_TELEGRAM = "Telegram"
+PLATFORM_ZALO = "Zalo"
+#: Consent purposes (the part before ":") and the label that names them.
+PURPOSE_LABELS = {"lead": "privacy.purpose.lead", "subscribe": "privacy.purpose.subscription"}
+#: Flows that ask for consent; their name is carried by the "Xem thêm" of the notice.
+CONSENT_FLOWS = frozenset({"register", "handoff"})
 MAX_TEXT = 500
 MIN_TEXT = 2
 #: Fields the owner may correct from here, in the order offered.
@@ -65,9 +72,25 @@ def request_deadline(ctx: FlowContext) -> dict[str, object]:
     }
 
 
-def notice_text(ctx: FlowContext) -> str:
+def notice_text(ctx: FlowContext, *, full: bool = False) -> str:
+    """The one-screen notice, or (``full``) every detail of it when the content has them."""
+    notice = lead_notice(ctx)
+    source = notice.details if full and notice.details else notice.text
     retention_months = max(1, ctx.settings.lead_retention_days // DAYS_PER_MONTH)
-    return ctx.texts.render_string(lead_notice(ctx).text, retention_months=retention_months)
+    return ctx.texts.render_string(
+        source, retention_months=retention_months, platforms=chat_platforms(ctx)
+    )
+
+
+def chat_platforms(ctx: FlowContext) -> list[str]:
+    """The chat apps this bot runs on whose servers carry the owner's messages: only those
+    configured are named (the web chat is the Center's own server)."""
+    settings = ctx.settings
+    running = (
+        (PLATFORM_TELEGRAM, settings.telegram_enabled),
+        (PLATFORM_ZALO, bool(getattr(settings, "zalo_enabled", False))),
+    )
+    return [name for name, enabled in running if enabled]
 
 
 async def has_consent(ctx: FlowContext) -> bool:
@@ -78,16 +101,16 @@ async def has_consent(ctx: FlowContext) -> bool:
     )
 
 
-def consent_request(ctx: FlowContext, flow: str) -> OutboundMessage:
-    """The notice with two equal buttons; nothing is pre-selected or assumed."""
-    return OutboundMessage(
-        text=notice_text(ctx),
-        choices=(
-            Choice(f"{flow}:consent:yes", ctx.texts.label("privacy.agree")),
-            Choice(f"{flow}:consent:no", ctx.texts.label("privacy.disagree")),
-        ),
-        columns=2,
-    )
+def consent_request(ctx: FlowContext, flow: str, *, full: bool = False) -> OutboundMessage:
+    """The notice with two equal buttons; nothing is pre-selected or assumed. The short
+    notice offers the full one ("Xem thêm"), which carries the same two buttons."""
+    choices = [
+        Choice(f"{flow}:consent:yes", ctx.texts.label("privacy.agree")),
+        Choice(f"{flow}:consent:no", ctx.texts.label("privacy.disagree")),
+    ]
+    if not full and lead_notice(ctx).details:
+        choices.append(Choice(f"{NAME}:notice:{flow}", ctx.texts.label("privacy.more")))
+    return OutboundMessage(text=notice_text(ctx, full=full), choices=tuple(choices), columns=2)
 
 
 async def record_consent(ctx: FlowContext, action: ConsentAction) -> None:
@@ -169,14 +192,18 @@ async def _on_choice(
     action, _, arg = rest.partition(":")
     if action == "view":
         return Step(_in_flow(conv, "home", {}), [await _view(ctx, conv), _home(ctx)])
+    if action == "notice" and arg in CONSENT_FLOWS:
+        # "Xem thêm" under a consent request: the full notice, the owner stays where they are.
+        return Step(conv, [consent_request(ctx, arg, full=True)])
     if action == "notice":
         return Step(
-            _in_flow(conv, "home", {}), [OutboundMessage(text=notice_text(ctx)), _home(ctx)]
+            _in_flow(conv, "home", {}),
+            [OutboundMessage(text=notice_text(ctx, full=True)), _home(ctx)],
         )
     if action == "fix":
         return await _fix_pick_lead(ctx, conv)
-    if action == "fixlead" and arg.isdigit():
-        return await _fix_pick_field(ctx, conv, int(arg))
+    if action == "fixlead" and (lead_id := bounded_int(arg)) is not None:
+        return await _fix_pick_field(ctx, conv, lead_id)
     if action == "fixfield" and arg in FIX_FIELDS and "lead" in state:
         prompt = OutboundMessage(
             text=ctx.texts.render(
@@ -216,16 +243,16 @@ async def _view(ctx: FlowContext, conv: Conversation) -> OutboundMessage:
         {
             "date": consent.created_at.astimezone(zone),
             "action": ctx.texts.label(f"privacy.action.{consent.action}"),
-            "purpose": consent.purpose,
+            "purpose": _purpose_text(ctx, consent.purpose),
             "version": consent.notice_version,
-            "channel": consent.channel,
+            "channel": label_or_code(ctx.texts, f"channel.{consent.channel}", consent.channel),
         }
         for consent in await Consents(ctx.session).for_person(person_id)
     ]
     topics = sorted(await Subscriptions(ctx.session).active_topics(person_id))
     open_handoff = await Handoffs(ctx.session).open_for(ctx.identity.identity_id)
     eligibility = conv.data.get("eligibility")
-    evaluated_on = eligibility.get("evaluated_on") if isinstance(eligibility, dict) else None
+    evaluated_on = _day(eligibility.get("evaluated_on")) if isinstance(eligibility, dict) else None
     return OutboundMessage(
         text=ctx.texts.render(
             "privacy/view",
@@ -233,11 +260,33 @@ async def _view(ctx: FlowContext, conv: Conversation) -> OutboundMessage:
             consents=consents,
             topics=[ctx.texts.label(f"subscribe.topic.{topic}") for topic in topics],
             handoff_open=open_handoff is not None,
-            channel=ctx.identity.channel,
+            channel=label_or_code(
+                ctx.texts, f"channel.{ctx.identity.channel}", ctx.identity.channel
+            ),
             has_eligibility=isinstance(eligibility, dict),
             evaluated_on=evaluated_on,
         )
     )
+
+
+def _purpose_text(ctx: FlowContext, purpose: str) -> str:
+    """What a consent was for, in words: never the stored key ("lead", "subscribe:fairs")."""
+    kind, _, topic = purpose.partition(":")
+    key = PURPOSE_LABELS.get(kind, "")
+    if not key:
+        return purpose
+    text = ctx.texts.label(key)
+    topic_key = f"subscribe.topic.{topic}"
+    if topic and ctx.texts.has_label(topic_key):
+        text = f"{text}: {ctx.texts.label(topic_key)}"
+    return text
+
+
+def _day(raw: object) -> date | None:
+    try:
+        return date.fromisoformat(str(raw))
+    except ValueError:
+        return None
 
 
 async def _fix_pick_lead(ctx: FlowContext, conv: Conversation) -> Step:
@@ -301,7 +350,10 @@ async def _fix_value(
                 conv,
                 [
                     ctx.say(
-                        "parsing/phone_invalid", reason=error.reason.value, suggestion=suggestion
+                        "parsing/phone_invalid",
+                        reason=error.reason.value,
+                        suggestion=suggestion,
+                        digits=sum(char.isdigit() for char in raw),
                     )
                 ],
             )

@@ -9,16 +9,31 @@ double tap, a redelivered update or a retry by another worker yields one lead.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Mapping
 from typing import Any
 
+from bot.eligibility import load_eligibility
+from bot.eligibility.answers import is_unknown_answer
 from bot.flow import Flow, FlowContext
 from bot.leads.catalogue import LeadOptions, load_lead_options, load_statuses
 from bot.leads.codes import format_lead_code
-from bot.leads.views import display_phone, kinds_text, label_or_code, lead_view
+from bot.leads.views import (
+    display_phone,
+    kinds_text,
+    label_or_code,
+    lead_view,
+    programme_titles,
+)
 from bot.messages import Choice, Conversation, EventKind, InboundEvent, OutboundMessage, Step
-from bot.parsing import ParseError, format_phone_vn, parse_money, parse_phone
+from bot.parsing import (
+    ParseError,
+    content_gazetteer,
+    format_phone_vn,
+    parse_money,
+    parse_phone,
+)
 from handlers.privacy import (
     at_menu,
     consent_request,
@@ -33,6 +48,11 @@ from storage.repositories import LeadFields, Leads, Outcome
 
 NAME = "register"
 ELIGIBILITY_KEY = "eligibility"
+#: An eligibility check in progress (its answers so far under "facts").
+ELIGIBILITY_PROGRESS_KEY = "eligibility_progress"
+#: Communes offered when a typed name matches several official units.
+COMMUNE_CHOICES = 5
+COMMUNE_TYPED = "typed"
 #: The form, in the order asked. A field already answered (or reused) is skipped.
 FIELDS: tuple[str, ...] = (
     "full_name",
@@ -99,10 +119,23 @@ async def _begin(ctx: FlowContext, conv: Conversation, programme: str) -> Step:
     return _next(ctx, conv, state, intro=intro)
 
 
-def _reused_answers(ctx: FlowContext, conv: Conversation, programme: str) -> dict[str, Any]:
+def _eligibility_answers(conv: Conversation) -> dict[str, Any]:
+    """The last check's answers, then those of a check left unfinished (newer): an owner who
+    stopped at question 7 is not asked the first six again."""
+    answers: dict[str, Any] = {}
     eligibility = conv.data.get(ELIGIBILITY_KEY)
-    answers = eligibility.get("answers") if isinstance(eligibility, Mapping) else None
-    answers = answers if isinstance(answers, Mapping) else {}
+    finished = eligibility.get("answers") if isinstance(eligibility, Mapping) else None
+    if isinstance(finished, Mapping):
+        answers.update(finished)
+    progress = conv.data.get(ELIGIBILITY_PROGRESS_KEY)
+    facts = progress.get("facts") if isinstance(progress, Mapping) else None
+    if isinstance(facts, Mapping):
+        answers.update({key: value for key, value in facts.items() if value is not None})
+    return answers
+
+
+def _reused_answers(ctx: FlowContext, conv: Conversation, programme: str) -> dict[str, Any]:
+    answers = _eligibility_answers(conv)
     options = _options(ctx)
     fields: dict[str, Any] = {}
     facility_type = answers.get("facility_type")
@@ -175,6 +208,13 @@ async def _on_choice(
         return Step(_at(conv, f"ask:{arg}", state), [_question(ctx, arg, fields)])
     if action == "type" and arg in options.facility_types:
         return _store(ctx, conv, state, "facility_type", arg)
+    if action == "commune" and conv.step == "ask:commune_name":
+        offered: Mapping[str, str] = state.get("commune_options") or {}
+        if arg in offered:
+            name = offered[arg].split(",", 1)[0]
+            return _store_commune(ctx, conv, state, name, arg)
+        if arg == COMMUNE_TYPED and state.get("commune_text"):
+            return _store_commune(ctx, conv, state, str(state["commune_text"]), "")
     if action == "call" and arg in options.call_times:
         return _store(ctx, conv, state, "call_time", arg)
     if action == "skip" and arg in SKIPPABLE:
@@ -209,10 +249,19 @@ async def _on_answer(
         return Step(conv, [_question(ctx, field, state.get("fields", {}))])
     text = " ".join(event.text.split())
     if field == "budget":
+        if is_unknown_answer(text, ctx.content.get(load_eligibility).settings):
+            return _store(ctx, conv, state, "budget", None)  # "không biết" = "Chưa rõ"
         try:
             amount = parse_money(text)
         except ParseError as error:
-            return Step(conv, [ctx.say("parsing/money_invalid", reason=error.reason.value)])
+            # Why it was not read, then the same question with its "Chưa rõ" button.
+            return Step(
+                conv,
+                [
+                    ctx.say("parsing/money_invalid", reason=error.reason.value),
+                    _question(ctx, field, state.get("fields", {})),
+                ],
+            )
         return _store(ctx, conv, state, "budget", amount)
     if field in ("facility_type", "support_kinds"):
         # Typed labels and numbers are mapped to buttons by the engine; anything else re-asks.
@@ -232,10 +281,44 @@ async def _on_answer(
             ],
         )
     if field == "commune_name":
-        # Typed by the owner: the official code is not known, staff check it when calling.
-        fields = {**state.get("fields", {}), "commune_code": ""}
-        state = {**state, "fields": fields}
+        return await _on_commune(ctx, conv, state, text)
     return _store(ctx, conv, state, field, text)
+
+
+async def _on_commune(
+    ctx: FlowContext, conv: Conversation, state: dict[str, Any], text: str
+) -> Step:
+    """A typed commune becomes the official unit (name and code) when it is recognised; with
+    several candidates the owner picks one, or keeps what they typed for staff to check."""
+    gazetteer = await asyncio.to_thread(ctx.content.get, content_gazetteer)
+    province = ctx.content.get(load_eligibility).settings.default_province_code
+    matches = gazetteer.find_units(text, limit=COMMUNE_CHOICES, prefer_province_code=province)
+    if len(matches) == 1:
+        return _store_commune(ctx, conv, state, matches[0].name, str(matches[0].code))
+    if not matches:
+        return _store_commune(ctx, conv, state, text, "")
+    options = {str(match.code): f"{match.name}, {match.province_name}" for match in matches}
+    state = {**state, "commune_text": text, "commune_options": options}
+    return Step(_at(conv, "ask:commune_name", state), [_commune_pick(ctx, state)])
+
+
+def _commune_pick(ctx: FlowContext, state: Mapping[str, Any]) -> OutboundMessage:
+    options: Mapping[str, str] = state.get("commune_options") or {}
+    typed = str(state.get("commune_text") or "")
+    choices = [Choice(f"{NAME}:commune:{code}", name) for code, name in options.items()]
+    keep = ctx.texts.label("register.commune_keep", typed=typed[:40])
+    choices.append(Choice(f"{NAME}:commune:{COMMUNE_TYPED}", keep))
+    return OutboundMessage(
+        text=ctx.texts.render("register/commune_pick", typed=typed), choices=tuple(choices)
+    )
+
+
+def _store_commune(
+    ctx: FlowContext, conv: Conversation, state: dict[str, Any], name: str, code: str
+) -> Step:
+    state = {k: v for k, v in state.items() if k not in {"commune_text", "commune_options"}}
+    fields = {**state.get("fields", {}), "commune_code": code}
+    return _store(ctx, conv, {**state, "fields": fields}, "commune_name", name)
 
 
 def _on_phone(
@@ -261,7 +344,10 @@ def _on_phone(
         suggestion = format_phone_vn(error.suggestion) if error.suggestion else None
         reply = OutboundMessage(
             text=ctx.texts.render(
-                "parsing/phone_invalid", reason=error.reason.value, suggestion=suggestion
+                "parsing/phone_invalid",
+                reason=error.reason.value,
+                suggestion=suggestion,
+                digits=sum(char.isdigit() for char in raw),
             ),
             request_contact=True,
         )
@@ -324,6 +410,7 @@ def _question(ctx: FlowContext, field: str, fields: Mapping[str, Any]) -> Outbou
                     "register.kind_on" if kind in chosen else "register.kind_off",
                     kind=texts.label(f"register.kind.{kind}"),
                 ),
+                pressed=kind in chosen,
             )
             for kind in options.kinds
         )
@@ -489,7 +576,13 @@ def _tell_staff(ctx: FlowContext, lead: Lead, *, updated: bool) -> None:
     """Post the lead, unmasked, to every staff chat (after the commit, via the outbox)."""
     zone = ctx.now.tzinfo
     assert zone is not None
-    view = lead_view(lead, texts=ctx.texts, statuses=ctx.content.get(load_statuses), zone=zone)
+    view = lead_view(
+        lead,
+        texts=ctx.texts,
+        statuses=ctx.content.get(load_statuses),
+        zone=zone,
+        programmes=programme_titles(ctx.content),
+    )
     text = ctx.texts.render("staff/new_lead", lead=view, updated=updated)
     for channel, chat_id in ctx.settings.staff_targets:
         ctx.notify(channel, chat_id, OutboundMessage(text=text), topic=f"lead:{lead.id}")

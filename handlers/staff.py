@@ -28,8 +28,8 @@ CMD_NOTE = "ghichu"
 CMD_SHOW = "hoso"
 #: "/trangthai <code> <status> [note]": the note is everything after the status word.
 STATUS_ARGS_MIN = 2
-#: Commands that read or change leads: only for linked staff, within their scope.
-LEAD_COMMANDS = frozenset({CMD_STATUS, CMD_NOTE, CMD_SHOW, *staff_chat.COMMANDS})
+#: Commands only for linked staff (leads within their scope, hand-offs).
+LEAD_COMMANDS = frozenset({CMD_CLOSE, CMD_STATUS, CMD_NOTE, CMD_SHOW, *staff_chat.COMMANDS})
 
 
 async def handle_staff_event(ctx: FlowContext, event: InboundEvent) -> list[OutboundMessage]:
@@ -62,10 +62,6 @@ async def handle_staff_event(ctx: FlowContext, event: InboundEvent) -> list[Outb
     return []
 
 
-def _actor(event: InboundEvent) -> str:
-    return f"{event.channel}:{event.user_id}"
-
-
 def _say(ctx: FlowContext, template: str, **values: object) -> list[OutboundMessage]:
     return [OutboundMessage(text=ctx.texts.render(template, **values))]
 
@@ -78,6 +74,11 @@ async def _relay(ctx: FlowContext, event: InboundEvent, message_id: str) -> list
     if handoff is None:
         return []  # a reply to something else: staff talking among themselves
     ref = format_handoff_ref(handoff.id)
+    scope = await staff_chat.staff_scope(ctx, event)
+    if scope is None:
+        return _say(ctx, "staff/not_linked")
+    if not await _handoff_in_scope(ctx, event, scope, handoff.lead_id):
+        return _say(ctx, "staff/handoff_unknown", ref=ref)
     if not handoff.is_open:
         return _say(ctx, "staff/handoff_closed", ref=ref)
     owner = await handoffs.owner_of(handoff)
@@ -88,8 +89,22 @@ async def _relay(ctx: FlowContext, event: InboundEvent, message_id: str) -> list
         owner.channel, owner.chat_id, OutboundMessage(text=text), topic=f"relay:{handoff.id}"
     )
     await handoffs.touch(handoff, now=ctx.now)
+    await staff_chat.audit(ctx, event, scope, "relay", entity="handoff", entity_id=ref)
     ctx.trace["relayed_handoff"] = handoff.id
     return []
+
+
+async def _handoff_in_scope(
+    ctx: FlowContext, event: InboundEvent, scope: Scope, lead_id: int | None
+) -> bool:
+    """A hand-off about a lead is the business of staff who may see that lead."""
+    if lead_id is None or not scope.is_limited:
+        return True
+    try:
+        await staff_chat.desk(ctx, scope, event).lead(lead_id)
+    except NotAllowedError:
+        return False
+    return True
 
 
 async def _command(
@@ -97,8 +112,8 @@ async def _command(
 ) -> list[OutboundMessage]:
     name = event.text.split("@", 1)[0].lower()
     args = event.args.split()
-    if name == CMD_CLOSE and args:
-        return await _close(ctx, args[0])
+    if scope is not None and name == CMD_CLOSE and args:
+        return await _close(ctx, event, scope, args[0])
     if scope is not None and name == CMD_STATUS and len(args) >= STATUS_ARGS_MIN:
         note = event.args.split(maxsplit=2)[2] if len(args) > STATUS_ARGS_MIN else ""
         return await _status(
@@ -112,11 +127,13 @@ async def _command(
     return _say(ctx, "staff/help", statuses=list(statuses.by_status.values()))
 
 
-async def _close(ctx: FlowContext, ref: str) -> list[OutboundMessage]:
+async def _close(
+    ctx: FlowContext, event: InboundEvent, scope: Scope, ref: str
+) -> list[OutboundMessage]:
     handoff_id = parse_handoff_ref(ref)
     handoffs = Handoffs(ctx.session)
     handoff = await handoffs.get(handoff_id) if handoff_id is not None else None
-    if handoff is None:
+    if handoff is None or not await _handoff_in_scope(ctx, event, scope, handoff.lead_id):
         return _say(ctx, "staff/handoff_unknown", ref=ref)
     shown = format_handoff_ref(handoff.id)
     if not await handoffs.close(handoff, now=ctx.now, by="staff"):
@@ -127,6 +144,7 @@ async def _close(ctx: FlowContext, ref: str) -> list[OutboundMessage]:
         ctx.notify(
             owner.channel, owner.chat_id, OutboundMessage(text=text), topic=f"relay:{handoff.id}"
         )
+    await staff_chat.audit(ctx, event, scope, "handoff_close", entity="handoff", entity_id=shown)
     return _say(ctx, "staff/handoff_closed_ok", ref=shown)
 
 

@@ -75,7 +75,8 @@ async def undelivered_replies(
 async def mark_delivered(
     session: AsyncSession, events: list[tuple[str, str]], *, now: datetime
 ) -> None:
-    """Mark (channel, event id) pairs as delivered, one statement per channel."""
+    """Mark (channel, event id) pairs as delivered, one statement per channel; the replies
+    kept for a replay are dropped then (they may hold personal data)."""
     table = PROCESSED_EVENT
     by_channel: dict[str, list[str]] = {}
     for channel, event_id in events:
@@ -84,7 +85,7 @@ async def mark_delivered(
         await session.execute(
             update(table)
             .where(table.c.channel == channel, table.c.event_id.in_(event_ids))
-            .values(delivered_at=now)
+            .values(delivered_at=now, replies=None)
         )
 
 
@@ -105,9 +106,13 @@ async def find_identity(
 
 
 async def ensure_identity(
-    session: AsyncSession, *, channel: str, user_id: str, chat_id: str, now: datetime
+    session: AsyncSession, *, channel: str, user_id: str, chat_id: str | None, now: datetime
 ) -> ChannelIdentity:
-    """The identity for (channel, user), created with its person on first contact."""
+    """The identity for (channel, user), created with its person on first contact.
+
+    ``chat_id`` None (an event from a group chat) keeps the stored chat: replies meant for
+    the user privately must never be redirected to a group.
+    """
     identity = await find_identity(session, channel=channel, user_id=user_id)
     if identity is None:
         try:
@@ -119,7 +124,7 @@ async def ensure_identity(
                     person_id=person.id,
                     channel=channel,
                     user_id=user_id,
-                    chat_id=chat_id,
+                    chat_id=chat_id or user_id,
                     created_at=now,
                     last_seen_at=now,
                 )
@@ -129,7 +134,8 @@ async def ensure_identity(
             identity = await find_identity(session, channel=channel, user_id=user_id)
             assert identity is not None
     identity.last_seen_at = now
-    identity.chat_id = chat_id
+    if chat_id is not None:
+        identity.chat_id = chat_id
     return identity
 
 
@@ -155,6 +161,7 @@ def enqueue(
     payload: dict[str, Any],
     topic: str,
     now: datetime,
+    due: datetime | None = None,
 ) -> None:
     session.add(
         OutboxMessage(
@@ -164,7 +171,7 @@ def enqueue(
             topic=topic,
             status="pending",
             attempts=0,
-            next_attempt_at=now,
+            next_attempt_at=due or now,
             created_at=now,
             last_error="",
             message_ids=[],
@@ -183,6 +190,28 @@ async def history(
     if kinds:
         statement = statement.where(MessageLog.kind.in_(kinds))
     return list((await session.execute(statement)).scalars())
+
+
+async def recent(session: AsyncSession, *, identity_id: int, limit: int) -> list[MessageLog]:
+    """The last ``limit`` messages of one identity, oldest first (the web chat's history)."""
+    statement = (
+        select(MessageLog)
+        .where(MessageLog.identity_id == identity_id)
+        .order_by(MessageLog.id.desc())
+        .limit(limit)
+    )
+    rows = list((await session.execute(statement)).scalars())
+    rows.reverse()
+    return rows
+
+
+async def offered_choices(session: AsyncSession, *, identity_id: int) -> list[Any]:
+    """The buttons last offered to one identity (``[[id, label], …]``), still live."""
+    statement = select(ConversationState.last_choices).where(
+        ConversationState.identity_id == identity_id
+    )
+    choices = await session.scalar(statement)
+    return list(choices or [])
 
 
 # -- the engine's hot path, in Core: one statement per need, no unit-of-work bookkeeping ----
@@ -251,7 +280,7 @@ class StateRow:
 
 
 async def identity_for_step(
-    session: AsyncSession, *, channel: str, user_id: str, chat_id: str, now: datetime
+    session: AsyncSession, *, channel: str, user_id: str, chat_id: str | None, now: datetime
 ) -> IdentityRow:
     """The sender's identity (created with its person on first contact), kept current."""
     params = {"channel": channel, "user_id": user_id}
@@ -261,7 +290,9 @@ async def identity_for_step(
             session, channel=channel, user_id=user_id, chat_id=chat_id, now=now
         )
         await session.flush()
-        return IdentityRow(identity.id, identity.person_id, chat_id, now, identity.blocked_at)
+        return IdentityRow(
+            identity.id, identity.person_id, identity.chat_id, now, identity.blocked_at
+        )
     found = IdentityRow(*row)
     await _refresh_identity(session, found, chat_id=chat_id, now=now)
     return found
@@ -306,7 +337,7 @@ def _state_row(identity_id: int, columns: Sequence[Any]) -> StateRow:
 
 
 async def load_step(
-    session: AsyncSession, *, channel: str, user_id: str, chat_id: str, now: datetime
+    session: AsyncSession, *, channel: str, user_id: str, chat_id: str | None, now: datetime
 ) -> tuple[IdentityRow, StateRow]:
     """The sender's identity and conversation (locked on PostgreSQL), created on first
     contact; one query for a known user."""
@@ -324,8 +355,9 @@ async def load_step(
 
 
 async def _refresh_identity(
-    session: AsyncSession, identity: IdentityRow, *, chat_id: str, now: datetime
+    session: AsyncSession, identity: IdentityRow, *, chat_id: str | None, now: datetime
 ) -> None:
+    chat_id = chat_id or identity.chat_id  # None: a group chat never replaces the user's
     if identity.chat_id != chat_id or now - identity.last_seen_at >= LAST_SEEN_RESOLUTION:
         await session.execute(
             update(IDENTITY)

@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Final
 
 from sqlalchemy import event, text
@@ -28,7 +29,12 @@ from sqlalchemy.util import await_only  # await_ from 2.1 on; this name works on
 
 from storage.sqlite_driver import BEGIN_IMMEDIATE, PrefetchingConnection, connection_factory
 
-SQLITE_BUSY_TIMEOUT_MS = 30_000
+#: Another process holding SQLite's writer (a CLI tool) is waited for this long, no longer.
+SQLITE_BUSY_TIMEOUT_MS = 5_000
+#: PostgreSQL: a step blocked on a row lock fails after this (the webhook answers 503 and
+#: Telegram retries) instead of holding the request; no statement runs longer than the other.
+POSTGRES_LOCK_TIMEOUT_MS = 5_000
+POSTGRES_STATEMENT_TIMEOUT_MS = 30_000
 #: Page cache per connection, in KiB (SQLite's default is 2,000).
 SQLITE_CACHE_KIB = 65_536
 #: Reads through a memory map instead of a read() per page missing from the cache.
@@ -53,13 +59,24 @@ class Database:
         # hide_parameters: an error logged with its SQL must not print names or phones.
         kwargs: dict[str, Any] = {"echo": echo, "hide_parameters": True}
         if self.is_postgres:
-            kwargs.update(pool_size=POSTGRES_POOL_SIZE, pool_pre_ping=True)
+            timeouts = {
+                "lock_timeout": str(POSTGRES_LOCK_TIMEOUT_MS),
+                "statement_timeout": str(POSTGRES_STATEMENT_TIMEOUT_MS),
+            }
+            kwargs.update(
+                pool_size=POSTGRES_POOL_SIZE,
+                pool_pre_ping=True,
+                connect_args={"server_settings": timeouts},
+            )
         if self.is_sqlite:
             # One worker-thread hop per statement (see storage.sqlite_driver).
             kwargs.update(async_creator=connection_factory(self.url))
         self.engine: AsyncEngine = create_async_engine(self.url, **kwargs)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self._write_lock = asyncio.Lock()
+        #: (device, inode) of the SQLite file when first opened: a file deleted or replaced
+        #: while running shows up in the health check instead of silently losing data.
+        self.file_identity: tuple[int, int] | None = None
         #: The SQLite transaction the current task is running, if any.
         self._claim: ContextVar[_WriteClaim | None] = ContextVar(
             f"write_claim_{id(self)}", default=None
@@ -133,6 +150,8 @@ class Database:
             cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
             cursor.execute(f"PRAGMA mmap_size={SQLITE_MMAP_BYTES}")
             cursor.close()
+            if self.file_identity is None:
+                self.file_identity = sqlite_file_identity(self.url)
 
         @event.listens_for(sync_engine, "begin")
         def _on_begin(connection: Any) -> None:
@@ -162,6 +181,17 @@ class Database:
             # Sent with this statement, in the same trip to the connection's thread.
             driver: PrefetchingConnection = connection.connection.driver_connection
             driver.begin_immediate_before_next_statement()
+
+
+def sqlite_file_identity(url: URL) -> tuple[int, int] | None:
+    """(device, inode) of a SQLite database file; None in memory or when it is missing."""
+    if not url.database or url.database == ":memory:":
+        return None
+    try:
+        stat = Path(url.database).stat()
+    except OSError:
+        return None
+    return (stat.st_dev, stat.st_ino)
 
 
 #: Statements that start no write: anything else (SAVEPOINT included) first takes the lock.

@@ -8,11 +8,15 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from storage.database import Database
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+#: pg_advisory_xact_lock key held while migrating: processes starting together on an empty
+#: database take turns, and the second finds the schema current instead of failing.
+MIGRATION_LOCK_KEY = 4_211_626_801
 
 
 def alembic_config() -> Config:
@@ -30,6 +34,12 @@ async def upgrade(database: Database, *, revision: str = "head") -> None:
         command.upgrade(config, revision)
 
     async with database.engine.begin() as connection:
+        if database.is_postgres:  # released at commit, with the schema in place
+            await connection.execute(text("SET LOCAL lock_timeout = 0"))  # wait our turn
+            await connection.execute(text("SET LOCAL statement_timeout = 0"))
+            await connection.execute(
+                text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY}
+            )
         await connection.run_sync(_run)
 
 

@@ -6,11 +6,13 @@ path as production: event → engine → commit → replies.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import itertools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -32,6 +34,8 @@ from storage import Database
 from tests.fakes.telegram_api import FakeTelegramAPI
 
 ROOT = Path(__file__).resolve().parent.parent
+TICK_STEP = timedelta(seconds=1)
+TICK_SECONDS = 0.05
 TEST_NOW = datetime(2026, 11, 26, 9, 0, tzinfo=ZoneInfo("Asia/Ho_Chi_Minh"))
 
 
@@ -143,3 +147,50 @@ async def running(settings: Settings) -> AsyncIterator[BotRuntime]:
         yield runtime
     finally:
         await runtime.stop()
+
+
+@asynccontextmanager
+async def ticking(
+    clock: FixedClock, *, step: timedelta = TICK_STEP, every: float = TICK_SECONDS
+) -> AsyncIterator[FixedClock]:
+    """Move ``clock`` forward by ``step`` every ``every`` real seconds during the block, for
+    tests where time must pass (a group chat's pace) without waiting for it."""
+
+    async def tick() -> None:
+        while True:
+            await asyncio.sleep(every)
+            clock.advance(step)
+
+    ticker = asyncio.create_task(tick())
+    try:
+        yield clock
+    finally:
+        ticker.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await ticker
+
+
+async def link_officer(runtime: BotRuntime, *, channel: str, user_id: str) -> None:
+    """A staff account linked to a chat account, as ``/lienket CODE`` leaves it."""
+    from storage.staff import StaffAccount, StaffIdentity
+
+    assert runtime.database is not None
+    async with runtime.database.transaction() as session:
+        account = StaffAccount(
+            username=f"officer{user_id}",
+            password_hash="-",
+            role="staff",
+            wards=[],
+            programmes=[],
+            active=True,
+            must_change_password=False,
+            created_at=TEST_NOW,
+            updated_at=TEST_NOW,
+        )
+        session.add(account)
+        await session.flush()
+        session.add(
+            StaffIdentity(
+                account_id=account.id, channel=channel, user_id=user_id, linked_at=TEST_NOW
+            )
+        )

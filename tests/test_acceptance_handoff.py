@@ -8,7 +8,7 @@ from pathlib import Path
 
 from tests.channel_drivers import TelegramDriver, plain
 from tests.fakes.telegram_api import FakeTelegramAPI
-from tests.harness import running, telegram_settings
+from tests.harness import link_officer, running, telegram_settings, ticking
 
 STAFF_GROUP = -100888
 OFFICER = 6001
@@ -19,7 +19,9 @@ async def test_handoff_round_trip_through_the_staff_group(
     tmp_path: Path, fake: FakeTelegramAPI
 ) -> None:
     settings = telegram_settings(tmp_path, fake, staff_chats=f"telegram:{STAFF_GROUP}")
-    async with running(settings):
+    # The outbox paces a group chat by the clock (one message per 3 s): let time pass.
+    async with running(settings) as runtime, ticking(runtime.clock):
+        await link_officer(runtime, channel="telegram", user_id=str(OFFICER))
         owner = TelegramDriver(fake, OWNER)
         await owner.say("/start")
         await owner.tap("handoff:start")

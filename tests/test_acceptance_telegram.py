@@ -124,7 +124,9 @@ async def test_webhook_mode_checks_the_secret_and_handles_updates(
         telegram_webhook_secret=SECRET,
     )
     async with running(settings):
-        assert fake.webhook_url == f"http://127.0.0.1:{port}/telegram/webhook"
+        assert (fake.webhook_url or "").partition("?v=")[
+            0
+        ] == f"http://127.0.0.1:{port}/telegram/webhook"
         assert fake.webhook_secret == SECRET
         (call,) = await fake.wait_for_calls("setWebhook", 1)
         assert set(call["params"]["allowed_updates"]) == {
@@ -155,7 +157,7 @@ async def test_webhook_mode_checks_the_secret_and_handles_updates(
             assert response.status == 401
             right = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
             response = await client.post(url, data="not json", headers=right)
-            assert response.status == 400
+            assert response.status == 200  # dropped: a redelivery could never succeed
 
 
 async def test_the_command_menu_is_set_in_vietnamese(

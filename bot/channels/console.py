@@ -16,12 +16,18 @@ CHANNEL_NAME = "console"
 CONSOLE_TEXT_LIMIT = 100_000
 _BOLD = re.compile(r"\*\*(.+?)\*\*")
 
+#: Shown where the owner types (a symbol: no language).
+PROMPT = "> "
+
 ReadLine = Callable[[], Awaitable[str | None]]
+Reword = Callable[[str], str]
 
 
-def render_plain(message: OutboundMessage) -> str:
-    """Neutral text for a terminal: bold marks dropped, options numbered, links spelled out."""
-    lines = [_BOLD.sub(r"\1", message.text)]
+def render_plain(message: OutboundMessage, *, reword: Reword | None = None) -> str:
+    """Neutral text for a terminal: bold marks dropped, options numbered, links spelled out,
+    and "bấm" wording turned into "gõ" (``reword``) since there are no buttons."""
+    text = reword(message.text) if reword is not None else message.text
+    lines = [_BOLD.sub(r"\1", text)]
     for number, choice in enumerate(message.choices, start=1):
         lines.append(f"  {number}. {choice.label}")
     lines.extend(f"  → {link.label}: {link.url}" for link in message.links)
@@ -31,8 +37,9 @@ def render_plain(message: OutboundMessage) -> str:
 class ConsoleChannel:
     """Prints replies to ``output``; the REPL in :func:`run_console` feeds the engine."""
 
-    def __init__(self, output: TextIO | None = None) -> None:
+    def __init__(self, output: TextIO | None = None, *, reword: Reword | None = None) -> None:
         self._output = output or sys.stdout
+        self._reword = reword
 
     @property
     def name(self) -> str:
@@ -48,13 +55,17 @@ class ConsoleChannel:
         )
 
     async def send(self, chat_id: str, message: OutboundMessage) -> SendResult:
-        self._output.write(render_plain(message) + "\n\n")
+        self._output.write(render_plain(message, reword=self._reword) + "\n\n")
         self._output.flush()
         return SendResult(SendStatus.SENT)
 
 
 async def read_stdin_line() -> str | None:
-    """One line from standard input without blocking the event loop (None at end of input)."""
+    """One line from standard input without blocking the event loop (None at end of input),
+    after a prompt when a person is typing."""
+    if sys.stdin.isatty():
+        sys.stdout.write(PROMPT)
+        sys.stdout.flush()
     line = await asyncio.to_thread(sys.stdin.readline)
     return line.rstrip("\n") if line else None
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import html
 import inspect
+import json
 import logging
 import re
 import secrets
@@ -25,6 +26,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Final, Protocol
 
 from aiohttp import web
+from aiohttp.web_protocol import RequestPayloadError
 from telegram import BotCommand, Update
 from telegram.constants import ChatMemberStatus, ChatType, MessageLimit, ParseMode
 from telegram.error import (
@@ -45,6 +47,13 @@ from telegram.ext import (
 from telegram.warnings import PTBDeprecationWarning
 
 from bot.channels.base import SendResult, SendStatus
+from bot.channels.telegram_guard import (
+    CountingPollRequest,
+    Fatal,
+    PollingErrors,
+    webhook_is_current,
+    webhook_url,
+)
 from bot.channels.telegram_http import AiohttpRequest
 from bot.config import DEFAULT_TELEGRAM_API
 from bot.formatting import split_text
@@ -58,6 +67,7 @@ from bot.messages import (
     SharedContact,
 )
 from bot.nlu.normalize import fold
+from bot.sanitize import MAX_PLATFORM_ID, MalformedInputError
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +109,18 @@ _MEMBER_EVENTS: Final[dict[str, EventKind]] = {
 }
 
 Dispatch = Callable[[InboundEvent], Awaitable[None]]
+#: Errors reading or mapping a webhook body that no redelivery can fix (bad encoding, bad
+#: JSON, nesting past the recursion limit, fields of the wrong type or out of range).
+MALFORMED_UPDATE_ERRORS: Final = (
+    ValueError,
+    TypeError,
+    KeyError,
+    AttributeError,
+    RecursionError,
+    OverflowError,
+    web.HTTPBadRequest,
+    RequestPayloadError,
+)
 
 
 class LabelSource(Protocol):
@@ -150,11 +172,21 @@ def _require_int(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         msg = f"expected an integer id, got {type(value).__name__}"
         raise TypeError(msg)
+    if abs(value) > MAX_PLATFORM_ID:  # Telegram's ids fit in 52 bits
+        msg = "an id out of range"
+        raise ValueError(msg)
     return value
 
 
+def _is_private(chat: Mapping[str, Any]) -> bool:
+    return bool(chat.get("type") == ChatType.PRIVATE)
+
+
 def _timestamp(value: Any) -> datetime:
-    return datetime.fromtimestamp(_require_int(value), UTC)
+    try:
+        return datetime.fromtimestamp(_require_int(value), UTC)
+    except (OverflowError, OSError) as exc:  # a date past the year 9999
+        raise ValueError(str(exc)) from None
 
 
 def _choice_event(event_id: str, query: Mapping[str, Any]) -> InboundEvent:
@@ -171,6 +203,8 @@ def _choice_event(event_id: str, query: Mapping[str, Any]) -> InboundEvent:
         text=str(data or ""),
         # A button press carries no date of its own; the engine stamps the step with its clock.
         received_at=None,
+        # A button on an inline-mode message has no chat: never a private conversation.
+        private=message is not None and _is_private(message["chat"]),
     )
 
 
@@ -186,6 +220,7 @@ def _message_event(event_id: str, message: Mapping[str, Any]) -> InboundEvent | 
         "event_id": event_id,
         "received_at": _timestamp(message["date"]),
         "reply_to_message_id": str(reply_to["message_id"]) if reply_to else None,
+        "private": _is_private(message["chat"]),
     }
     text = message.get("text")
     if text is not None:
@@ -206,6 +241,7 @@ def _message_event(event_id: str, message: Mapping[str, Any]) -> InboundEvent | 
         return InboundEvent(kind=EventKind.CONTACT, contact=shared, **common)
     if (location := message.get("location")) is not None:
         where = GeoLocation(float(location["latitude"]), float(location["longitude"]))
+        # Out of range or infinite (10^400): the engine's sanitiser makes it an unknown input.
         return InboundEvent(kind=EventKind.LOCATION, location=where, **common)
     return InboundEvent(kind=EventKind.UNKNOWN, text=str(message.get("caption") or ""), **common)
 
@@ -393,6 +429,7 @@ class TelegramChannel:
         rate_limit_retries: int = RATE_LIMIT_RETRIES,
         rate_limit: bool = True,
         poll_timeout: float = POLL_TIMEOUT_SECONDS,
+        on_fatal: Fatal | None = None,
     ) -> None:
         if concurrency < 1:
             msg = "concurrency must be at least 1"
@@ -408,6 +445,9 @@ class TelegramChannel:
         #: a second in all); only a local Bot API server or a benchmark turns it off.
         self._rate_limit = rate_limit
         self._poll_timeout = poll_timeout
+        #: Told, in one line, when this process must stop (a second poller on the token).
+        self._on_fatal = on_fatal
+        self._polls = CountingPollRequest(connection_pool_size=1)
         self._app: Application[Any, Any, Any, Any, Any, Any] | None = None
         self._locks = KeyedLocks()
         #: Chats showing the share-contact keyboard; the next other message removes it.
@@ -449,6 +489,7 @@ class TelegramChannel:
             timeout=int(self._poll_timeout),
             allowed_updates=list(ALLOWED_UPDATES),
             drop_pending_updates=False,
+            error_callback=PollingErrors(self._polls, self._on_fatal),
         )
 
     async def start_webhook(self, public_url: str) -> None:
@@ -457,8 +498,14 @@ class TelegramChannel:
             msg = "webhook mode needs a secret token"
             raise ValueError(msg)
         app = await self._start(polling=False)
+        url = webhook_url(public_url, WEBHOOK_PATH, self._webhook_secret)
+        if webhook_is_current(
+            await app.bot.get_webhook_info(), url=url, allowed_updates=ALLOWED_UPDATES
+        ):
+            log.info("Telegram webhook already registered; not set again")
+            return
         await app.bot.set_webhook(
-            url=public_url.rstrip("/") + WEBHOOK_PATH,
+            url=url,
             secret_token=self._webhook_secret,
             allowed_updates=list(ALLOWED_UPDATES),
             max_connections=self._concurrency,
@@ -490,12 +537,13 @@ class TelegramChannel:
             msg = "the Telegram channel is already started"
             raise RuntimeError(msg)
         limiter = AIORateLimiter(max_retries=self._rate_limit_retries)
+        self._polls = CountingPollRequest(connection_pool_size=1)
         bot = ReplyBot(
             self._token,
             base_url=self._base_url or DEFAULT_TELEGRAM_API,
             request=AiohttpRequest(),
             # One long poll at a time: a pool of one, as PTB's own default.
-            get_updates_request=AiohttpRequest(connection_pool_size=1),
+            get_updates_request=self._polls,
             rate_limiter=limiter if self._rate_limit else None,
         )
         # Any: PTB's builder changes its generic type once a bot is set.
@@ -523,22 +571,21 @@ class TelegramChannel:
 
     async def handle_webhook(self, request: web.Request) -> web.Response:
         """Our aiohttp route for Telegram's POSTs: 200 only once the update is handled."""
-        given = request.headers.get(SECRET_HEADER, "").encode()
+        given = request.headers.get(SECRET_HEADER, "").encode("utf-8", "surrogateescape")
         secret = (self._webhook_secret or "").encode()
         if not secret or not secrets.compare_digest(given, secret):
             return web.Response(status=401)
         if self._app is None or self._stopping:
             return web.Response(status=503)  # Telegram retries; the next instance takes it
         try:
-            data = await request.json()
-        except ValueError:
-            return web.Response(status=400, text="bad JSON")
-        if not isinstance(data, dict):
-            return web.Response(status=400, text="not an update")
-        try:
+            data = json.loads(await request.read())
+            if not isinstance(data, dict):
+                raise TypeError(type(data).__name__)
             event = event_from_json(data)
-        except (KeyError, TypeError, ValueError, AttributeError):
-            return web.Response(status=400, text="not an update")
+        except MALFORMED_UPDATE_ERRORS as exc:
+            # No redelivery can fix it: answered 200 (Telegram stops retrying), then dropped.
+            log.warning("dropped a malformed Telegram update: %s", type(exc).__name__)
+            return web.Response()
         query = data.get("callback_query")
         query_id = str(query["id"]) if isinstance(query, dict) and "id" in query else None
         if event is None:
@@ -549,6 +596,9 @@ class TelegramChannel:
             # One sender's updates in order, as the polling processor keys them (_order_key).
             async with self._locks.hold(f"user:{event.user_id}"):
                 await self._dispatch(event)
+        except MalformedInputError as exc:
+            log.warning("dropped telegram update %s: %s", event.event_id, exc)
+            return web.Response()
         except Exception:
             log.exception("telegram update %s failed; Telegram will retry", event.event_id)
             if query_id is not None:
@@ -575,6 +625,8 @@ class TelegramChannel:
             event = to_event(update)
             if event is not None:
                 await self._dispatch(event)
+        except (MalformedInputError, *MALFORMED_UPDATE_ERRORS) as exc:
+            log.warning("dropped telegram update %s: %s", update.update_id, type(exc).__name__)
         except Exception:
             log.exception("telegram update %s failed", update.update_id)
         finally:

@@ -7,6 +7,7 @@ and fetched by the page's polling.
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 import uuid
 
@@ -22,6 +23,8 @@ SESSION_TOKEN_BYTES = 18
 WEB_TEXT_LIMIT = 4000
 WEB_MAX_BUTTONS = 12
 NOTICE_KIND = "notice"
+#: 160 bits of the session-scoped hash: within the 64-character event id column.
+EVENT_ID_HEX = 40
 
 
 def new_session_id() -> str:
@@ -30,6 +33,15 @@ def new_session_id() -> str:
 
 def new_event_id() -> str:
     return uuid.uuid4().hex
+
+
+def session_event_id(session_id: str, client_event_id: str) -> str:
+    """The stored event id: the page's id scoped to its session, so a repeat is replayed
+    only to the browser that sent it, never to another one posting the same id."""
+    digest = hashlib.sha256(
+        f"{session_id}\x00{client_event_id}".encode("utf-8", "surrogatepass")
+    ).hexdigest()
+    return digest[:EVENT_ID_HEX]
 
 
 class WebChatChannel:

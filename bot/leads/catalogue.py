@@ -26,6 +26,8 @@ class ConsentNotice:
 
     version: str
     text: str
+    #: The full notice behind "Xem thêm", when ``text`` is the one-screen summary.
+    details: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,7 +159,11 @@ def load_lead_options(root: Path) -> LeadOptions:
 
 
 def _notice(data: Mapping[str, Any], path: Path) -> ConsentNotice:
-    return ConsentNotice(version=_text(data, "version", path), text=_text(data, "text", path))
+    return ConsentNotice(
+        version=_text(data, "version", path),
+        text=_text(data, "text", path),
+        details=str(data.get("details") or ""),
+    )
 
 
 def _mapping(value: object, path: Path, where: str = "") -> Mapping[str, Any]:

@@ -9,13 +9,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.formatting import money, vn_date
 from bot.leads.catalogue import Statuses
 from bot.parsing import format_phone_vn
 from bot.texts import Texts
 from storage.leads import Lead
+
+if TYPE_CHECKING:
+    from bot.content import Content
 
 #: Keys of a verdict dict (from the eligibility flow) naming its programme and outcome.
 _PROGRAMME_KEYS = ("programme_name", "programme", "programme_id", "id")
@@ -46,6 +49,10 @@ class LeadView:
     channel: str
     created: str
     updated: str
+    #: The programme's title (staff read a name, never ``may_moc_thiet_bi``); may be empty.
+    programme: str = ""
+    #: The channel in words ("Telegram", "trang web chat").
+    channel_name: str = ""
 
 
 def label_or_code(texts: Texts, key: str, code: str) -> str:
@@ -71,8 +78,14 @@ OUTSIDE_PROVINCE_KEY = "outside_province"
 OUT_OF_AREA_LABEL = "register.out_of_area"
 
 
-def verdicts_text(texts: Texts, eligibility: Mapping[str, Any] | None) -> str:
-    """One line per programme: "may_moc_thiet_bi: Có thể đủ điều kiện"; a facility outside
+def verdicts_text(
+    texts: Texts,
+    eligibility: Mapping[str, Any] | None,
+    *,
+    programmes: Mapping[str, str] | None = None,
+) -> str:
+    """One line per programme, by name: "Hỗ trợ máy móc…: Có thể đủ điều kiện" (the stored
+    verdict carries the name; ``programmes`` maps ids when it does not). A facility outside
     the Center's province (registered anyway) is marked first, so staff see it at once."""
     if not eligibility:
         return ""
@@ -83,14 +96,31 @@ def verdicts_text(texts: Texts, eligibility: Mapping[str, Any] | None) -> str:
         province = verdict.get(OUTSIDE_PROVINCE_KEY)
         if province and not parts:
             parts.append(texts.label(OUT_OF_AREA_LABEL, province=str(province)))
-        programme = next((str(verdict[k]) for k in _PROGRAMME_KEYS if verdict.get(k)), "")
+        programme = str(verdict.get("name") or "")
+        if not programme:
+            key = next((str(verdict[k]) for k in _PROGRAMME_KEYS if verdict.get(k)), "")
+            programme = (programmes or {}).get(key, key)
         outcome = next((str(verdict[k]) for k in _OUTCOME_KEYS if verdict.get(k)), "")
         shown = label_or_code(texts, f"register.outcome.{outcome}", outcome)
         parts.append(f"{programme}: {shown}" if programme else shown)
     return "; ".join(part for part in parts if part)
 
 
-def lead_view(lead: Lead, *, texts: Texts, statuses: Statuses, zone: tzinfo) -> LeadView:
+def programme_titles(content: Content) -> dict[str, str]:
+    """Programme id → title, for views that name the programme a lead came from."""
+    from bot.policy import load_catalogue
+
+    return {programme.id: programme.title for programme in content.get(load_catalogue).programmes}
+
+
+def lead_view(
+    lead: Lead,
+    *,
+    texts: Texts,
+    statuses: Statuses,
+    zone: tzinfo,
+    programmes: Mapping[str, str] | None = None,
+) -> LeadView:
     return LeadView(
         id=lead.id,
         code=lead.code or "",
@@ -110,8 +140,10 @@ def lead_view(lead: Lead, *, texts: Texts, statuses: Statuses, zone: tzinfo) -> 
         budget_amount=lead.budget,
         call_time=label_or_code(texts, f"register.call.{lead.call_time}", lead.call_time),
         programme_id=lead.programme_id,
-        verdicts=verdicts_text(texts, lead.eligibility),
+        verdicts=verdicts_text(texts, lead.eligibility, programmes=programmes),
         channel=lead.channel,
+        programme=(programmes or {}).get(lead.programme_id, ""),
+        channel_name=label_or_code(texts, f"channel.{lead.channel}", lead.channel),
         created=_local_date(lead.created_at, zone),
         updated=_local_date(lead.updated_at, zone),
     )

@@ -25,6 +25,7 @@ class ParseReason(StrEnum):
     WRONG_CURRENCY = "wrong_currency"
     LETTERS = "letters"
     WRONG_LENGTH = "wrong_length"
+    TOO_SHORT = "too_short"
     OLD_MOBILE_PREFIX = "old_mobile_prefix"
     UNKNOWN_PREFIX = "unknown_prefix"
     FOREIGN_NUMBER = "foreign_number"

@@ -121,6 +121,10 @@ def _after_country_code(digits: str) -> str:
 
 def _validated(national: str) -> str:
     """Check the national form and return its E.164 form."""
+    shortest = MOBILE_LENGTH if national.startswith(TRUNK_PREFIX) else MOBILE_LENGTH - 1
+    if len(national) < shortest:
+        # "0123": too few digits to be any number; say so before guessing at a prefix.
+        raise ParseError(ParseReason.TOO_SHORT)
     if not national.startswith(TRUNK_PREFIX):
         # "912345678": a mobile typed without its 0; offer it back rather than guess.
         missing_zero = TRUNK_PREFIX + national

@@ -18,6 +18,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
+from pathlib import Path
 
 from rapidfuzz import fuzz, process
 from vietnam_provinces import Province, VietNamDivisionType, Ward
@@ -323,6 +324,12 @@ class Gazetteer:
             for name, score, _ in found
             for item in names[name]
         ]
+
+
+def content_gazetteer(_root: Path) -> Gazetteer:
+    """The gazetteer as a content-cache loader (``ctx.content.get(content_gazetteer)``): every
+    flow that reads a commune shares one copy per process."""
+    return Gazetteer.build()
 
 
 async def load_gazetteer() -> Gazetteer:

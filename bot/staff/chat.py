@@ -60,6 +60,27 @@ def desk(ctx: FlowContext, scope: Scope, event: InboundEvent) -> StaffDesk:
     )
 
 
+async def audit(
+    ctx: FlowContext,
+    event: InboundEvent,
+    scope: Scope,
+    action: str,
+    *,
+    entity: str,
+    entity_id: str,
+) -> None:
+    """Record a chat action that is not a lead change (those audit themselves)."""
+    await AuditLog(ctx.session).record(
+        actor=scope.username,
+        account_id=scope.account_id,
+        via=event.channel,
+        action=action,
+        entity=entity,
+        entity_id=entity_id,
+        now=ctx.now,
+    )
+
+
 def _say(ctx: FlowContext, template: str, **values: object) -> list[OutboundMessage]:
     return [OutboundMessage(text=ctx.texts.render(template, **values))]
 

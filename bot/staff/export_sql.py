@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import Select, literal_column, select, text
 
 from bot.leads.catalogue import Statuses
+from bot.leads.views import OUT_OF_AREA_LABEL
 from bot.texts import Texts
 from storage.leads import Lead
 from storage.staff import StaffAccount
@@ -45,19 +46,29 @@ _KINDS = """COALESCE((SELECT string_agg(COALESCE(CAST(:kinds AS jsonb) ->> k.v, 
       CASE WHEN json_typeof(lead.support_kinds) = 'array' THEN lead.support_kinds ELSE '[]' END
     ) WITH ORDINALITY AS k(v, n)), '')"""
 
-_VERDICTS = """COALESCE((SELECT string_agg(
+_VERDICT_LIST = """json_array_elements(CASE
+      WHEN json_typeof(lead.eligibility -> 'verdicts') = 'array'
+      THEN lead.eligibility -> 'verdicts' ELSE '[]' END) WITH ORDINALITY AS v(x, n)"""
+
+#: The first verdict of a facility outside the province starts with the marker
+#: (``bot.leads.views.OUT_OF_AREA_LABEL``), as in ``verdicts_text``.
+_OUT_OF_AREA = f"""(SELECT CASE WHEN NULLIF(v.x ->> 'outside_province', '') IS NOT NULL
+      THEN replace(:out_of_area, '{{province}}', v.x ->> 'outside_province') END
+    FROM {_VERDICT_LIST} WHERE json_typeof(v.x) = 'object' ORDER BY v.n LIMIT 1)"""
+
+_VERDICTS = f"""COALESCE(concat_ws('; ', {_OUT_OF_AREA}, (SELECT string_agg(
       CASE WHEN z.p <> '' THEN z.p || ': ' || z.o ELSE z.o END, '; ' ORDER BY v.n)
-    FROM json_array_elements(CASE WHEN json_typeof(lead.eligibility -> 'verdicts') = 'array'
-         THEN lead.eligibility -> 'verdicts' ELSE '[]' END) WITH ORDINALITY AS v(x, n),
+    FROM {_VERDICT_LIST},
     LATERAL (SELECT
-      COALESCE(NULLIF(v.x ->> 'programme_name', ''), NULLIF(v.x ->> 'programme', ''),
+      COALESCE(NULLIF(v.x ->> 'name', ''), NULLIF(v.x ->> 'programme_name', ''),
+               NULLIF(v.x ->> 'programme', ''),
                NULLIF(v.x ->> 'programme_id', ''), NULLIF(v.x ->> 'id', ''), '') AS p,
       COALESCE(CAST(:outcomes AS jsonb) ->> COALESCE(NULLIF(v.x ->> 'outcome', ''),
                NULLIF(v.x ->> 'result', ''), NULLIF(v.x ->> 'status', '')),
                COALESCE(NULLIF(v.x ->> 'outcome', ''), NULLIF(v.x ->> 'result', ''),
                NULLIF(v.x ->> 'status', ''), '')) AS o) AS z
     WHERE json_typeof(v.x) = 'object'
-      AND (z.p <> '' OR z.o <> '')), '')"""
+      AND (z.p <> '' OR z.o <> ''))), '')"""
 
 #: One SQL expression per export column, in :data:`bot.leads.export.COLUMNS` order, then
 #: the assignee; each computed once in an inner query, neutralised in the outer one.
@@ -109,6 +120,7 @@ def formatted(
         calls=_json(texts.labels_under("register.call")),
         kinds=_json(texts.labels_under("register.kind")),
         outcomes=_json(texts.labels_under("register.outcome")),
+        out_of_area=texts.label(OUT_OF_AREA_LABEL, province="{province}"),
         zone=timezone,
     )
     inner = (

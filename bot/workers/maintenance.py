@@ -1,5 +1,6 @@
-"""Periodic upkeep: forget old event ids (kept ≥ 48 h), close silent hand-offs, and delete
-review messages the bot could not place once they are older than their retention."""
+"""Periodic upkeep: forget old event ids (kept ≥ 48 h), close silent hand-offs, delete
+review messages the bot could not place once they are older than their retention, and forget
+idle anonymous web chat sessions."""
 
 from __future__ import annotations
 
@@ -14,7 +15,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.clock import Clock
 from storage import Database
 from storage import conversations as repo
+from storage.repositories.sessions import purge_idle_sessions
 from storage.understanding import purge_unplaced
+
+#: The web chat's channel name (bot.channels.webchat.CHANNEL_NAME; workers import no channel).
+WEB_CHANNEL = "web"
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +43,9 @@ class MaintenanceWorker:
         keep_event_hours: int,
         handoff_idle_hours: int,
         close_idle_handoffs: IdleCloser | None = None,
+        web_session_idle_days: int | None = None,
     ) -> None:
+        self._web_idle = timedelta(days=web_session_idle_days) if web_session_idle_days else None
         self._database = database
         self._clock = clock
         self._keep_event_hours = keep_event_hours
@@ -56,6 +63,11 @@ class MaintenanceWorker:
         session: AsyncSession
         async with self._database.transaction() as session:
             done["unplaced_purged"] = await purge_unplaced(session, now=moment)
+        if self._web_idle is not None:
+            async with self._database.transaction() as session:
+                done["web_sessions_purged"] = await purge_idle_sessions(
+                    session, channel=WEB_CHANNEL, idle_before=moment - self._web_idle
+                )
         if self._close_idle is not None:
             async with self._database.transaction() as session:
                 done["handoffs_closed"] = await self._close_idle(

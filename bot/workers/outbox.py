@@ -2,7 +2,11 @@
 
 At-least-once: a row is marked sent only after the channel accepted it, so a crash between
 the two may send it twice; platforms offer no idempotency key for sends.
-On PostgreSQL several workers share the table through ``FOR UPDATE SKIP LOCKED``.
+
+Several workers share the table (:mod:`bot.workers.outbox_claims`): claims are taken one
+worker at a time, each chat's rows leave in order, a group chat gets at most one message per
+``GROUP_PACE_SECONDS`` across all workers, and a row is re-checked (its lease renewed) just
+before it is sent, so a row another worker took over after a lease ran out is never sent twice.
 """
 
 from __future__ import annotations
@@ -13,21 +17,25 @@ import logging
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
-
 from bot.channels.base import Channel, SendStatus
 from bot.clock import Clock
 from bot.messages import message_from_dict
+from bot.workers.outbox_claims import (
+    BATCH_SIZE,
+    LEASE_SECONDS,
+    ClaimedRow,
+    claim_due,
+    renew_lease,
+)
 from storage import Database
 from storage.models import OutboxMessage
 
 log = logging.getLogger(__name__)
 
-BATCH_SIZE = 50
 POLL_SECONDS = 2.0
 MAX_ATTEMPTS = 8
 BACKOFF_BASE_SECONDS = 5.0
-LEASE_SECONDS = 120.0
+__all__ = ["BATCH_SIZE", "LEASE_SECONDS", "OutboxWorker"]
 FINAL_STATUSES = {SendStatus.BLOCKED: "blocked", SendStatus.NOT_FOUND: "blocked"}
 
 
@@ -70,47 +78,46 @@ class OutboxWorker:
         no transaction open, then updated; a row whose lease ran out (the worker died
         mid-send) is due again.
         """
-        moment = now or self._clock.now()
-        claimed = await self._claim(moment)
-        for row_id, channel_name, chat_id, payload in claimed:
-            channel = self._channels.get(channel_name)
+        claimed = await claim_due(self._database, now=now or self._clock.now())
+        stalled: set[tuple[str, str]] = set()  # chats whose earlier row failed this round
+        handled = 0
+        for row in claimed:
+            key = (row.channel, row.chat_id)
+            moment = now or self._clock.now()
+            if key in stalled or not await renew_lease(self._database, row, now=moment):
+                continue  # taken over by another worker, or behind a failed row: not now
+            handled += 1
+            channel = self._channels.get(row.channel)
             if channel is None:
-                await self._finish(row_id, moment, status=None, error="channel not running")
+                await self._finish(row, moment, status=None, error="channel not running")
                 continue
-            result = await channel.send(chat_id, message_from_dict(payload))
+            result = await channel.send(row.chat_id, message_from_dict(row.payload))
+            if result.status is not SendStatus.SENT:
+                stalled.add(key)
             await self._finish(
-                row_id,
-                moment,
+                row,
+                now or self._clock.now(),
                 status=result.status,
                 error=result.detail,
                 retry_after=result.retry_after,
                 message_ids=result.message_ids,
             )
-        return len(claimed)
+        for row in claimed:  # rows left behind go back to the queue, order kept
+            if (row.channel, row.chat_id) in stalled:
+                await self._release(row, now=now or self._clock.now())
+        return handled
 
-    async def _claim(self, now: datetime) -> list[tuple[int, str, str, dict[str, object]]]:
+    async def _release(self, row: ClaimedRow, *, now: datetime) -> None:
+        """Unclaim a row held up by an earlier failed one; it waits behind that one."""
         async with self._database.transaction() as session:
-            statement = (
-                select(OutboxMessage)
-                .where(
-                    OutboxMessage.status.in_(("pending", "sending")),
-                    OutboxMessage.next_attempt_at <= now,
-                )
-                .order_by(OutboxMessage.id)
-                .limit(BATCH_SIZE)
-            )
-            if self._database.is_postgres:
-                statement = statement.with_for_update(skip_locked=True)
-            rows = list((await session.execute(statement)).scalars())
-            for row in rows:
-                row.status = "sending"
-                row.attempts += 1
-                row.next_attempt_at = now + timedelta(seconds=LEASE_SECONDS)
-            return [(row.id, row.channel, row.chat_id, dict(row.payload)) for row in rows]
+            found = await session.get(OutboxMessage, row.id)
+            if found is not None and found.status == "sending" and found.attempts == row.attempts:
+                found.status, found.attempts = "pending", row.attempts - 1
+                found.next_attempt_at = now
 
     async def _finish(
         self,
-        row_id: int,
+        claimed: ClaimedRow,
         now: datetime,
         *,
         status: SendStatus | None,
@@ -119,9 +126,9 @@ class OutboxWorker:
         message_ids: tuple[str, ...] = (),
     ) -> None:
         async with self._database.transaction() as session:
-            row = await session.get(OutboxMessage, row_id)
-            if row is None:
-                return
+            row = await session.get(OutboxMessage, claimed.id)
+            if row is None or row.attempts != claimed.attempts:
+                return  # erased meanwhile, or claimed again by another worker
             if status is SendStatus.SENT:
                 row.status, row.sent_at, row.message_ids = "sent", now, list(message_ids)
                 return

@@ -1,10 +1,12 @@
 """Erasing a person's data on request (Law 91/2025 Art. 4) while keeping anonymous statistics.
 
 What goes: personal fields of their leads, staff notes on those leads, the message log and
-stored conversation state of every identity of the person, and the text of outbox messages
-about them. What stays: the person and identity rows (they hold no personal data and the
-current step still needs them), consent evidence, stopped subscriptions, closed hand-offs,
-and each lead's status, support kinds, facility type, commune and dates for statistics.
+stored conversation state of every identity of the person, the text of outbox messages
+about them, and any other stored copy of their name, phone or facility (staff-chat replies
+in the log, replies kept for redelivery: :mod:`storage.repositories.scrub`). What stays:
+the person and identity rows (they hold no personal data and the current step needs them),
+consent evidence, stopped subscriptions, closed hand-offs, and each lead's status, support
+kinds, facility type, commune and dates for statistics.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from storage.leads import Lead
 from storage.models import ChannelIdentity, ConversationState, MessageLog, OutboxMessage
 from storage.repositories.handoffs import Handoffs, handoff_topic
 from storage.repositories.leads import ACTOR_OWNER, Leads
+from storage.repositories.scrub import scrub_copies
 from storage.repositories.subscriptions import Subscriptions
 
 #: Outbox topics that carry a lead's details: ``lead:<id>`` (new or updated lead, to staff)
@@ -64,6 +67,12 @@ async def erase_person(
     leads = Leads(session)
     person_leads = await leads.for_person(person_id)
     topics = [f"{prefix}{lead.id}" for lead in person_leads for prefix in LEAD_TOPIC_PREFIXES]
+    personal = [
+        value
+        for lead in person_leads
+        for value in (lead.full_name, lead.phone, lead.facility_name)
+        if value
+    ]
     for lead in person_leads:
         report.lead_codes.append(lead.code or "")
         await leads.anonymise(lead, now=now, actor=ACTOR_OWNER)
@@ -91,7 +100,9 @@ async def erase_person(
             )
             report.states_deleted = result.rowcount or 0  # type: ignore[attr-defined]
     report.outbox_redacted = await _redact_outbox(session, topics=topics, chats=identities)
+    # Copies elsewhere: staff-chat replies in the log, replies kept for redelivery.
     await session.flush()
+    await scrub_copies(session, personal)
     return report
 
 

@@ -36,7 +36,7 @@ def test_serve_runs_the_runtime_on_the_configured_loop(
     class StubRuntime:
         def __init__(self, _settings: object, *, clock: object) -> None: ...
 
-        async def run_until_signal(self) -> None:
+        async def run_until_signal(self, *, on_ready: object = None) -> None:
             seen.append(("ran", isinstance(asyncio.get_running_loop(), uvloop.Loop)))
 
     monkeypatch.setattr("bot.runtime.BotRuntime", StubRuntime)

@@ -2,7 +2,7 @@
 signs in, filters, opens a lead, changes its status, adds a note, assigns it, exports
 and opens the file, reads the statistics, and everything fits a 390 px phone.
 
-Screenshots of each page go to ``tests/artifacts/dashboard/`` (git-ignored).
+Screenshots of each page go to ``.screenshots/dashboard/`` (git-ignored).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from storage.leads import Lead
 from tests.dashboard.kit import PASSWORD, Desk, make_account, make_lead
 
 CHROMIUM = Path("/usr/bin/chromium")
-SHOTS = Path(__file__).resolve().parent.parent / "artifacts" / "dashboard"
+SHOTS = Path(__file__).resolve().parents[2] / ".screenshots" / "dashboard"
 PHONE_WIDTH = 390
 
 pytestmark = pytest.mark.skipif(

@@ -14,7 +14,7 @@ from tests.handlers.leads_kit import STAFF_CHAT, Kit, Owner, staff_event
 async def talking(kit: Kit) -> tuple[Owner, int]:
     owner = await kit.owner()
     consent = await owner.start(FLOW)
-    assert consent.choices == ["handoff:consent:yes", "handoff:consent:no"]
+    assert consent.choices[:2] == ["handoff:consent:yes", "handoff:consent:no"]
     opened = await owner.tap(FLOW, "handoff:consent:yes")
     assert opened.choices == ["handoff:end"]
     [notice] = opened.notices

@@ -24,13 +24,14 @@ async def test_register_by_typing_only(database: Database) -> None:
     engine, channel = engine_for(database)
     owner = User(engine, user_id="u-e2e")
     notice = await owner.command("dangky")
-    assert "Ai giữ thông tin" in texts_of(notice)
+    assert "Quyền của anh/chị" in texts_of(notice)
     await owner.say("đồng ý")  # a typed label is the button
     await owner.say("Phạm Văn Tư")
     await owner.say("0912345678")
     await owner.say("Cơ sở cơ khí Tư")
     await owner.say("1")  # the first facility type
     await owner.say("Long Phú")
+    await owner.say("1")  # two official units are called Long Phú: the first one
     await owner.say("máy xay lúa")
     await owner.say("1")  # machinery
     await owner.say("5")  # done

@@ -101,7 +101,7 @@ async def test_erasure_anonymises_leads_and_keeps_statistics(database: Database)
         actions = [c.action for c in (await session.execute(select(Consent))).scalars()]
     assert actions == ["consent", "withdraw"]
     again = await owner.start(registration.FLOW)
-    assert again.choices == ["register:consent:yes", "register:consent:no"]
+    assert again.choices[:2] == ["register:consent:yes", "register:consent:no"]
 
 
 async def test_keeping_the_data_changes_nothing(database: Database) -> None:

@@ -19,7 +19,16 @@ from tests.harness import RecordingChannel, User, choice_ids, make_engine
 
 async def _fill_form(user: User) -> str:
     await user.command("dangky")
-    for text in ("đồng ý", "Phạm Văn Tư", "0912345678", "Cơ sở Tư", "1", "Long Phú", "bánh pía"):
+    for text in (
+        "đồng ý",
+        "Phạm Văn Tư",
+        "0912345678",
+        "Cơ sở Tư",
+        "1",
+        "Long Phú",
+        "1",
+        "bánh pía",
+    ):
         await user.say(text)
     await user.tap("register:kind:machinery")
     await user.tap("register:kinds_done")

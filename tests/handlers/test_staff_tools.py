@@ -100,3 +100,21 @@ async def test_a_ward_scoped_officer_cannot_touch_other_wards_from_chat(
     async with database.session() as session:
         stored = await session.get(Lead, lead.id)
     assert stored is not None and stored.status == "new"
+
+
+async def test_unlinked_members_cannot_answer_or_close_a_handoff(database: Database) -> None:
+    from handlers.handoff import FLOW
+    from tests.handlers.test_handoff import talking
+
+    kit = Kit.create(database)
+    owner, handoff_id = await talking(kit)
+    first = await owner.say(FLOW, "Máy sấy có được hỗ trợ không ạ?")
+    [message_id] = await kit.deliver(first.notices, first_message_id=700)
+    reply = await staff_event(
+        kit, "Chào anh", kind=EventKind.TEXT, reply_to=message_id, linked=False
+    )
+    assert "/lienket" in reply.text and reply.notices == []
+    closed = await staff_event(
+        kit, "dong", kind=EventKind.COMMAND, args=f"HT-{handoff_id}", linked=False
+    )
+    assert "/lienket" in closed.text and closed.notices == []

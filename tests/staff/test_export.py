@@ -32,9 +32,11 @@ AWKWARD = (
 )
 ELIGIBILITY = {
     "verdicts": [
+        "not a verdict first",
         {"programme_id": "may_moc_thiet_bi", "outcome": "likely_eligible"},
         {"programme_name": "Hội chợ", "outcome": "needs_review"},
-        {"outcome": "unknown_outcome"},
+        {"outcome": "unknown_outcome", "outside_province": "Tỉnh Khác"},
+        {"name": "Tên riêng", "programme_id": "x", "outcome": "needs_review"},
         "not a verdict",
         {"programme_id": "website_tmdt", "result": "likely_not_eligible"},
     ]
@@ -71,12 +73,19 @@ async def test_sql_cells_match_the_python_cells(database: Database) -> None:
                 assignee_id=1,
             )
         )
+    async with database.transaction() as session:
+        await session.execute(
+            update(Lead)
+            .where(Lead.id == 2)
+            .values(eligibility={"verdicts": [{"outcome": "x", "outside_province": "Tỉnh Xa"}]})
+        )
     expected = await _rows(database, python=True)
     got = await _rows(database, python=False)
     assert len(got) == len(AWKWARD)
     assert got == expected
     cells = [cell for row in got for cell in row]
     assert '\'=HYPERLINK("x")' in cells and "'\tTab" in cells and "'@cmd" in cells
+    assert any(cell.startswith("⚠️") and "Tỉnh Xa" in cell for cell in cells)
     assert "024 3823 4567" in cells and "0292 382 1234" in cells and "0912 345 678" in cells
 
 

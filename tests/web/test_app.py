@@ -7,7 +7,6 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.channels.webchat import SESSION_COOKIE, WebChatChannel
 from bot.messages import OutboundMessage
@@ -73,13 +72,13 @@ async def test_healthz_reports_the_database(client: TestClient[Any, Any]) -> Non
 
 async def test_healthz_is_503_when_the_database_is_down(client: TestClient[Any, Any]) -> None:
     engine = client.app[ENGINE_KEY]
-    live = engine.database.engine
-    engine.database.engine = create_async_engine("postgresql+asyncpg://nobody@127.0.0.1:1/none")
+    live = engine.database
+    engine.database = Database("postgresql+asyncpg://nobody@127.0.0.1:1/none")
     response = await client.get("/healthz")
     assert response.status == 503
     assert (await response.json())["database"] is False
-    await engine.database.engine.dispose()
-    engine.database.engine = live
+    await engine.database.dispose()
+    engine.database = live
 
 
 @pytest.mark.parametrize(

@@ -1,7 +1,7 @@
 """Broadcasts: announcements, one delivery row per recipient, button clicks, shared pace.
 
 Revision ID: 0003_i14_broadcasts
-Revises: 0003_i13_staff, 0003_i10_nlu
+Revises: 0003_i13_staff
 Create Date: 2026-12-04
 """
 
@@ -13,9 +13,7 @@ from alembic import op
 from storage.types import UTCDateTime
 
 revision: str = "0003_i14_broadcasts"
-#: Also joins the two heads this branch sees (staff from i13, understanding from main); the
-#: lead re-chains the 0003s at merge.
-down_revision: str | tuple[str, ...] | None = ("0003_i13_staff", "0003_i10_nlu")
+down_revision: str | None = "0003_i13_staff"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,24 @@
+""" "Xem thêm": the next part of a long reply (see :mod:`bot.paging`).
+
+The tap leaves the owner where they were: the flow and its step are unchanged, and the last
+part carries the original buttons again, so the question it belonged to can be answered.
+"""
+
+from __future__ import annotations
+
+from bot.flow import Flow, FlowContext
+from bot.messages import Conversation, InboundEvent, Step
+from bot.paging import MORE_LABEL, MORE_PREFIX, next_page
+
+NAME = MORE_PREFIX.rstrip(":")
+
+
+async def handle(ctx: FlowContext, conv: Conversation, event: InboundEvent) -> Step:
+    key = event.text.removeprefix(MORE_PREFIX)
+    page = next_page(conv, key, more_label=ctx.texts.label(MORE_LABEL))
+    if page is None:
+        return Step(conv, [ctx.say("core/more_gone")])
+    return Step(conv, [page])
+
+
+FLOW = Flow(name=NAME, start=handle, handle=handle)
