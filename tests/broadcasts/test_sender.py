@@ -9,6 +9,7 @@ clock. ``BROADCAST_FLOOD_SECONDS`` sets the length of the run at Telegram's real
 from __future__ import annotations
 
 import asyncio
+import math
 import os
 import random
 from dataclasses import replace
@@ -165,7 +166,8 @@ async def test_at_telegrams_pace_the_sender_stays_under_the_flood_limit(
             await transport.stop()
         stats = fake.stats()
     assert stats["delivered"] == count and stats["duplicates"] == 0
-    assert stats["flood_errors"] <= int(FLOOD_SECONDS // SECONDS_PER_MINUTE)
+    # One a minute, begun minutes counted: a pacing bug gives dozens in a few seconds.
+    assert stats["flood_errors"] <= math.ceil(FLOOD_SECONDS / SECONDS_PER_MINUTE)
 
 
 async def test_unsubscribed_since_the_snapshot_are_skipped_and_a_handoff_holds(
