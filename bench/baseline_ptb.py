@@ -44,7 +44,7 @@ from telegram.ext import (  # noqa: E402
 )
 from telegram.warnings import PTBUserWarning  # noqa: E402
 
-from bench.updates import (  # noqa: E402
+from bench.services import (  # noqa: E402
     SECRET_HEADER,
     WEBHOOK_PATH,
     free_port,

@@ -34,9 +34,10 @@ if str(ROOT) not in sys.path:
 
 import aiohttp  # noqa: E402
 
-from bot.broadcasts import BroadcastSender, SendPolicy  # noqa: E402
+from bot.app.workers.broadcasts import BroadcastSender  # noqa: E402
+from bot.broadcasts import SendPolicy  # noqa: E402
 from bot.channels.telegram_broadcast import TelegramBroadcastTransport  # noqa: E402
-from bot.clock import SystemClock  # noqa: E402
+from bot.core.clock import SystemClock  # noqa: E402
 from storage import Database, upgrade  # noqa: E402
 from tests.broadcasts.kit import open_rows, seed_recipients, start_broadcast, texts  # noqa: E402
 

@@ -38,13 +38,13 @@ from sqlalchemy import text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 from sqlalchemy.ext.asyncio import create_async_engine  # noqa: E402
 
-from bot.content import Content  # noqa: E402
+from bot.core.content import Content  # noqa: E402
 from bot.leads.catalogue import load_statuses  # noqa: E402
 from bot.staff import export, leadlist  # noqa: E402
 from bot.staff import stats as staff_stats  # noqa: E402
 from bot.staff.scope import Scope  # noqa: E402
 from storage import Database, upgrade  # noqa: E402
-from storage.staff import fold_search  # noqa: E402
+from storage.models.staff import fold_search  # noqa: E402
 
 SERVER_URL: Final = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 ZONE: Final = ZoneInfo("Asia/Ho_Chi_Minh")

@@ -21,10 +21,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import cProfile
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -36,7 +34,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Final, Literal, Protocol
+from typing import Any, Final, Literal
 
 ROOT: Final = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -45,6 +43,15 @@ if str(ROOT) not in sys.path:
 import aiohttp  # noqa: E402
 from aiohttp import web  # noqa: E402
 
+from bench.services import (  # noqa: E402
+    CONFIG_LINE_LIMIT,
+    PROFILE_ENV,
+    SECRET_HEADER,
+    WEBHOOK_PATH,
+    Service,
+    free_port,
+    serve_stdio,
+)
 from tests.fakes.telegram_api import (  # noqa: E402
     DEFAULT_TOKEN,
     FakeTelegramAPI,
@@ -70,14 +77,10 @@ WARMUP_USER_BASE: Final = 550_000_000
 USER_BASE: Final = 600_000_000
 FIRST_UPDATE_ID: Final = 1_000
 SECRET: Final = "bench-secret-0123456789"
-WEBHOOK_PATH: Final = "/telegram/webhook"
-SECRET_HEADER: Final = "X-Telegram-Bot-Api-Secret-Token"
 POSTGRES_ADMIN_URL: Final = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 BENCH_DATABASE_PREFIX: Final = "kc_bench_"
 DEFAULT_LOG_LEVEL: Final = "INFO"  # what ``khuyencong serve`` logs by default
 RESULTS_DIR: Final = ROOT / "bench" / "results"
-#: Set to a folder to run each server under cProfile (between start and stop).
-PROFILE_ENV: Final = "BENCH_PROFILE_DIR"
 #: How the driver tells our bot's process which event loop to run (``--event-loop``).
 EVENT_LOOP_ENV: Final = "EVENT_LOOP"
 BASELINE_SCRIPT: Final = ROOT / "bench" / "baseline_ptb.py"
@@ -85,8 +88,6 @@ BASELINE_SCRIPT: Final = ROOT / "bench" / "baseline_ptb.py"
 START_TIMEOUT_SECONDS: Final = 60.0
 STOP_TIMEOUT_SECONDS: Final = 300.0
 COMMAND_TIMEOUT_SECONDS: Final = 60.0
-#: Longest JSON line between the driver and a server (the recorded replies go in one).
-CONFIG_LINE_LIMIT: Final = 16 * 1024 * 1024
 REQUEST_TIMEOUT_SECONDS: Final = 60.0
 
 # -- targets ---------------------------------------------------------------------------------
@@ -240,16 +241,6 @@ def _message_with_button(
 # -- services: each server runs here or in its own process, behind one interface ---------------
 
 
-class Service(Protocol):
-    """A server under test or the fake API; ``command`` answers small JSON questions."""
-
-    async def start(self) -> dict[str, Any]: ...
-
-    async def command(self, name: str, args: dict[str, Any]) -> dict[str, Any]: ...
-
-    async def stop(self) -> dict[str, Any]: ...
-
-
 class BenchTelegramAPI(FakeTelegramAPI):
     """The test fake, lean for load: counts calls instead of keeping them, skips HTML parsing
     (the probe owner's chat still goes through every check) and accepts any callback id."""
@@ -329,8 +320,8 @@ class OurBotService:
         self.runtime: Any = None
 
     async def start(self) -> dict[str, Any]:
-        from bot.config import load_settings
-        from bot.runtime import BotRuntime
+        from bot.app.runtime import BotRuntime
+        from bot.core.config import load_settings
 
         port = free_port()
         settings = load_settings(
@@ -367,46 +358,7 @@ def _server_command(name: str) -> dict[str, Any]:
     raise ValueError(msg)
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 # -- running a service in its own process: one JSON line per command on stdin/stdout ---------
-
-
-async def serve_stdio(make: Callable[..., Service]) -> None:
-    """Read the service's arguments (first line), start it and print its details, then
-    answer commands until "stop" or EOF."""
-    loop = asyncio.get_running_loop()
-    reader = asyncio.StreamReader(limit=CONFIG_LINE_LIMIT)
-    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
-    service = make(**json.loads(await reader.readline()))
-    profile_dir = os.environ.get(PROFILE_ENV)
-    profiler = cProfile.Profile(time.process_time) if profile_dir else None
-    _reply(await service.start())
-    if profiler is not None:
-        profiler.enable()
-    while line := await reader.readline():
-        request = json.loads(line)
-        if request["command"] == "stop":
-            break
-        try:
-            answer = await service.command(request["command"], request.get("args", {}))
-        except Exception as exc:
-            answer = {"error": repr(exc)}
-        _reply(answer)
-    if profiler is not None:
-        profiler.disable()
-        name = f"{type(service).__name__}-{os.getpid()}.prof"
-        profiler.dump_stats(Path(profile_dir or ".") / name)
-    _reply(await service.stop())
-
-
-def _reply(answer: dict[str, Any]) -> None:
-    sys.stdout.write(json.dumps(answer) + "\n")
-    sys.stdout.flush()
 
 
 class ProcessService:
@@ -1063,7 +1015,7 @@ def options_from(args: argparse.Namespace) -> Options:
 
 
 def _our_bot(**config: Any) -> OurBotService:
-    from bot.logs import setup_logging
+    from bot.app.logs import setup_logging
 
     setup_logging(config["log_level"])
     return OurBotService(**config)
@@ -1075,7 +1027,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         asyncio.run(serve_stdio(FakeService))
         return 0
     if args.serve == "ours":
-        from bot import loop
+        from bot.core import loop
 
         kind = os.environ.get(EVENT_LOOP_ENV, "auto")
         loop.run(serve_stdio(_our_bot), kind=kind)  # type: ignore[arg-type]

@@ -1,48 +1,53 @@
-"""Conversation flows. Channel-neutral: nothing here imports a channel SDK."""
+"""Conversation flows. Channel-neutral: nothing here imports a channel or a platform SDK.
+
+Adding a flow: one module here exposing ``FLOW = Flow(...)`` with its wiring (commands,
+main-menu entry, draft key, cancel hook), and one line in :data:`FLOWS`.
+"""
 
 from __future__ import annotations
 
 from bot.broadcasts.clicks import count_click
-from bot.content import Content
-from bot.router import Router
+from bot.core.content import Content
+from bot.core.flow import Flow
+from bot.core.router import Router
 from handlers import (
     eligibility,
     handoff,
+    linking,
     more,
     myleads,
     policies,
     privacy,
-    questions,
     registration,
     staff,
     subscriptions,
 )
-from handlers.menu import build_menu_flow
+from handlers.common import questions
 
-#: Every flow the menu links to, by name (the prefix of its choice ids).
-FLOWS = (
+#: Every owner flow, in main-menu order (the prefix of its choice ids is its name).
+FLOWS: tuple[Flow, ...] = (
     policies.FLOW,
     eligibility.FLOW,
     registration.FLOW,
+    handoff.FLOW,
     myleads.FLOW,
     subscriptions.FLOW,
     privacy.FLOW,
-    handoff.FLOW,
+    linking.FLOW,
     more.FLOW,
 )
 
 
-def build_router() -> Router:
-    """The router with every flow of the bot and the hooks between them."""
-    router = Router(menu=build_menu_flow(answer_text=questions.answer_question))
-    for flow in FLOWS:
-        router.add(flow)
-    router.staff_handler = staff.handle_staff_event
-    router.stop_subscriptions = subscriptions.stop_all
-    router.cancel_hooks.append(handoff.close_open_handoff)
-    router.choice_hooks.append(count_click)
-    router.understand = questions.understand_text
-    return router
+def build_router(flows: tuple[Flow, ...] = FLOWS) -> Router:
+    """The router with the flows, the understanding of typed text, the free-text answerer
+    at the menu and the staff side."""
+    return Router(
+        flows,
+        understand=questions.understand_text,
+        answer_text=questions.answer_question,
+        staff_handler=staff.handle_staff_event,
+        choice_hooks=(count_click,),
+    )
 
 
 def warm_up(content: Content) -> None:

@@ -20,7 +20,10 @@ from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from bot.content import Content
+from bot.core.content import Content
+from bot.core.flow import Flow, FlowContext
+from bot.core.messages import Choice, Conversation, EventKind, InboundEvent, OutboundMessage, Step
+from bot.core.paging import OWNER_MESSAGE_LIMIT
 from bot.eligibility import (
     ALL_PROGRAMMES,
     LOCATION_FACTS,
@@ -40,10 +43,7 @@ from bot.eligibility import (
 )
 from bot.eligibility.answers import is_unknown_answer
 from bot.eligibility.places import MAX_PLACE_MATCHES, next_page, place_page
-from bot.flow import Flow, FlowContext
-from bot.messages import Choice, Conversation, EventKind, InboundEvent, OutboundMessage, Step
 from bot.nlu import fold
-from bot.paging import OWNER_MESSAGE_LIMIT
 from bot.parsing import (
     Gazetteer,
     ParseError,
@@ -54,12 +54,11 @@ from bot.parsing import (
     parse_number,
 )
 from bot.policy import Catalogue, load_catalogue
+from handlers.common import back_to_menu, menu_choice
 
 NAME = "eligibility"
 PROGRESS_KEY = "eligibility_progress"
 RESULT_KEY = "eligibility"
-MENU_FLOW = "menu"
-MENU_CHOICE = "menu:main"
 ASK_STAFF_CHOICE = "handoff:start"
 REGISTER_CHOICE = "register:start:{programme}"
 
@@ -208,7 +207,13 @@ async def handle(ctx: FlowContext, conv: Conversation, event: InboundEvent) -> S
     return await _on_text(ctx, conv, progress, event.text)
 
 
-FLOW = Flow(name=NAME, start=start, handle=handle)
+FLOW = Flow(
+    name=NAME,
+    start=start,
+    handle=handle,
+    commands={"kiemtra": "start"},
+    menu_entry="menu.eligibility",
+)
 
 
 # --- steps ----------------------------------------------------------------------------------
@@ -244,7 +249,7 @@ def _no_check_in_progress(ctx: FlowContext, conv: Conversation) -> Step:
         text=ctx.texts.render("eligibility/no_check", has_result=RESULT_KEY in conv.data),
         choices=(
             Choice(f"{NAME}:{RESTART}", ctx.texts.label("eligibility.start_new")),
-            Choice(MENU_CHOICE, ctx.texts.label("nav.menu")),
+            menu_choice(ctx),
         ),
         columns=BUTTON_COLUMNS,
     )
@@ -631,8 +636,8 @@ def _finish(
         "verdicts": [verdict.to_dict() for verdict in verdicts],
         "evaluated_on": ctx.today.isoformat(),
     }
-    data = {key: value for key, value in conv.data.items() if key != PROGRESS_KEY}
-    data[RESULT_KEY] = result
+    done = back_to_menu(conv, PROGRESS_KEY)
+    done.data[RESULT_KEY] = result
     ctx.trace["eligibility"] = {v.programme_id: v.outcome.value for v in verdicts}
     replies = list(before)
     if len(verdicts) > 1:
@@ -652,12 +657,12 @@ def _finish(
             text=ctx.texts.render("eligibility/done"),
             choices=(
                 Choice(f"{NAME}:{RESTART}", ctx.texts.label("eligibility.restart")),
-                Choice(MENU_CHOICE, ctx.texts.label("nav.menu")),
+                menu_choice(ctx),
             ),
             columns=BUTTON_COLUMNS,
         )
     )
-    return Step(Conversation(flow=MENU_FLOW, step=START, data=data), replies)
+    return Step(done, replies)
 
 
 def _grouped(verdicts: list[ProgrammeVerdict]) -> list[list[ProgrammeVerdict]]:

@@ -13,21 +13,22 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.flow import Flow, FlowContext
+from bot.core.flow import Flow, FlowContext
+from bot.core.messages import Choice, Conversation, EventKind, InboundEvent, OutboundMessage, Step
 from bot.leads.catalogue import load_statuses
 from bot.leads.codes import format_handoff_ref
 from bot.leads.views import label_or_code, lead_view
-from bot.messages import Choice, Conversation, EventKind, InboundEvent, OutboundMessage, Step
-from handlers.privacy import (
-    at_menu,
+from handlers.common import (
+    back_to_menu,
     consent_request,
     has_consent,
     menu_choice,
+    notify_staff,
     record_consent,
     refusal_reply,
 )
-from storage.leads import ConsentAction, Handoff
-from storage.repositories import Handoffs, Leads, handoff_topic
+from storage.models import ConsentAction, Handoff
+from storage.repositories import Handoffs, handoff_topic
 
 NAME = "handoff"
 #: Conversation data key of this flow: {"id": <handoff id>, "acked": bool}.
@@ -46,7 +47,7 @@ async def close_idle_handoffs(session: AsyncSession, *, now: datetime, idle: tim
 
 async def close_open_handoff(ctx: FlowContext) -> bool:
     """End the owner's open hand-off (``/huy`` while talking to staff); True if one was open."""
-    handoffs = Handoffs(ctx.session)
+    handoffs = ctx.repos.handoffs
     handoff = await handoffs.open_for(ctx.identity.identity_id)
     if handoff is None:
         return False
@@ -70,15 +71,14 @@ def _talking(conv: Conversation, handoff: Handoff, *, acked: bool) -> Conversati
 
 def _tell_staff(ctx: FlowContext, handoff: Handoff, template: str, **values: object) -> None:
     text = ctx.texts.render(template, ref=format_handoff_ref(handoff.id), **values)
-    for channel, chat_id in ctx.settings.staff_targets:
-        ctx.notify(channel, chat_id, OutboundMessage(text=text), topic=handoff_topic(handoff.id))
+    notify_staff(ctx, text, topic=handoff_topic(handoff.id))
 
 
 def _no_staff(ctx: FlowContext, conv: Conversation) -> Step:
     """No staff chat is configured (STAFF_CHATS): nobody would read the question, so the
     owner is never told it was passed on; they get the Center's phone instead."""
     reply = OutboundMessage(text=ctx.texts.render("handoff/no_staff"), choices=(menu_choice(ctx),))
-    return Step(at_menu(conv, STATE_KEY), [reply])
+    return Step(back_to_menu(conv, STATE_KEY), [reply])
 
 
 async def start(ctx: FlowContext, conv: Conversation, event: InboundEvent) -> Step:
@@ -94,7 +94,7 @@ async def start(ctx: FlowContext, conv: Conversation, event: InboundEvent) -> St
 async def _open(ctx: FlowContext, conv: Conversation) -> Step:
     if not ctx.settings.staff_targets:
         return _no_staff(ctx, conv)
-    handoffs = Handoffs(ctx.session)
+    handoffs = ctx.repos.handoffs
     handoff = await handoffs.open_for(ctx.identity.identity_id)
     if handoff is not None and await handoffs.close_if_idle(handoff, now=ctx.now, idle=_idle(ctx)):
         handoff = None
@@ -104,7 +104,7 @@ async def _open(ctx: FlowContext, conv: Conversation) -> Step:
             choices=(_end_choice(ctx),),
         )
         return Step(_talking(conv, handoff, acked=True), [reply])
-    latest = next(iter(await Leads(ctx.session).for_person(ctx.identity.person_id)), None)
+    latest = next(iter(await ctx.repos.leads.for_person(ctx.identity.person_id)), None)
     handoff = await handoffs.open(
         person_id=ctx.identity.person_id,
         identity_id=ctx.identity.identity_id,
@@ -134,13 +134,13 @@ async def handle(ctx: FlowContext, conv: Conversation, event: InboundEvent) -> S
             return await _open(ctx, conv)
         if action == "consent:no":
             await record_consent(ctx, ConsentAction.REFUSE)
-            return Step(at_menu(conv, STATE_KEY), [refusal_reply(ctx)])
+            return Step(back_to_menu(conv, STATE_KEY), [refusal_reply(ctx)])
         if action == "end":
             return await _end(ctx, conv)
         return await start(ctx, conv, event)
     if conv.step == "consent":
         return Step(conv, [consent_request(ctx, NAME)])
-    handoffs = Handoffs(ctx.session)
+    handoffs = ctx.repos.handoffs
     handoff = await handoffs.open_for(ctx.identity.identity_id)
     if handoff is not None and await handoffs.close_if_idle(handoff, now=ctx.now, idle=_idle(ctx)):
         handoff = None
@@ -150,7 +150,7 @@ async def handle(ctx: FlowContext, conv: Conversation, event: InboundEvent) -> S
             text=ctx.texts.render("handoff/ended_meanwhile"),
             choices=(Choice(f"{NAME}:start", ctx.texts.label("handoff.again")), menu_choice(ctx)),
         )
-        return Step(at_menu(conv, STATE_KEY), [reply])
+        return Step(back_to_menu(conv, STATE_KEY), [reply])
     if event.kind is not EventKind.TEXT or not event.text.strip():
         return Step(
             conv,
@@ -175,9 +175,22 @@ async def handle(ctx: FlowContext, conv: Conversation, event: InboundEvent) -> S
 async def _end(ctx: FlowContext, conv: Conversation) -> Step:
     await close_open_handoff(ctx)
     reply = OutboundMessage(text=ctx.texts.render("handoff/ended"), choices=(menu_choice(ctx),))
-    return Step(at_menu(conv, STATE_KEY), [reply])
+    return Step(back_to_menu(conv, STATE_KEY), [reply])
 
 
-FLOW = Flow(name=NAME, start=start, handle=handle)
+async def on_cancel(ctx: FlowContext, everything: bool) -> str | None:
+    """Any cancel ends an open hand-off (staff are told)."""
+    return "handoff" if await close_open_handoff(ctx) else None
+
+
+FLOW = Flow(
+    name=NAME,
+    start=start,
+    handle=handle,
+    commands={"canbo": "start"},
+    menu_entry="menu.ask_staff",
+    draft_key=STATE_KEY,
+    on_cancel=on_cancel,
+)
 
 __all__ = ["FLOW", "close_idle_handoffs", "close_open_handoff", "owner_has_open_handoff"]

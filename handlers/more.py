@@ -1,4 +1,4 @@
-""" "Xem thêm": the next part of a long reply (see :mod:`bot.paging`).
+""" "Xem thêm": the next part of a long reply (see :mod:`bot.core.paging`).
 
 The tap leaves the owner where they were: the flow and its step are unchanged, and the last
 part carries the original buttons again, so the question it belonged to can be answered.
@@ -6,9 +6,9 @@ part carries the original buttons again, so the question it belonged to can be a
 
 from __future__ import annotations
 
-from bot.flow import Flow, FlowContext
-from bot.messages import Conversation, InboundEvent, Step
-from bot.paging import MORE_LABEL, MORE_PREFIX, next_page
+from bot.core.flow import Flow, FlowContext
+from bot.core.messages import Conversation, InboundEvent, Step
+from bot.core.paging import MORE_LABEL, MORE_PREFIX, PAGES_KEY, next_page
 
 NAME = MORE_PREFIX.rstrip(":")
 
@@ -21,4 +21,5 @@ async def handle(ctx: FlowContext, conv: Conversation, event: InboundEvent) -> S
     return Step(conv, [page])
 
 
-FLOW = Flow(name=NAME, start=handle, handle=handle)
+#: Unread parts may show a name or a phone: a cancel drops them with the forms.
+FLOW = Flow(name=NAME, start=handle, handle=handle, draft_key=PAGES_KEY)

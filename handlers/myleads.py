@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC
 
-from bot.flow import Flow, FlowContext
+from bot.core.flow import Flow, FlowContext
+from bot.core.messages import Choice, Conversation, EventKind, InboundEvent, OutboundMessage, Step
+from bot.core.sanitize import bounded_int
 from bot.leads.catalogue import load_statuses
 from bot.leads.views import lead_view
-from bot.messages import Choice, Conversation, EventKind, InboundEvent, OutboundMessage, Step
-from bot.sanitize import bounded_int
-from handlers.privacy import menu_choice
-from storage.repositories import Leads
+from handlers.common import menu_choice
 
 NAME = "myleads"
 #: At most this many leads get a button; older ones are listed as text only.
@@ -20,7 +19,7 @@ MAX_BUTTONS = 8
 async def start(ctx: FlowContext, conv: Conversation, event: InboundEvent) -> Step:
     zone = ctx.now.tzinfo or UTC
     statuses = ctx.content.get(load_statuses)
-    leads = await Leads(ctx.session).for_person(ctx.identity.person_id)
+    leads = await ctx.repos.leads.for_person(ctx.identity.person_id)
     conv = Conversation(flow=NAME, step="list", data=conv.data)
     if not leads:
         reply = OutboundMessage(
@@ -51,7 +50,7 @@ async def handle(ctx: FlowContext, conv: Conversation, event: InboundEvent) -> S
 
 
 async def _detail(ctx: FlowContext, conv: Conversation, lead_id: int) -> Step:
-    leads = Leads(ctx.session)
+    leads = ctx.repos.leads
     lead = await leads.get(lead_id)
     if lead is None or lead.person_id != ctx.identity.person_id or lead.anonymised_at:
         return await start(ctx, conv, _noop(ctx))
@@ -85,6 +84,12 @@ def _noop(ctx: FlowContext) -> InboundEvent:
     )
 
 
-FLOW = Flow(name=NAME, start=start, handle=handle)
+FLOW = Flow(
+    name=NAME,
+    start=start,
+    handle=handle,
+    commands={"hoso": "start"},
+    menu_entry="menu.my_leads",
+)
 
 __all__ = ["FLOW"]

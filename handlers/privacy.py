@@ -1,11 +1,8 @@
-"""Consent and the owner's data rights ("Dữ liệu của tôi"): view, correct, erase.
+"""The owner's data rights ("Dữ liệu của tôi"): view, correct, erase, read the notice.
 
-The consent gate (:func:`consent_request`, :func:`record_consent`) is shared by the flows
-that collect personal data (registration, hand-off): nothing personal is asked or stored
-before an explicit "Đồng ý" to the current notice version (Law 91/2025 Art. 9; Decree
-356/2025: no pre-selected or implied consent), and each answer is recorded as evidence.
-Erasure anonymises leads, deletes the message log and conversation state, and records the
-withdrawal; anonymous statistics stay.
+The consent gate itself is in the toolkit (:mod:`handlers.common.consent`). Erasure
+anonymises leads, deletes the message log and conversation state, and records the
+withdrawal; anonymous statistics stay, and the erasure step itself is not logged.
 """
 
 from __future__ import annotations
@@ -13,29 +10,25 @@ from __future__ import annotations
 from datetime import UTC, date
 from typing import Any
 
-from bot.flow import Flow, FlowContext
-from bot.leads.catalogue import ConsentNotice, load_notices, load_statuses
+from bot.core.flow import Flow, FlowContext
+from bot.core.messages import Choice, Conversation, EventKind, InboundEvent, OutboundMessage, Step
+from bot.core.sanitize import bounded_int
+from bot.leads.catalogue import load_notices, load_statuses
 from bot.leads.requests import working_days_after
 from bot.leads.views import display_phone, label_or_code, lead_view
-from bot.messages import Choice, Conversation, EventKind, InboundEvent, OutboundMessage, Step
-from bot.parsing import ParseError, format_phone_vn, parse_money, parse_phone
-from bot.sanitize import bounded_int
-from storage.leads import ConsentAction, Lead
-from storage.repositories import (
-    ACTOR_OWNER,
-    PURPOSE_LEAD,
-    Consents,
-    Handoffs,
-    Leads,
-    Subscriptions,
-    erase_person,
+from bot.parsing import ParseError, parse_money
+from handlers.common import (
+    consent_request,
+    menu_choice,
+    notice_text,
+    notify_staff,
+    read_phone,
+    record_consent,
 )
-from storage.repositories.leads import CORRECTABLE_FIELDS
+from storage.models import ConsentAction, Lead
+from storage.repositories import ACTOR_OWNER, CORRECTABLE_FIELDS, erase_person
 
 NAME = "privacy"
-DAYS_PER_MONTH = 30
-PLATFORM_TELEGRAM = "Telegram"
-PLATFORM_ZALO = "Zalo"
 #: Consent purposes (the part before ":") and the label that names them.
 PURPOSE_LABELS = {"lead": "privacy.purpose.lead", "subscribe": "privacy.purpose.subscription"}
 #: Flows that ask for consent; their name is carried by the "Xem thêm" of the notice.
@@ -54,14 +47,7 @@ FIX_FIELDS: tuple[str, ...] = (
 )
 
 
-# --- the consent gate, used by registration and hand-off -----------------------------------
-
-
-def lead_notice(ctx: FlowContext) -> ConsentNotice:
-    return ctx.content.get(load_notices).lead
-
-
-def request_deadline(ctx: FlowContext) -> dict[str, object]:
+def _request_deadline(ctx: FlowContext) -> dict[str, object]:
     """For staff notices: by when the owner's request must be acknowledged (Decree 356)."""
     rule = ctx.content.get(load_notices).data_requests
     days = rule.acknowledge_within_working_days
@@ -70,81 +56,6 @@ def request_deadline(ctx: FlowContext) -> dict[str, object]:
         "working_days": days,
         "rule": rule.citation,
     }
-
-
-def notice_text(ctx: FlowContext, *, full: bool = False) -> str:
-    """The one-screen notice, or (``full``) every detail of it when the content has them."""
-    notice = lead_notice(ctx)
-    source = notice.details if full and notice.details else notice.text
-    retention_months = max(1, ctx.settings.lead_retention_days // DAYS_PER_MONTH)
-    return ctx.texts.render_string(
-        source, retention_months=retention_months, platforms=chat_platforms(ctx)
-    )
-
-
-def chat_platforms(ctx: FlowContext) -> list[str]:
-    """The chat apps this bot runs on whose servers carry the owner's messages: only those
-    configured are named (the web chat is the Center's own server)."""
-    settings = ctx.settings
-    running = (
-        (PLATFORM_TELEGRAM, settings.telegram_enabled),
-        (PLATFORM_ZALO, bool(getattr(settings, "zalo_enabled", False))),
-    )
-    return [name for name, enabled in running if enabled]
-
-
-async def has_consent(ctx: FlowContext) -> bool:
-    """True when the person agreed to the notice version in force (and did not withdraw)."""
-    consents = Consents(ctx.session)
-    return await consents.has_consent(
-        ctx.identity.person_id, PURPOSE_LEAD, lead_notice(ctx).version
-    )
-
-
-def consent_request(ctx: FlowContext, flow: str, *, full: bool = False) -> OutboundMessage:
-    """The notice with two equal buttons; nothing is pre-selected or assumed. The short
-    notice offers the full one ("Xem thêm"), which carries the same two buttons."""
-    choices = [
-        Choice(f"{flow}:consent:yes", ctx.texts.label("privacy.agree")),
-        Choice(f"{flow}:consent:no", ctx.texts.label("privacy.disagree")),
-    ]
-    if not full and lead_notice(ctx).details:
-        choices.append(Choice(f"{NAME}:notice:{flow}", ctx.texts.label("privacy.more")))
-    return OutboundMessage(text=notice_text(ctx, full=full), choices=tuple(choices), columns=2)
-
-
-async def record_consent(ctx: FlowContext, action: ConsentAction) -> None:
-    await Consents(ctx.session).record(
-        ctx.identity.person_id,
-        identity_id=ctx.identity.identity_id,
-        channel=ctx.identity.channel,
-        purpose=PURPOSE_LEAD,
-        action=action,
-        notice_version=lead_notice(ctx).version,
-        now=ctx.now,
-    )
-
-
-def refusal_reply(ctx: FlowContext) -> OutboundMessage:
-    """After "Không đồng ý": nothing stored, and the public parts of the bot stay open."""
-    return OutboundMessage(
-        text=ctx.texts.render("privacy/refused"),
-        choices=(
-            Choice("policies:start", ctx.texts.label("privacy.browse_policies")),
-            Choice("eligibility:start", ctx.texts.label("privacy.check_eligibility")),
-            Choice("menu:main", ctx.texts.label("nav.menu")),
-        ),
-    )
-
-
-def at_menu(conv: Conversation, *drop: str) -> Conversation:
-    """Back at the main menu, keeping other flows' data except the keys in ``drop``."""
-    data = {key: value for key, value in conv.data.items() if key not in drop}
-    return Conversation(flow="menu", step="start", data=data)
-
-
-def menu_choice(ctx: FlowContext) -> Choice:
-    return Choice("menu:main", ctx.texts.label("nav.menu"))
 
 
 # --- the "Dữ liệu của tôi" flow -------------------------------------------------------------
@@ -237,7 +148,7 @@ async def _view(ctx: FlowContext, conv: Conversation) -> OutboundMessage:
     statuses = ctx.content.get(load_statuses)
     leads = [
         lead_view(lead, texts=ctx.texts, statuses=statuses, zone=zone)
-        for lead in await Leads(ctx.session).for_person(person_id)
+        for lead in await ctx.repos.leads.for_person(person_id)
     ]
     consents = [
         {
@@ -247,10 +158,10 @@ async def _view(ctx: FlowContext, conv: Conversation) -> OutboundMessage:
             "version": consent.notice_version,
             "channel": label_or_code(ctx.texts, f"channel.{consent.channel}", consent.channel),
         }
-        for consent in await Consents(ctx.session).for_person(person_id)
+        for consent in await ctx.repos.consents.for_person(person_id)
     ]
-    topics = sorted(await Subscriptions(ctx.session).active_topics(person_id))
-    open_handoff = await Handoffs(ctx.session).open_for(ctx.identity.identity_id)
+    topics = sorted(await ctx.repos.subscriptions.active_topics(person_id))
+    open_handoff = await ctx.repos.handoffs.open_for(ctx.identity.identity_id)
     eligibility = conv.data.get("eligibility")
     evaluated_on = _day(eligibility.get("evaluated_on")) if isinstance(eligibility, dict) else None
     return OutboundMessage(
@@ -290,7 +201,7 @@ def _day(raw: object) -> date | None:
 
 
 async def _fix_pick_lead(ctx: FlowContext, conv: Conversation) -> Step:
-    leads = await Leads(ctx.session).for_person(ctx.identity.person_id)
+    leads = await ctx.repos.leads.for_person(ctx.identity.person_id)
     if not leads:
         return Step(_in_flow(conv, "home", {}), [ctx.say("privacy/nothing_to_fix"), _home(ctx)])
     if len(leads) == 1:
@@ -305,7 +216,7 @@ async def _fix_pick_lead(ctx: FlowContext, conv: Conversation) -> Step:
 
 
 async def _own_lead(ctx: FlowContext, lead_id: int) -> Lead | None:
-    lead = await Leads(ctx.session).get(lead_id)
+    lead = await ctx.repos.leads.get(lead_id)
     if lead is None or lead.person_id != ctx.identity.person_id or lead.anonymised_at:
         return None
     return lead
@@ -335,28 +246,10 @@ async def _fix_value(
         return Step(_in_flow(conv, "home", {}), [_home(ctx)])
     value: object
     if field == "phone":
-        if event.kind is EventKind.CONTACT:
-            contact = event.contact
-            if contact is None or contact.owner_user_id != event.user_id:
-                return Step(conv, [ctx.say("register/contact_not_yours")])
-            raw = contact.phone
-        else:
-            raw = event.text
-        try:
-            value = parse_phone(raw)
-        except ParseError as error:
-            suggestion = format_phone_vn(error.suggestion) if error.suggestion else None
-            return Step(
-                conv,
-                [
-                    ctx.say(
-                        "parsing/phone_invalid",
-                        reason=error.reason.value,
-                        suggestion=suggestion,
-                        digits=sum(char.isdigit() for char in raw),
-                    )
-                ],
-            )
+        reading = read_phone(ctx, event)
+        if reading is None or reading.problem is not None:
+            return Step(conv, [reading.problem] if reading and reading.problem else [])
+        value = reading.phone
     elif field == "budget":
         try:
             value = parse_money(event.text)
@@ -366,20 +259,15 @@ async def _fix_value(
         value = " ".join(event.text.split())
         if not MIN_TEXT <= len(str(value)) <= MAX_TEXT:
             return Step(conv, [ctx.say("privacy/fix_invalid")])
-    changed = await Leads(ctx.session).correct(
-        lead, {field: value}, actor=ACTOR_OWNER, now=ctx.now
-    )
+    changed = await ctx.repos.leads.correct(lead, {field: value}, actor=ACTOR_OWNER, now=ctx.now)
     if changed:
-        notice = OutboundMessage(
-            text=ctx.texts.render(
-                "staff/lead_corrected",
-                code=lead.code,
-                fields=[ctx.texts.label(f"privacy.field.{name}") for name in changed],
-                **request_deadline(ctx),
-            )
+        notice = ctx.texts.render(
+            "staff/lead_corrected",
+            code=lead.code,
+            fields=[ctx.texts.label(f"privacy.field.{name}") for name in changed],
+            **_request_deadline(ctx),
         )
-        for channel, chat_id in ctx.settings.staff_targets:
-            ctx.notify(channel, chat_id, notice, topic=f"lead:{lead.id}")
+        notify_staff(ctx, notice, topic=f"lead:{lead.id}")
     shown = display_phone(str(value)) if field == "phone" else value
     reply = ctx.say(
         "privacy/fixed",
@@ -402,11 +290,9 @@ async def _erase(ctx: FlowContext, conv: Conversation) -> Step:
     await record_consent(ctx, ConsentAction.WITHDRAW)
     codes = [code for code in report.lead_codes if code]
     if codes:
-        notice = OutboundMessage(
-            text=ctx.texts.render("staff/lead_erased", codes=codes, **request_deadline(ctx))
-        )
-        for channel, chat_id in ctx.settings.staff_targets:
-            ctx.notify(channel, chat_id, notice, topic="erasure")
+        text = ctx.texts.render("staff/lead_erased", codes=codes, **_request_deadline(ctx))
+        notify_staff(ctx, text, topic="erasure")
+    ctx.leave_no_trace()
     ctx.trace["erased_leads"] = len(codes)
     reply = OutboundMessage(
         text=ctx.texts.render("privacy/deleted", count=len(codes)), choices=(menu_choice(ctx),)
@@ -415,16 +301,13 @@ async def _erase(ctx: FlowContext, conv: Conversation) -> Step:
     return Step(Conversation(flow="menu", step="start", data={}), [reply])
 
 
-FLOW = Flow(name=NAME, start=start, handle=handle)
+FLOW = Flow(
+    name=NAME,
+    start=start,
+    handle=handle,
+    commands={"dulieu": "start"},
+    menu_entry="menu.privacy",
+    draft_key=NAME,
+)
 
-__all__ = [
-    "FLOW",
-    "at_menu",
-    "consent_request",
-    "has_consent",
-    "lead_notice",
-    "menu_choice",
-    "notice_text",
-    "record_consent",
-    "refusal_reply",
-]
+__all__ = ["FLOW"]

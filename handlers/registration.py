@@ -10,41 +10,35 @@ double tap, a redelivered update or a retry by another worker yields one lead.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import uuid
 from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from typing import Any
 
+from bot.core.flow import Flow, FlowContext
+from bot.core.messages import Choice, Conversation, EventKind, InboundEvent, OutboundMessage, Step
 from bot.eligibility import load_eligibility
 from bot.eligibility.answers import is_unknown_answer
-from bot.flow import Flow, FlowContext
 from bot.leads.catalogue import LeadOptions, load_lead_options, load_statuses
 from bot.leads.codes import format_lead_code
-from bot.leads.views import (
-    display_phone,
-    kinds_text,
-    label_or_code,
-    lead_view,
-    programme_titles,
-)
-from bot.messages import Choice, Conversation, EventKind, InboundEvent, OutboundMessage, Step
-from bot.parsing import (
-    ParseError,
-    content_gazetteer,
-    format_phone_vn,
-    parse_money,
-    parse_phone,
-)
-from handlers.privacy import (
-    at_menu,
+from bot.leads.views import display_phone, kinds_text, label_or_code, lead_view, programme_titles
+from bot.parsing import ParseError, content_gazetteer, parse_money
+from handlers.common import (
+    back_to_menu,
     consent_request,
     has_consent,
     lead_notice,
+    load_state,
     menu_choice,
+    notify_staff,
+    read_phone,
     record_consent,
     refusal_reply,
+    save_state,
 )
-from storage.leads import ConsentAction, Lead
-from storage.repositories import LeadFields, Leads, Outcome
+from storage.models import ConsentAction, Lead
+from storage.repositories import LeadFields, Outcome
 
 NAME = "register"
 ELIGIBILITY_KEY = "eligibility"
@@ -82,14 +76,63 @@ def _options(ctx: FlowContext) -> LeadOptions:
     return ctx.content.get(load_lead_options)
 
 
-def _state(conv: Conversation) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class RegistrationDraft:
+    """The half-filled form, in ``conv.data["register"]`` (personal: dropped on cancel).
+
+    ``draft`` is empty until the owner agreed to the notice: before that only the
+    programme (not personal) is kept.
+    """
+
+    programme: str = ""
+    #: The draft id (carried by the confirm button, unique in the lead history).
+    draft: str = ""
+    fields: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    #: Answering one field from the summary's "Sửa" menu: back to the summary after it.
+    editing: bool = False
+    #: A typed commune that matched several official units, and those units (code → name),
+    #: while the owner picks one.
+    commune_text: str = ""
+    commune_options: Mapping[str, str] = dataclasses.field(default_factory=dict)
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any]) -> RegistrationDraft:
+        fields = data.get("fields")
+        options = data.get("commune_options")
+        return cls(
+            programme=str(data.get("programme") or ""),
+            draft=str(data.get("draft") or ""),
+            fields=dict(fields) if isinstance(fields, Mapping) else {},
+            editing=bool(data.get("editing")),
+            commune_text=str(data.get("commune_text") or ""),
+            commune_options=(
+                {str(k): str(v) for k, v in options.items()}
+                if isinstance(options, Mapping)
+                else {}
+            ),
+        )
+
+    def to_data(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"programme": self.programme}
+        if self.draft:
+            data.update(draft=self.draft, fields=dict(self.fields))
+        if self.editing:
+            data["editing"] = True
+        if self.commune_options:
+            data.update(commune_text=self.commune_text, commune_options=dict(self.commune_options))
+        return data
+
+    def answered(self, name: str, value: object) -> RegistrationDraft:
+        return replace(self, fields={**self.fields, name: value})
+
+
+def _state(conv: Conversation) -> RegistrationDraft:
     # Read even from another flow: an old "Gửi đăng ký" button still confirms its draft.
-    raw = conv.data.get(NAME)
-    return dict(raw) if isinstance(raw, dict) else {}
+    return load_state(conv, NAME, RegistrationDraft)
 
 
-def _at(conv: Conversation, step: str, state: Mapping[str, Any]) -> Conversation:
-    return Conversation(flow=NAME, step=step, data={**conv.data, NAME: dict(state)})
+def _at(conv: Conversation, step: str, state: RegistrationDraft) -> Conversation:
+    return save_state(conv, flow=NAME, step=step, key=NAME, state=state)
 
 
 # --- entry ----------------------------------------------------------------------------------
@@ -101,7 +144,7 @@ async def start(ctx: FlowContext, conv: Conversation, event: InboundEvent) -> St
         programme = event.text.removeprefix(f"{NAME}:start:")
     if not await has_consent(ctx):
         # Only the programme id (not personal) is kept until the owner agrees.
-        state = {"programme": programme}
+        state = RegistrationDraft(programme=programme)
         return Step(_at(conv, "consent", state), [consent_request(ctx, NAME)])
     return await _begin(ctx, conv, programme)
 
@@ -109,12 +152,12 @@ async def start(ctx: FlowContext, conv: Conversation, event: InboundEvent) -> St
 async def _begin(ctx: FlowContext, conv: Conversation, programme: str) -> Step:
     """A new draft, pre-filled from the eligibility answers and the owner's last lead."""
     fields = _reused_answers(ctx, conv, programme)
-    latest = next(iter(await Leads(ctx.session).for_person(ctx.identity.person_id)), None)
+    latest = next(iter(await ctx.repos.leads.for_person(ctx.identity.person_id)), None)
     if latest is not None:
         fields.setdefault("full_name", latest.full_name)
         fields.setdefault("phone", latest.phone)
         fields.setdefault("facility_name", latest.facility_name)
-    state = {"draft": uuid.uuid4().hex, "programme": programme, "fields": fields}
+    state = RegistrationDraft(programme=programme, draft=uuid.uuid4().hex, fields=fields)
     intro = ctx.say("register/intro", reused=sorted(fields))
     return _next(ctx, conv, state, intro=intro)
 
@@ -170,7 +213,7 @@ async def handle(ctx: FlowContext, conv: Conversation, event: InboundEvent) -> S
     state = _state(conv)
     if event.kind is EventKind.CHOICE:
         return await _on_choice(ctx, conv, event, state)
-    if conv.step == "consent" or "draft" not in state:
+    if conv.step == "consent" or not state.draft:
         if conv.step == "consent":
             return Step(conv, [consent_request(ctx, NAME)])
         return await start(ctx, conv, event)
@@ -181,7 +224,7 @@ async def handle(ctx: FlowContext, conv: Conversation, event: InboundEvent) -> S
 
 
 async def _on_choice(
-    ctx: FlowContext, conv: Conversation, event: InboundEvent, state: dict[str, Any]
+    ctx: FlowContext, conv: Conversation, event: InboundEvent, state: RegistrationDraft
 ) -> Step:
     _, _, rest = event.text.partition(":")
     action, _, arg = rest.partition(":")
@@ -190,31 +233,31 @@ async def _on_choice(
     if action == "consent":
         if arg == "yes":
             await record_consent(ctx, ConsentAction.CONSENT)
-            return await _begin(ctx, conv, str(state.get("programme", "")))
+            return await _begin(ctx, conv, state.programme)
         await record_consent(ctx, ConsentAction.REFUSE)
-        return Step(at_menu(conv, NAME), [refusal_reply(ctx)])
+        return Step(back_to_menu(conv, NAME), [refusal_reply(ctx)])
     if action == "ok":
         return await _confirm(ctx, conv, state, arg)
-    if "draft" not in state:
-        return Step(at_menu(conv, NAME), [_expired(ctx)])
-    fields: dict[str, Any] = dict(state.get("fields", {}))
+    if not state.draft:
+        return Step(back_to_menu(conv, NAME), [_expired(ctx)])
+    fields = state.fields
     options = _options(ctx)
     if action == "cancel":
-        return Step(at_menu(conv, NAME), [ctx.say("register/cancelled"), _menu_only(ctx)])
+        return Step(back_to_menu(conv, NAME), [ctx.say("register/cancelled"), _menu_only(ctx)])
     if action == "edit" and not arg:
         return Step(_at(conv, "edit", state), [_edit_menu(ctx)])
     if action == "edit" and arg in FIELDS:
-        state = {**state, "editing": True}
+        state = replace(state, editing=True)
         return Step(_at(conv, f"ask:{arg}", state), [_question(ctx, arg, fields)])
     if action == "type" and arg in options.facility_types:
         return _store(ctx, conv, state, "facility_type", arg)
     if action == "commune" and conv.step == "ask:commune_name":
-        offered: Mapping[str, str] = state.get("commune_options") or {}
+        offered = state.commune_options
         if arg in offered:
             name = offered[arg].split(",", 1)[0]
             return _store_commune(ctx, conv, state, name, arg)
-        if arg == COMMUNE_TYPED and state.get("commune_text"):
-            return _store_commune(ctx, conv, state, str(state["commune_text"]), "")
+        if arg == COMMUNE_TYPED and state.commune_text:
+            return _store_commune(ctx, conv, state, state.commune_text, "")
     if action == "call" and arg in options.call_times:
         return _store(ctx, conv, state, "call_time", arg)
     if action == "skip" and arg in SKIPPABLE:
@@ -222,17 +265,16 @@ async def _on_choice(
     if action == "kind" and arg in options.kinds:
         kinds = list(fields.get("support_kinds", []))
         kinds = [kind for kind in kinds if kind != arg] if arg in kinds else [*kinds, arg]
-        fields["support_kinds"] = kinds
-        state = {**state, "fields": fields}
+        state = state.answered("support_kinds", kinds)
         return Step(
-            _at(conv, "ask:support_kinds", state), [_question(ctx, "support_kinds", fields)]
+            _at(conv, "ask:support_kinds", state), [_question(ctx, "support_kinds", state.fields)]
         )
     if action == "kinds_done":
         if not fields.get("support_kinds"):
             return Step(
                 conv, [ctx.say("register/kinds_empty"), _question(ctx, "support_kinds", fields)]
             )
-        return _after_answer(ctx, conv, {**state, "fields": fields})
+        return _after_answer(ctx, conv, state)
     return Step(conv, [_current_prompt(ctx, conv, state)])
 
 
@@ -240,13 +282,13 @@ async def _on_answer(
     ctx: FlowContext,
     conv: Conversation,
     event: InboundEvent,
-    state: dict[str, Any],
+    state: RegistrationDraft,
     field: str,
 ) -> Step:
     if field == "phone":
         return _on_phone(ctx, conv, event, state)
     if event.kind is not EventKind.TEXT:
-        return Step(conv, [_question(ctx, field, state.get("fields", {}))])
+        return Step(conv, [_question(ctx, field, state.fields)])
     text = " ".join(event.text.split())
     if field == "budget":
         if is_unknown_answer(text, ctx.content.get(load_eligibility).settings):
@@ -259,13 +301,13 @@ async def _on_answer(
                 conv,
                 [
                     ctx.say("parsing/money_invalid", reason=error.reason.value),
-                    _question(ctx, field, state.get("fields", {})),
+                    _question(ctx, field, state.fields),
                 ],
             )
         return _store(ctx, conv, state, "budget", amount)
     if field in ("facility_type", "support_kinds"):
         # Typed labels and numbers are mapped to buttons by the engine; anything else re-asks.
-        return Step(conv, [_question(ctx, field, state.get("fields", {}))])
+        return Step(conv, [_question(ctx, field, state.fields)])
     limit = {
         "full_name": MAX_NAME,
         "facility_name": MAX_FACILITY,
@@ -277,7 +319,7 @@ async def _on_answer(
             conv,
             [
                 ctx.say("register/invalid_text", field=field, limit=limit),
-                _question(ctx, field, state.get("fields", {})),
+                _question(ctx, field, state.fields),
             ],
         )
     if field == "commune_name":
@@ -286,7 +328,7 @@ async def _on_answer(
 
 
 async def _on_commune(
-    ctx: FlowContext, conv: Conversation, state: dict[str, Any], text: str
+    ctx: FlowContext, conv: Conversation, state: RegistrationDraft, text: str
 ) -> Step:
     """A typed commune becomes the official unit (name and code) when it is recognised; with
     several candidates the owner picks one, or keeps what they typed for staff to check."""
@@ -298,13 +340,13 @@ async def _on_commune(
     if not matches:
         return _store_commune(ctx, conv, state, text, "")
     options = {str(match.code): f"{match.name}, {match.province_name}" for match in matches}
-    state = {**state, "commune_text": text, "commune_options": options}
+    state = replace(state, commune_text=text, commune_options=options)
     return Step(_at(conv, "ask:commune_name", state), [_commune_pick(ctx, state)])
 
 
-def _commune_pick(ctx: FlowContext, state: Mapping[str, Any]) -> OutboundMessage:
-    options: Mapping[str, str] = state.get("commune_options") or {}
-    typed = str(state.get("commune_text") or "")
+def _commune_pick(ctx: FlowContext, state: RegistrationDraft) -> OutboundMessage:
+    options = state.commune_options
+    typed = state.commune_text
     choices = [Choice(f"{NAME}:commune:{code}", name) for code, name in options.items()]
     keep = ctx.texts.label("register.commune_keep", typed=typed[:40])
     choices.append(Choice(f"{NAME}:commune:{COMMUNE_TYPED}", keep))
@@ -314,57 +356,35 @@ def _commune_pick(ctx: FlowContext, state: Mapping[str, Any]) -> OutboundMessage
 
 
 def _store_commune(
-    ctx: FlowContext, conv: Conversation, state: dict[str, Any], name: str, code: str
+    ctx: FlowContext, conv: Conversation, state: RegistrationDraft, name: str, code: str
 ) -> Step:
-    state = {k: v for k, v in state.items() if k not in {"commune_text", "commune_options"}}
-    fields = {**state.get("fields", {}), "commune_code": code}
-    return _store(ctx, conv, {**state, "fields": fields}, "commune_name", name)
+    state = replace(state, commune_text="", commune_options={}).answered("commune_code", code)
+    return _store(ctx, conv, state, "commune_name", name)
 
 
 def _on_phone(
-    ctx: FlowContext, conv: Conversation, event: InboundEvent, state: dict[str, Any]
+    ctx: FlowContext, conv: Conversation, event: InboundEvent, state: RegistrationDraft
 ) -> Step:
-    if event.kind is EventKind.CONTACT:
-        contact = event.contact
-        if (
-            contact is None
-            or contact.owner_user_id is None
-            or contact.owner_user_id != event.user_id
-        ):
-            # Someone else's card: refused, and nothing of it is kept.
-            return Step(conv, [ctx.say("register/contact_not_yours"), _question(ctx, "phone", {})])
-        raw = contact.phone
-    elif event.kind is EventKind.TEXT:
-        raw = event.text
-    else:
+    reading = read_phone(ctx, event)
+    if reading is None:
         return Step(conv, [_question(ctx, "phone", {})])
-    try:
-        phone = parse_phone(raw)
-    except ParseError as error:
-        suggestion = format_phone_vn(error.suggestion) if error.suggestion else None
-        reply = OutboundMessage(
-            text=ctx.texts.render(
-                "parsing/phone_invalid",
-                reason=error.reason.value,
-                suggestion=suggestion,
-                digits=sum(char.isdigit() for char in raw),
-            ),
-            request_contact=True,
-        )
-        return Step(conv, [reply])
-    return _store(ctx, conv, state, "phone", phone)
+    if reading.not_yours:  # someone else's card: refused, and nothing of it is kept
+        assert reading.problem is not None
+        return Step(conv, [reading.problem, _question(ctx, "phone", {})])
+    if reading.problem is not None:
+        return Step(conv, [reading.problem])
+    return _store(ctx, conv, state, "phone", reading.phone)
 
 
 def _store(
-    ctx: FlowContext, conv: Conversation, state: dict[str, Any], field: str, value: object
+    ctx: FlowContext, conv: Conversation, state: RegistrationDraft, name: str, value: object
 ) -> Step:
-    fields = {**state.get("fields", {}), field: value}
-    return _after_answer(ctx, conv, {**state, "fields": fields})
+    return _after_answer(ctx, conv, state.answered(name, value))
 
 
-def _after_answer(ctx: FlowContext, conv: Conversation, state: dict[str, Any]) -> Step:
-    if state.get("editing"):
-        state = {key: value for key, value in state.items() if key != "editing"}
+def _after_answer(ctx: FlowContext, conv: Conversation, state: RegistrationDraft) -> Step:
+    if state.editing:
+        state = replace(state, editing=False)
         return Step(_at(conv, "summary", state), [_summary(ctx, state)])
     return _next(ctx, conv, state)
 
@@ -372,12 +392,12 @@ def _after_answer(ctx: FlowContext, conv: Conversation, state: dict[str, Any]) -
 def _next(
     ctx: FlowContext,
     conv: Conversation,
-    state: dict[str, Any],
+    state: RegistrationDraft,
     *,
     intro: OutboundMessage | None = None,
 ) -> Step:
     """Ask the first field not answered yet, or show the summary."""
-    fields = state.get("fields", {})
+    fields = state.fields
     replies = [intro] if intro is not None else []
     for field in FIELDS:
         if field not in fields:
@@ -429,11 +449,11 @@ def _question(ctx: FlowContext, field: str, fields: Mapping[str, Any]) -> Outbou
 
 
 def _current_prompt(
-    ctx: FlowContext, conv: Conversation, state: dict[str, Any]
+    ctx: FlowContext, conv: Conversation, state: RegistrationDraft
 ) -> OutboundMessage:
     field = conv.step.removeprefix("ask:")
     if conv.step.startswith("ask:") and field in FIELDS:
-        return _question(ctx, field, state.get("fields", {}))
+        return _question(ctx, field, state.fields)
     if conv.step == "edit":
         return _edit_menu(ctx)
     return _summary(ctx, state)
@@ -458,12 +478,12 @@ def _summary_values(ctx: FlowContext, fields: Mapping[str, Any]) -> dict[str, An
     }
 
 
-def _summary(ctx: FlowContext, state: Mapping[str, Any]) -> OutboundMessage:
-    values = _summary_values(ctx, state.get("fields", {}))
+def _summary(ctx: FlowContext, state: RegistrationDraft) -> OutboundMessage:
+    values = _summary_values(ctx, state.fields)
     return OutboundMessage(
         text=ctx.texts.render("register/summary", lead=values),
         choices=(
-            Choice(f"{NAME}:ok:{state['draft']}", ctx.texts.label("register.confirm")),
+            Choice(f"{NAME}:ok:{state.draft}", ctx.texts.label("register.confirm")),
             Choice(f"{NAME}:edit", ctx.texts.label("register.edit")),
             Choice(f"{NAME}:cancel", ctx.texts.label("register.cancel")),
         ),
@@ -505,24 +525,24 @@ def _after_lead(ctx: FlowContext) -> tuple[Choice, ...]:
 
 
 async def _confirm(
-    ctx: FlowContext, conv: Conversation, state: dict[str, Any], draft_id: str
+    ctx: FlowContext, conv: Conversation, state: RegistrationDraft, draft_id: str
 ) -> Step:
-    leads = Leads(ctx.session)
+    leads = ctx.repos.leads
     done = await leads.by_draft(draft_id)
     if done is not None and done.person_id == ctx.identity.person_id:
         # A second tap or a redelivered update: the same lead, nothing new is written.
         reply = OutboundMessage(
             text=ctx.texts.render("register/already", code=done.code), choices=_after_lead(ctx)
         )
-        return Step(at_menu(conv, NAME) if state.get("draft") == draft_id else conv, [reply])
-    if state.get("draft") != draft_id or not _complete(state.get("fields", {})):
-        return Step(at_menu(conv, NAME), [_expired(ctx)])
+        return Step(back_to_menu(conv, NAME) if state.draft == draft_id else conv, [reply])
+    if state.draft != draft_id or not _complete(state.fields):
+        return Step(back_to_menu(conv, NAME), [_expired(ctx)])
     if not await has_consent(ctx):
         return Step(
-            _at(conv, "consent", {"programme": state.get("programme", "")}),
+            _at(conv, "consent", RegistrationDraft(programme=state.programme)),
             [consent_request(ctx, NAME)],
         )
-    fields = state["fields"]
+    fields = state.fields
     submission = await leads.submit(
         draft_id,
         LeadFields(
@@ -537,7 +557,7 @@ async def _confirm(
             need=str(fields.get("need", "") or ""),
             budget=fields.get("budget") if isinstance(fields.get("budget"), int) else None,
             call_time=str(fields.get("call_time", "")),
-            programme_id=str(state.get("programme", "")),
+            programme_id=state.programme,
             eligibility=_eligibility_record(conv),
         ),
         person_id=ctx.identity.person_id,
@@ -555,7 +575,7 @@ async def _confirm(
     reply = OutboundMessage(
         text=ctx.texts.render(template, code=lead.code), choices=_after_lead(ctx)
     )
-    return Step(at_menu(conv, NAME), [reply])
+    return Step(back_to_menu(conv, NAME), [reply])
 
 
 def _complete(fields: Mapping[str, Any]) -> bool:
@@ -584,10 +604,16 @@ def _tell_staff(ctx: FlowContext, lead: Lead, *, updated: bool) -> None:
         programmes=programme_titles(ctx.content),
     )
     text = ctx.texts.render("staff/new_lead", lead=view, updated=updated)
-    for channel, chat_id in ctx.settings.staff_targets:
-        ctx.notify(channel, chat_id, OutboundMessage(text=text), topic=f"lead:{lead.id}")
+    notify_staff(ctx, text, topic=f"lead:{lead.id}")
 
 
-FLOW = Flow(name=NAME, start=start, handle=handle)
+FLOW = Flow(
+    name=NAME,
+    start=start,
+    handle=handle,
+    commands={"dangky": "start"},
+    menu_entry="menu.register",
+    draft_key=NAME,
+)
 
 __all__ = ["FIELDS", "FLOW"]

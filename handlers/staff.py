@@ -11,16 +11,15 @@ Plain chatter between staff is ignored. Names and phones are sent to staff, neve
 
 from __future__ import annotations
 
-from bot.flow import FlowContext
+from bot.broadcasts import staff_chat as staff_broadcasts
+from bot.core.flow import FlowContext
+from bot.core.messages import EventKind, InboundEvent, OutboundMessage
 from bot.leads.catalogue import load_statuses
 from bot.leads.codes import format_handoff_ref, parse_handoff_ref, parse_lead_code
-from bot.messages import EventKind, InboundEvent, OutboundMessage
 from bot.staff import chat as staff_chat
 from bot.staff.actions import NotAllowedError
 from bot.staff.scope import Scope
-from handlers import staff_broadcasts
-from storage.leads import Lead
-from storage.repositories import Handoffs
+from storage.models import Lead
 
 CMD_CLOSE = "dong"
 CMD_STATUS = "trangthai"
@@ -67,7 +66,7 @@ def _say(ctx: FlowContext, template: str, **values: object) -> list[OutboundMess
 
 
 async def _relay(ctx: FlowContext, event: InboundEvent, message_id: str) -> list[OutboundMessage]:
-    handoffs = Handoffs(ctx.session)
+    handoffs = ctx.repos.handoffs
     handoff = await handoffs.find_by_message(
         channel=event.channel, chat_id=event.chat_id, message_id=message_id
     )
@@ -131,7 +130,7 @@ async def _close(
     ctx: FlowContext, event: InboundEvent, scope: Scope, ref: str
 ) -> list[OutboundMessage]:
     handoff_id = parse_handoff_ref(ref)
-    handoffs = Handoffs(ctx.session)
+    handoffs = ctx.repos.handoffs
     handoff = await handoffs.get(handoff_id) if handoff_id is not None else None
     if handoff is None or not await _handoff_in_scope(ctx, event, scope, handoff.lead_id):
         return _say(ctx, "staff/handoff_unknown", ref=ref)

@@ -6,19 +6,19 @@ owner opts in again; each opt-in and stop is also recorded as consent evidence.
 
 from __future__ import annotations
 
-from bot.flow import Flow, FlowContext
+from bot.core.flow import Flow, FlowContext
+from bot.core.messages import Choice, Conversation, EventKind, InboundEvent, OutboundMessage, Step
 from bot.leads.catalogue import load_lead_options, load_notices
-from bot.messages import Choice, Conversation, EventKind, InboundEvent, OutboundMessage, Step
-from handlers.privacy import menu_choice
-from storage.leads import ConsentAction
-from storage.repositories import SUBSCRIBE_PREFIX, Consents, Subscriptions
+from handlers.common import menu_choice
+from storage.models import ConsentAction
+from storage.repositories import SUBSCRIBE_PREFIX
 
 NAME = "subscribe"
 
 
 async def stop_all(ctx: FlowContext) -> bool:
     """Stop every announcement topic of the person now; True if one was active."""
-    stopped = await Subscriptions(ctx.session).stop_all(ctx.identity.person_id, now=ctx.now)
+    stopped = await ctx.repos.subscriptions.stop_all(ctx.identity.person_id, now=ctx.now)
     for topic in stopped:
         await _record(ctx, topic, ConsentAction.WITHDRAW)
     ctx.trace["subscriptions_stopped"] = len(stopped)
@@ -26,7 +26,7 @@ async def stop_all(ctx: FlowContext) -> bool:
 
 
 async def _record(ctx: FlowContext, topic: str, action: ConsentAction) -> None:
-    await Consents(ctx.session).record(
+    await ctx.repos.consents.record(
         ctx.identity.person_id,
         identity_id=ctx.identity.identity_id,
         channel=ctx.identity.channel,
@@ -39,7 +39,7 @@ async def _record(ctx: FlowContext, topic: str, action: ConsentAction) -> None:
 
 async def _panel(ctx: FlowContext, *, intro: bool) -> OutboundMessage:
     """The topics with their state; one tap turns a topic on or off."""
-    active = await Subscriptions(ctx.session).active_topics(ctx.identity.person_id)
+    active = await ctx.repos.subscriptions.active_topics(ctx.identity.person_id)
     choices = []
     for topic in ctx.content.get(load_lead_options).topics:
         on = topic in active
@@ -71,27 +71,35 @@ async def handle(ctx: FlowContext, conv: Conversation, event: InboundEvent) -> S
         return await start(ctx, conv, event)
     _, _, rest = event.text.partition(":")
     action, _, topic = rest.partition(":")
-    subscriptions = Subscriptions(ctx.session)
+    subscriptions = ctx.repos.subscriptions
     topics = ctx.content.get(load_lead_options).topics
     if action == "stop":
         stopped = await stop_all(ctx)
         reply = ctx.say("subscribe/stopped", stopped=stopped)
         return Step(_here(conv), [reply, await _panel(ctx, intro=False)])
-    if action == "on" and topic in topics:
-        if await subscriptions.start(ctx.identity.person_id, topic, now=ctx.now):
-            await _record(ctx, topic, ConsentAction.CONSENT)
+    if action in ("on", "off") and topic in topics:
+        on = action == "on"
+        turn = subscriptions.start if on else subscriptions.stop
+        if await turn(ctx.identity.person_id, topic, now=ctx.now):
+            await _record(ctx, topic, ConsentAction.CONSENT if on else ConsentAction.WITHDRAW)
         label = ctx.texts.label(f"subscribe.topic.{topic}")
-        reply = ctx.say("subscribe/started", topic=label)
-        return Step(_here(conv), [reply, await _panel(ctx, intro=False)])
-    if action == "off" and topic in topics:
-        if await subscriptions.stop(ctx.identity.person_id, topic, now=ctx.now):
-            await _record(ctx, topic, ConsentAction.WITHDRAW)
-        label = ctx.texts.label(f"subscribe.topic.{topic}")
-        reply = ctx.say("subscribe/topic_stopped", topic=label)
+        reply = ctx.say("subscribe/started" if on else "subscribe/topic_stopped", topic=label)
         return Step(_here(conv), [reply, await _panel(ctx, intro=False)])
     return await start(ctx, conv, event)
 
 
-FLOW = Flow(name=NAME, start=start, handle=handle)
+async def on_cancel(ctx: FlowContext, everything: bool) -> str | None:
+    """``/huy`` (everything) also stops every announcement topic, and says so."""
+    return "subscriptions" if everything and await stop_all(ctx) else None
+
+
+FLOW = Flow(
+    name=NAME,
+    start=start,
+    handle=handle,
+    commands={"thongbao": "start", "huydangky": "stop", "unsubscribe": "stop"},
+    menu_entry="menu.subscribe",
+    on_cancel=on_cancel,
+)
 
 __all__ = ["FLOW", "stop_all"]

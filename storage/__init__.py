@@ -2,7 +2,6 @@
 
 # Staff tables, and the ORM events that keep the lead's derived columns in step: loaded
 # with the package, so no code path writes a lead without them.
-from storage import staff as _staff  # noqa: F401
 from storage.database import Database
 from storage.migrate import pending_revisions, upgrade
 from storage.models import (
@@ -14,6 +13,7 @@ from storage.models import (
     Person,
     ProcessedEvent,
 )
+from storage.models import staff as _staff  # noqa: F401
 
 __all__ = [
     "Base",

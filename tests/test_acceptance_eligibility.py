@@ -13,12 +13,11 @@ import pytest
 import yaml
 from aiohttp.test_utils import TestClient, TestServer
 
-from bot.runtime import BotRuntime
-from bot.web.app import create_app
+from bot.app.runtime import BotRuntime
 from storage import Database
 from tests.channel_drivers import TelegramDriver, WebDriver, check_step
 from tests.fakes.telegram_api import FakeTelegramAPI
-from tests.harness import fixed_clock, make_engine, running, telegram_settings
+from tests.harness import fixed_clock, make_engine, running, telegram_settings, webchat_app
 
 SCRIPTS = Path(__file__).resolve().parent / "fixtures" / "eligibility" / "scripts.yaml"
 _user_ids = itertools.count(8001)
@@ -49,7 +48,8 @@ async def _run(driver: TelegramDriver | WebDriver, script: dict[str, Any]) -> No
 async def test_eligibility_script_on_telegram(
     telegram_runtime: BotRuntime, fake: FakeTelegramAPI, script: dict[str, Any]
 ) -> None:
-    driver = TelegramDriver(fake, next(_user_ids))
+    assert telegram_runtime.database is not None
+    driver = TelegramDriver(fake, next(_user_ids), database=telegram_runtime.database)
     seen = await driver.say("/start")  # the menu carries the eligibility button
     first = script["steps"][0].get("tap", "")
     if first and first not in seen.choice_ids:
@@ -66,7 +66,7 @@ async def test_eligibility_script_on_the_web_chat(
 ) -> None:
     engine, _ = make_engine(sqlite_database)
     jar = aiohttp.CookieJar(unsafe=True)
-    async with TestClient(TestServer(create_app(engine)), cookie_jar=jar) as client:
+    async with TestClient(TestServer(webchat_app(engine)), cookie_jar=jar) as client:
         await _run(WebDriver(client), script)
 
 
@@ -77,7 +77,8 @@ async def test_an_interrupted_check_resumes_after_a_restart(
     user = next(_user_ids)
     runtime = BotRuntime(settings, clock=fixed_clock())
     await runtime.start()
-    driver = TelegramDriver(fake, user)
+    assert runtime.database is not None
+    driver = TelegramDriver(fake, user, database=runtime.database)
     await driver.say("/start")
     await driver.tap("eligibility:start")
     seen = await driver.tap("eligibility:a:facility_type:ho_kinh_doanh")
@@ -87,6 +88,8 @@ async def test_an_interrupted_check_resumes_after_a_restart(
     clock = fixed_clock()
     restarted = BotRuntime(settings, clock=clock)
     await restarted.start()
+    assert restarted.database is not None
+    driver.database = restarted.database
     try:
         seen = await driver.say("Phú Tâm")  # the answer to question 2, after the restart
         assert "Xã Phú Tâm" in seen.text  # the only match, named in the next question

@@ -3,7 +3,6 @@ and console; the staff chat gets one notice; double taps and redeliveries make o
 
 from __future__ import annotations
 
-import asyncio
 import io
 import itertools
 from collections.abc import AsyncIterator
@@ -16,14 +15,21 @@ import yaml
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import func, select
 
+from bot.app.runtime import BotRuntime
 from bot.channels.console import ConsoleChannel, run_console
-from bot.runtime import BotRuntime
-from bot.web.app import create_app
 from storage import Database
-from storage.leads import Lead
+from storage.models import Lead
 from tests.channel_drivers import Seen, TelegramDriver, WebDriver, check_step
 from tests.fakes.telegram_api import FakeTelegramAPI
-from tests.harness import make_engine, running, telegram_settings
+from tests.harness import (
+    committed_replies,
+    make_engine,
+    offered,
+    outbox_idle,
+    running,
+    telegram_settings,
+    webchat_app,
+)
 
 SCRIPT = Path(__file__).resolve().parent / "fixtures" / "conversations" / "registration.yaml"
 STAFF_GROUP = -100777
@@ -66,7 +72,8 @@ async def test_registration_on_telegram(
     runtime: BotRuntime, fake: FakeTelegramAPI, share_contact: bool
 ) -> None:
     user = next(_users)
-    driver = TelegramDriver(fake, user)
+    assert runtime.database is not None
+    driver = TelegramDriver(fake, user, database=runtime.database)
     summary = await _run_telegram(driver, share_contact=share_contact)
     if share_contact:
         keyboards = [
@@ -89,11 +96,12 @@ async def test_registration_on_telegram(
     await fake.wait_for_sent(user, before + 1)
     fake.redeliver(update_id)
     await fake.wait_until_delivered()
-    await asyncio.sleep(0.2)
+    marker = fake.send_text(user, "menu")  # one user's updates are handled in order
+    await committed_replies(runtime.database, channel="telegram", event_id=str(marker))
     assert len(await _leads(runtime.database)) == 1
     # The staff group gets exactly one notice with the lead's details.
-    notices = await fake.wait_for_sent(STAFF_GROUP, 1)
-    await asyncio.sleep(0.3)
+    await fake.wait_for_sent(STAFF_GROUP, 1)
+    await outbox_idle(runtime.database)
     notices = fake.sent(STAFF_GROUP)
     assert len(notices) == 1
     assert "Phạm Văn Tư" in str(notices[0]["text"])
@@ -103,7 +111,8 @@ async def test_registration_on_telegram(
 async def test_someone_elses_contact_is_refused_on_telegram(
     runtime: BotRuntime, fake: FakeTelegramAPI
 ) -> None:
-    driver = TelegramDriver(fake, next(_users))
+    assert runtime.database is not None
+    driver = TelegramDriver(fake, next(_users), database=runtime.database)
     await driver.say("/start")
     for step in _script()[:3]:
         seen = await (driver.tap(step["tap"]) if "tap" in step else driver.say(step["say"]))
@@ -117,7 +126,7 @@ async def test_someone_elses_contact_is_refused_on_telegram(
 async def test_registration_on_the_web_chat(sqlite_database: Database) -> None:
     engine, _ = make_engine(sqlite_database)
     jar = aiohttp.CookieJar(unsafe=True)
-    async with TestClient(TestServer(create_app(engine)), cookie_jar=jar) as client:
+    async with TestClient(TestServer(webchat_app(engine)), cookie_jar=jar) as client:
         driver = WebDriver(client)
         seen = await driver.say("/start")
         for number, step in enumerate(_script(), start=1):
@@ -137,31 +146,24 @@ async def test_registration_on_the_console(sqlite_database: Database) -> None:
     engine, _ = make_engine(sqlite_database)
     output = io.StringIO()
 
-    class Console(ConsoleChannel):
-        last: tuple[str, ...] = ()
-
-        async def send(self, chat_id: str, message: Any) -> Any:
-            if message.choices:
-                Console.last = tuple(choice.id for choice in message.choices)
-            return await super().send(chat_id, message)
-
-    engine.register_channel(Console(output=output))
+    engine.register_channel(ConsoleChannel(output=output))
     steps = iter(_script())
     confirm_sent = False
 
     async def read_line() -> str | None:
         nonlocal confirm_sent
+        last = await offered(sqlite_database, "console-owner", channel="console")
         step = next(steps, None)
         if step is None:
             if confirm_sent:
                 return None
             confirm_sent = True
-            ok = next(c for c in Console.last if c.startswith("register:ok:"))
-            return str(Console.last.index(ok) + 1)
+            ok = next(c for c in last if c.startswith("register:ok:"))
+            return str(last.index(ok) + 1)
         if "tap" in step:
-            if step["tap"] not in Console.last:  # a menu entry: typed as a command instead
+            if step["tap"] not in last:  # a menu entry: typed as a command instead
                 return "/dangky"
-            return str(Console.last.index(step["tap"]) + 1)
+            return str(last.index(step["tap"]) + 1)
         return str(step.get("say", step.get("phone")))
 
     await run_console(engine.process, read_line=read_line, user_id="console-owner")

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import aiohttp
 
-from bot.runtime import BotRuntime
+from bot.app.runtime import BotRuntime
 from tests.fakes.telegram_api import FakeTelegramAPI
-from tests.harness import fixed_clock, running, telegram_settings
+from tests.harness import committed_replies, fixed_clock, running, telegram_settings
 from tests.scripts import load_script
 
 USER = 7001
@@ -50,28 +50,30 @@ async def test_polling_start_menu_tap_and_redelivery(
         before = len(fake.sent(USER))
         fake.redeliver(update_id)
         await fake.wait_until_delivered()
-        fake.send_text(USER, "menu")  # a marker after the redelivery
+        fake.send_text(USER, "menu")  # a marker: one user's updates are handled in order
         await fake.wait_for_sent(USER, before + 1)
-        await asyncio.sleep(0.2)
         after = fake.sent(USER)[before:]
         assert len(after) == 1, after  # the redelivered tap produced nothing
         assert "Anh/chị cần em giúp gì" in str(after[0]["text"])
 
 
 async def test_the_basic_script_runs_on_telegram(tmp_path: Path, fake: FakeTelegramAPI) -> None:
-    async with running(telegram_settings(tmp_path, fake)):
+    async with running(telegram_settings(tmp_path, fake)) as runtime:
+        assert runtime.database is not None
         count = 0
         for step in load_script("basic"):
             send = step["send"]
             before = len(fake.sent(USER))
             if "command" in send:
-                fake.send_command(USER, send["command"])
+                update_id = fake.send_command(USER, send["command"])
             elif "choice" in send:
-                fake.press_button(USER, send["choice"])
+                update_id = fake.press_button(USER, send["choice"])
             else:
-                fake.send_text(USER, send["text"])
-            await fake.wait_for_sent(USER, before + 1)
-            await asyncio.sleep(0.1)  # let a second reply of the same step arrive
+                update_id = fake.send_text(USER, send["text"])
+            replies = await committed_replies(
+                runtime.database, channel="telegram", event_id=str(update_id)
+            )
+            await fake.wait_for_sent(USER, before + len(replies))  # every reply of the step
             text = "\n".join(str(c.get("text", "")) for c in fake.sent(USER)[before:])
             for fragment in step["expect"]:
                 assert fragment in text, (send, text)
@@ -139,11 +141,12 @@ async def test_webhook_mode_checks_the_secret_and_handles_updates(
 
         fake.redeliver(update_id)
         await fake.wait_until_delivered()
-        await asyncio.sleep(0.1)
-        assert len(fake.sent(USER)) == 1  # handled once
+        fake.send_text(USER, "menu")  # a marker: handled after the redelivered update
+        sent = await fake.wait_for_sent(USER, 2)
+        assert "Xin chào" not in str(sent[1]["text"])  # the redelivery was handled once
 
         fake.press_button(USER, "menu:help")
-        await fake.wait_for_sent(USER, 2)
+        await fake.wait_for_sent(USER, 3)
         (answer,) = await fake.wait_for_calls("answerCallbackQuery", 1)
         assert answer["ok"]
         assert answer.get("via") == "webhook"  # answered in the webhook reply, no extra request

@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.cli import main
-from bot.content import Content
-from bot.content_check import CHECKS, DEPLOY_CHECKS, check_content
+from bot.app.cli import main
+from bot.app.content_check import CHECKS, DEPLOY_CHECKS, check_content
+from bot.core.content import Content
+from bot.core.texts import Texts
 from bot.leads import load_notices
-from bot.texts import Texts
 from tests.conftest import CONTENT_DIR
 
 CENTER = "center.yaml"

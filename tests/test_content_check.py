@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.content_check import CHECKS, Problem, check_content, check_labels, check_templates
+from bot.app.content_check import CHECKS, Problem, check_content, check_labels, check_templates
 from tests.conftest import CONTENT_DIR
 
 

@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 import yaml
 
-from bot.messages import OutboundMessage
-from bot.paging import MORE_PREFIX, OWNER_MESSAGE_LIMIT
+from bot.core.messages import OutboundMessage
+from bot.core.paging import MORE_PREFIX, OWNER_MESSAGE_LIMIT
 from storage import Database
 from tests.harness import User, make_engine
 from tests.scripts import load_script

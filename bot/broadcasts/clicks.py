@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from bot.broadcasts.compose import parse_click
-from bot.flow import FlowContext
-from bot.messages import EventKind, InboundEvent
+from bot.core.flow import FlowContext
+from bot.core.messages import EventKind, InboundEvent
 from storage.repositories import Broadcasts
 
 BUTTON_NAME_LENGTH = 64

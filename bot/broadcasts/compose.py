@@ -15,8 +15,8 @@ from typing import Any, Final
 import jinja2
 from jinja2.sandbox import SandboxedEnvironment
 
-from bot.messages import Choice, OutboundMessage
-from bot.texts import Texts
+from bot.core.messages import Choice, OutboundMessage
+from bot.core.texts import Texts
 
 CLICK_PREFIX: Final = "bc"
 #: The body leaves room for the stop line within one Telegram message (4,096 characters).

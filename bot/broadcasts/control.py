@@ -20,9 +20,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.broadcasts.compose import BroadcastTemplateError, Button, Composer
 from bot.broadcasts.notices import queue, report_targets
 from bot.broadcasts.transport import ATTACHMENT_KINDS
-from bot.messages import OutboundMessage
-from bot.texts import Texts
-from storage.broadcasts import EDITABLE_STATUSES, Broadcast, BroadcastStatus
+from bot.core.messages import OutboundMessage
+from bot.core.texts import Texts
+from storage.models.broadcasts import EDITABLE_STATUSES, Broadcast, BroadcastStatus
 from storage.repositories import PUSH_CHANNELS, Audience, Broadcasts, Progress
 
 

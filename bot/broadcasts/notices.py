@@ -12,10 +12,10 @@ from math import ceil
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.messages import OutboundMessage, message_to_dict
-from bot.texts import Texts
-from storage.broadcasts import Broadcast, BroadcastStatus
+from bot.core.messages import OutboundMessage, message_to_dict
+from bot.core.texts import Texts
 from storage.models import OutboxMessage
+from storage.models.broadcasts import Broadcast, BroadcastStatus
 from storage.repositories import Broadcasts, Progress
 
 TOPIC_PREFIX = "broadcast:"

@@ -13,8 +13,12 @@ from datetime import datetime, time, timedelta, tzinfo
 from typing import TYPE_CHECKING, Final
 from zoneinfo import ZoneInfo
 
+from bot.core.config import parse_quiet_hours
+
+__all__ = ["parse_quiet_hours"]
+
 if TYPE_CHECKING:
-    from bot.config import Settings
+    from bot.core.config import Settings
 
 TELEGRAM_LIMIT_PER_SECOND: Final = 30.0
 TELEGRAM_PAID_LIMIT_PER_SECOND: Final = 1000.0
@@ -24,18 +28,6 @@ DEFAULT_RATE: Final = 28.0
 DEFAULT_PAID_RATE: Final = 950.0
 DEFAULT_QUIET_HOURS: Final = "21:00-07:00"
 CENTER_ZONE: Final = ZoneInfo("Asia/Ho_Chi_Minh")
-
-
-def parse_quiet_hours(value: str) -> tuple[time, time] | None:
-    """``"21:00-07:00"`` → (21:00, 07:00); empty or ``"off"`` → None."""
-    value = value.strip().lower()
-    if value in {"", "off", "none", "0"}:
-        return None
-    start, sep, end = value.partition("-")
-    if not sep:
-        msg = "write quiet hours as HH:MM-HH:MM, e.g. 21:00-07:00, or off"
-        raise ValueError(msg)
-    return time.fromisoformat(start.strip()), time.fromisoformat(end.strip())
 
 
 @dataclass(frozen=True, slots=True)

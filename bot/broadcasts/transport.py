@@ -2,7 +2,7 @@
 
 A channel plugs into broadcasting by giving a :class:`BroadcastTransport`. Any channel's own
 ``send`` does through :class:`ChannelTransport` (Zalo, whose send already reports blocked,
-not-found and out-of-window recipients as :class:`~bot.channels.base.SendStatus` values);
+not-found and out-of-window recipients as :class:`~bot.core.delivery.SendStatus` values);
 Telegram has a dedicated one (``bot.channels.telegram_broadcast``) without PTB's in-memory
 rate limiter, because the sender's own pace, shared through the database, is the limiter
 and a 429 must park database rows, not sleep inside a retry loop.
@@ -10,36 +10,23 @@ and a 429 must park database rows, not sleep inside a retry loop.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Protocol
+from bot.core.delivery import (
+    ATTACHMENT_KINDS,
+    Attachment,
+    BroadcastTransport,
+    Sender,
+    SendResult,
+    SendStatus,
+)
+from bot.core.messages import OutboundMessage
 
-from bot.channels.base import Channel, SendResult, SendStatus
-from bot.messages import OutboundMessage
-
-ATTACHMENT_KINDS = ("photo", "document")
-
-
-@dataclass(frozen=True, slots=True)
-class Attachment:
-    """A photo or a PDF, by URL or by the platform's file id."""
-
-    kind: str
-    ref: str
-
-
-class BroadcastTransport(Protocol):
-    @property
-    def name(self) -> str: ...
-
-    async def send(
-        self, chat_id: str, message: OutboundMessage, *, attachment: Attachment | None = None
-    ) -> SendResult: ...
+__all__ = ["ATTACHMENT_KINDS", "Attachment", "BroadcastTransport", "ChannelTransport"]
 
 
 class ChannelTransport:
     """Broadcast through a channel's ordinary ``send`` (attachments become a link line)."""
 
-    def __init__(self, channel: Channel) -> None:
+    def __init__(self, channel: Sender) -> None:
         self._channel = channel
 
     @property

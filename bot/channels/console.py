@@ -4,17 +4,28 @@ from __future__ import annotations
 
 import asyncio
 import getpass
-import re
 import sys
+import uuid
 from collections.abc import Awaitable, Callable
-from typing import TextIO
+from typing import Final, TextIO
 
-from bot.channels.base import SendResult, SendStatus
-from bot.messages import ChannelCapabilities, EventKind, InboundEvent, OutboundMessage
+from aiohttp import web
+from pydantic_settings import SettingsConfigDict
 
-CHANNEL_NAME = "console"
-CONSOLE_TEXT_LIMIT = 100_000
-_BOLD = re.compile(r"\*\*(.+?)\*\*")
+from bot.channels.base import (
+    Channel,
+    ChannelHost,
+    ChannelPlugin,
+    ChannelSettings,
+    SendResult,
+    SendStatus,
+)
+from bot.core.formatting import BOLD_RE
+from bot.core.messages import ChannelCapabilities, EventKind, InboundEvent, OutboundMessage
+from bot.core.wording import load_no_buttons_wording
+
+CHANNEL_NAME: Final = "console"
+CONSOLE_TEXT_LIMIT: Final = 100_000
 
 #: Shown where the owner types (a symbol: no language).
 PROMPT = "> "
@@ -27,32 +38,46 @@ def render_plain(message: OutboundMessage, *, reword: Reword | None = None) -> s
     """Neutral text for a terminal: bold marks dropped, options numbered, links spelled out,
     and "bấm" wording turned into "gõ" (``reword``) since there are no buttons."""
     text = reword(message.text) if reword is not None else message.text
-    lines = [_BOLD.sub(r"\1", text)]
+    lines = [BOLD_RE.sub(r"\1", text)]
     for number, choice in enumerate(message.choices, start=1):
         lines.append(f"  {number}. {choice.label}")
     lines.extend(f"  → {link.label}: {link.url}" for link in message.links)
     return "\n".join(lines)
 
 
+class ConsoleSettings(ChannelSettings):
+    """Nothing to set: the console runs only under ``khuyencong chat``."""
+
+    model_config = SettingsConfigDict(env_prefix="CONSOLE_")
+
+
 class ConsoleChannel:
-    """Prints replies to ``output``; the REPL in :func:`run_console` feeds the engine."""
+    """Prints replies to ``output``; the REPL in :func:`run_console` feeds the engine.
+
+    No buttons and no bold: the engine numbers the options and drops the marks
+    (:func:`bot.channels.base.fit`), so a reply arrives here as plain text.
+    """
+
+    name: Final = CHANNEL_NAME
+    capabilities: Final = ChannelCapabilities(
+        max_text_length=CONSOLE_TEXT_LIMIT,
+        max_buttons=0,
+        supports_buttons=False,
+        supports_bold=False,
+    )
 
     def __init__(self, output: TextIO | None = None, *, reword: Reword | None = None) -> None:
         self._output = output or sys.stdout
         self._reword = reword
 
-    @property
-    def name(self) -> str:
-        return CHANNEL_NAME
+    def routes(self) -> list[web.RouteDef]:
+        return []
 
-    @property
-    def capabilities(self) -> ChannelCapabilities:
-        return ChannelCapabilities(
-            max_text_length=CONSOLE_TEXT_LIMIT,
-            max_buttons=0,
-            supports_buttons=False,
-            supports_bold=False,
-        )
+    async def start(self) -> None:
+        """Nothing to start: :func:`run_console` reads the terminal."""
+
+    async def stop(self) -> None:
+        """Nothing to stop."""
 
     async def send(self, chat_id: str, message: OutboundMessage) -> SendResult:
         self._output.write(render_plain(message, reword=self._reword) + "\n\n")
@@ -96,8 +121,6 @@ async def run_console(
 
 
 def _event(user: str, counter: int, kind: EventKind, text: str, args: str = "") -> InboundEvent:
-    import uuid
-
     return InboundEvent(
         channel=CHANNEL_NAME,
         user_id=user,
@@ -107,3 +130,12 @@ def _event(user: str, counter: int, kind: EventKind, text: str, args: str = "") 
         text=text,
         args=args,
     )
+
+
+def build(_settings: ConsoleSettings, host: ChannelHost) -> Channel | None:
+    """The terminal has no buttons: "bấm" wording becomes "gõ" (``content/channels/``)."""
+    wording = load_no_buttons_wording(host.settings.content_dir)
+    return ConsoleChannel(reword=wording.apply)
+
+
+PLUGIN: Final = ChannelPlugin(name=CHANNEL_NAME, settings=ConsoleSettings, build=build)

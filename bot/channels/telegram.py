@@ -1,6 +1,6 @@
 """Telegram adapter: python-telegram-bot 22 as a typed client and update source, nothing more.
 
-Updates become neutral :class:`~bot.messages.InboundEvent` objects handed to the engine's
+Updates become neutral :class:`~bot.core.messages.InboundEvent` objects handed to the engine's
 ``dispatch``; replies come back through :meth:`TelegramChannel.send`. Conversation state,
 de-duplication and persistence live in the engine and the database, so there is no
 ConversationHandler and no PTB persistence here: both keep state in one process's memory.
@@ -20,13 +20,15 @@ import logging
 import re
 import secrets
 import warnings
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final, Protocol
 
 from aiohttp import web
 from aiohttp.web_protocol import RequestPayloadError
+from pydantic import field_validator
+from pydantic_settings import SettingsConfigDict
 from telegram import BotCommand, Update
 from telegram.constants import ChatMemberStatus, ChatType, MessageLimit, ParseMode
 from telegram.error import (
@@ -46,7 +48,15 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBDeprecationWarning
 
-from bot.channels.base import SendResult, SendStatus
+from bot.channels.base import (
+    Channel,
+    ChannelHost,
+    ChannelPlugin,
+    ChannelSettings,
+    Dispatch,
+    SendResult,
+    SendStatus,
+)
 from bot.channels.telegram_guard import (
     CountingPollRequest,
     Fatal,
@@ -55,10 +65,10 @@ from bot.channels.telegram_guard import (
     webhook_url,
 )
 from bot.channels.telegram_http import AiohttpRequest
-from bot.config import DEFAULT_TELEGRAM_API
-from bot.formatting import split_text
-from bot.locks import KeyedLocks
-from bot.messages import (
+from bot.core.config import ConfigError
+from bot.core.formatting import BOLD_RE, split_text
+from bot.core.locks import KeyedLocks
+from bot.core.messages import (
     ChannelCapabilities,
     EventKind,
     GeoLocation,
@@ -66,12 +76,14 @@ from bot.messages import (
     OutboundMessage,
     SharedContact,
 )
+from bot.core.sanitize import MAX_PLATFORM_ID, MalformedInputError
 from bot.nlu.normalize import fold
-from bot.sanitize import MAX_PLATFORM_ID, MalformedInputError
 
 log = logging.getLogger(__name__)
 
 CHANNEL_NAME: Final = "telegram"
+DEFAULT_TELEGRAM_API: Final = "https://api.telegram.org/bot"
+MIN_SECRET_LENGTH: Final = 16
 #: Where our aiohttp app mounts :meth:`TelegramChannel.handle_webhook`.
 WEBHOOK_PATH: Final = "/telegram/webhook"
 SECRET_HEADER: Final = "X-Telegram-Bot-Api-Secret-Token"
@@ -100,7 +112,6 @@ NOT_FOUND_MARKERS: Final = ("chat not found", "user not found", "peer_id_invalid
 #: ``/name``, ``/name@our_bot``, then the arguments. Names are folded ("/Huỷ" means "huy"):
 #: owners type commands by hand, with diacritics and capitals.
 COMMAND_RE: Final = re.compile(r"/(\S+?)(?:@[A-Za-z0-9_]+)?(?:\s+(.*))?", re.DOTALL)
-BOLD_RE: Final = re.compile(r"\*\*(.+?)\*\*", re.DOTALL)
 
 #: In a private chat, the bot's own membership says whether the user blocked it.
 _MEMBER_EVENTS: Final[dict[str, EventKind]] = {
@@ -108,7 +119,6 @@ _MEMBER_EVENTS: Final[dict[str, EventKind]] = {
     ChatMemberStatus.MEMBER: EventKind.UNBLOCKED,
 }
 
-Dispatch = Callable[[InboundEvent], Awaitable[None]]
 #: Errors reading or mapping a webhook body that no redelivery can fix (bad encoding, bad
 #: JSON, nesting past the recursion limit, fields of the wrong type or out of range).
 MALFORMED_UPDATE_ERRORS: Final = (
@@ -123,8 +133,37 @@ MALFORMED_UPDATE_ERRORS: Final = (
 )
 
 
+class TelegramSettings(ChannelSettings):
+    """``TELEGRAM_*`` variables; without a token Telegram is off and the web chat still runs."""
+
+    model_config = SettingsConfigDict(env_prefix="TELEGRAM_")
+
+    bot_token: str | None = None
+    api_base_url: str = DEFAULT_TELEGRAM_API
+    #: Required in webhook mode (when PUBLIC_URL is set): Telegram echoes it in a header.
+    webhook_secret: str | None = None
+    #: Keep replies under Telegram's flood limits; off only for a local Bot API or benchmarks.
+    rate_limit: bool = True
+
+    @field_validator("bot_token")
+    @classmethod
+    def _empty_token_is_none(cls, value: str | None) -> str | None:
+        return value or None
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _check_secret(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        allowed = value.replace("_", "").replace("-", "")
+        if len(value) < MIN_SECRET_LENGTH or not allowed.isalnum() or not allowed.isascii():
+            msg = f"use {MIN_SECRET_LENGTH}-256 characters from A-Z a-z 0-9 _ -"
+            raise ValueError(msg)
+        return value
+
+
 class LabelSource(Protocol):
-    """Where button labels and command descriptions come from (:class:`bot.texts.Texts`)."""
+    """Where button labels and command descriptions come from (:class:`bot.core.texts.Texts`)."""
 
     def label(self, key: str) -> str: ...
 
@@ -417,6 +456,15 @@ class PerUserUpdateProcessor(BaseUpdateProcessor):
 class TelegramChannel:
     """The Telegram channel: receives updates (polling or webhook) and sends replies."""
 
+    name: Final = CHANNEL_NAME
+    capabilities: Final = ChannelCapabilities(
+        max_text_length=MAX_TEXT_LENGTH,
+        max_buttons=MAX_BUTTONS,
+        supports_buttons=True,
+        supports_contact_request=True,
+        supports_bold=True,
+    )
+
     def __init__(
         self,
         token: str,
@@ -430,6 +478,8 @@ class TelegramChannel:
         rate_limit: bool = True,
         poll_timeout: float = POLL_TIMEOUT_SECONDS,
         on_fatal: Fatal | None = None,
+        public_url: str | None = None,
+        commands: Sequence[str] = DEFAULT_COMMANDS,
     ) -> None:
         if concurrency < 1:
             msg = "concurrency must be at least 1"
@@ -448,6 +498,9 @@ class TelegramChannel:
         #: Told, in one line, when this process must stop (a second poller on the token).
         self._on_fatal = on_fatal
         self._polls = CountingPollRequest(connection_pool_size=1)
+        #: Webhook mode when set (our app serves :data:`WEBHOOK_PATH`), else long polling.
+        self._public_url = public_url
+        self._commands = tuple(commands)
         self._app: Application[Any, Any, Any, Any, Any, Any] | None = None
         self._locks = KeyedLocks()
         #: Chats showing the share-contact keyboard; the next other message removes it.
@@ -458,20 +511,6 @@ class TelegramChannel:
         self._stopping = False
 
     @property
-    def name(self) -> str:
-        return CHANNEL_NAME
-
-    @property
-    def capabilities(self) -> ChannelCapabilities:
-        return ChannelCapabilities(
-            max_text_length=MAX_TEXT_LENGTH,
-            max_buttons=MAX_BUTTONS,
-            supports_buttons=True,
-            supports_contact_request=True,
-            supports_bold=True,
-        )
-
-    @property
     def application(self) -> Application[Any, Any, Any, Any, Any, Any]:
         if self._app is None:
             msg = "the Telegram channel is not started"
@@ -479,6 +518,26 @@ class TelegramChannel:
         return self._app
 
     # -- lifecycle -------------------------------------------------------------------------
+
+    def routes(self) -> list[web.RouteDef]:
+        """The webhook route in webhook mode; nothing in polling mode."""
+        if self._public_url is None:
+            return []
+        return [web.post(WEBHOOK_PATH, self.handle_webhook)]
+
+    async def start(self) -> None:
+        """Webhook mode when a public URL is set (the route must already listen), else
+        polling; then fill the "/" command menu."""
+        if self._public_url is not None:
+            await self.start_webhook(self._public_url)
+            log.info("Telegram in webhook mode")
+        else:
+            await self.start_polling()
+            log.info("Telegram in long-polling mode (PUBLIC_URL is not set)")
+        try:
+            await self.set_commands(self._commands)
+        except Exception:  # the command menu is a nicety, never fatal
+            log.warning("could not set the Telegram command menu")
 
     async def start_polling(self) -> None:
         """Fetch updates with getUpdates (one process only: Telegram allows one poller)."""
@@ -689,13 +748,38 @@ class TelegramChannel:
         return SendResult(SendStatus.SENT, message_ids=tuple(sent))
 
 
+def build(settings: TelegramSettings, host: ChannelHost) -> Channel | None:
+    """The Telegram channel, or None (logged) when no token is set."""
+    if settings.bot_token is None:
+        log.info("TELEGRAM_BOT_TOKEN is not set: Telegram is off, the web chat still runs")
+        return None
+    if host.settings.public_url and not settings.webhook_secret:
+        msg = "Invalid setting TELEGRAM_WEBHOOK_SECRET: required when PUBLIC_URL is set"
+        raise ConfigError(msg)
+    return TelegramChannel(
+        settings.bot_token,
+        dispatch=host.dispatch,
+        on_fatal=host.on_fatal,
+        texts=host.texts,
+        base_url=settings.api_base_url,
+        webhook_secret=settings.webhook_secret,
+        rate_limit=settings.rate_limit,
+        public_url=host.settings.public_url,
+        commands=host.commands or DEFAULT_COMMANDS,
+    )
+
+
+PLUGIN: Final = ChannelPlugin(name=CHANNEL_NAME, settings=TelegramSettings, build=build)
+
 __all__ = [
     "ALLOWED_UPDATES",
     "CHANNEL_NAME",
+    "PLUGIN",
     "WEBHOOK_PATH",
     "PerUserUpdateProcessor",
     "RenderedPart",
     "TelegramChannel",
+    "TelegramSettings",
     "render",
     "send_failure",
     "to_event",

@@ -2,7 +2,7 @@
 
 Replies to owners go through :class:`~bot.channels.telegram.TelegramChannel`, whose PTB
 ``AIORateLimiter`` is a safety net that sleeps and retries. A broadcast must not: the
-sender's pace (``bot.broadcasts.sender``) is the limiter, and a 429 has to pause every
+sender's pace (``bot.app.workers.broadcasts``) is the limiter, and a 429 has to pause every
 worker and put the row back in the database. Rendering and the error mapping are the
 channel's own (``render``, ``send_failure``), so a broadcast looks like any other message.
 """
@@ -14,12 +14,16 @@ from typing import Any, Final
 from telegram.constants import MessageLimit, ParseMode
 from telegram.error import TelegramError
 
-from bot.broadcasts.transport import Attachment
-from bot.channels.base import SendResult, SendStatus
-from bot.channels.telegram import CHANNEL_NAME, ReplyBot, render, send_failure
+from bot.channels.telegram import (
+    CHANNEL_NAME,
+    DEFAULT_TELEGRAM_API,
+    ReplyBot,
+    render,
+    send_failure,
+)
 from bot.channels.telegram_http import AiohttpRequest
-from bot.config import DEFAULT_TELEGRAM_API
-from bot.messages import OutboundMessage
+from bot.core.delivery import Attachment, SendResult, SendStatus
+from bot.core.messages import OutboundMessage
 
 #: Connections kept open to the Bot API (requests in flight = rate x latency).
 POOL_SIZE: Final = 32

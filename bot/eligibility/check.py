@@ -11,18 +11,19 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
+from bot.core.checks import Problem
+from bot.core.texts import ContentError, Texts, load_yaml
 from bot.eligibility.engine import evaluate
 from bot.eligibility.loader import ELIGIBILITY_DIR, load_eligibility
 from bot.eligibility.model import Outcome
-from bot.texts import ContentError, Texts, load_yaml
 
 CASES_DIR = "cases"
 #: YAML 1.1 reads a bare ``on:`` key as the boolean true.
 YAML_ON = True
 
 
-def check_eligibility(root: Path) -> list[str]:
-    """Problems as ``file: message`` lines; empty when all is well."""
+def check_eligibility(root: Path) -> list[Problem]:
+    """The problems found; empty when all is well."""
     from bot.policy import load_catalogue
 
     try:
@@ -30,10 +31,12 @@ def check_eligibility(root: Path) -> list[str]:
         catalogue = load_catalogue(root)
         texts = Texts(root, globals_={"center": None})
     except ContentError as exc:
-        return [str(exc)]
+        return [Problem.from_error(exc, default=root / ELIGIBILITY_DIR)]
     rules_path = root / ELIGIBILITY_DIR / "rules.yaml"
     problems = [
-        f"{rules_path}: programme {programme.id!r}: figure {name!r} is not in the catalogue"
+        Problem(
+            rules_path, 1, f"programme {programme.id!r}: figure {name!r} is not in the catalogue"
+        )
         for programme in content.programmes
         for name in (
             programme.support.rate,
@@ -46,14 +49,16 @@ def check_eligibility(root: Path) -> list[str]:
         try:
             cases = (load_yaml(path) or {}).get("cases") or []
         except (ContentError, AttributeError) as exc:
-            problems.append(f"{path}: {exc}")
+            problems.append(Problem(path, 1, str(exc)))
             continue
         for case in cases:
             name = case.get("name", "?")
             day = case.get("on", case.get(YAML_ON))
             facts = case.get("facts") or {}
             if not isinstance(day, date) or not isinstance(facts, dict):
-                problems.append(f"{path}: case {name!r}: needs 'on' (a date) and 'facts'")
+                problems.append(
+                    Problem(path, 1, f"case {name!r}: needs 'on' (a date) and 'facts'")
+                )
                 continue
             try:
                 verdicts = evaluate(content, catalogue, facts, on=day)
@@ -63,13 +68,17 @@ def check_eligibility(root: Path) -> list[str]:
                     if question.fact in facts:
                         texts.render_string(question.prompt, **facts)
             except Exception as exc:  # any template or rule failure is a content problem
-                problems.append(f"{path}: case {name!r}: {type(exc).__name__}: {exc}")
+                problems.append(Problem(path, 1, f"case {name!r}: {type(exc).__name__}: {exc}"))
                 continue
             got = {verdict.programme_id: verdict.outcome for verdict in verdicts}
             for programme, expected in (case.get("expected") or {}).items():
                 if got.get(programme) is not Outcome(expected):
                     problems.append(
-                        f"{path}: case {name!r}: {programme} is {got.get(programme)}, "
-                        f"expected {expected}"
+                        Problem(
+                            path,
+                            1,
+                            f"case {name!r}: {programme} is {got.get(programme)}, "
+                            f"expected {expected}",
+                        )
                     )
     return problems

@@ -13,10 +13,10 @@ from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
 
+from bot.core.texts import ContentError, load_yaml
 from bot.eligibility.engine import evaluate
 from bot.eligibility.loader import load_eligibility
 from bot.eligibility.model import AnswerType, EligibilityContent
-from bot.texts import ContentError, load_yaml
 
 JSON_SUFFIX = ".json"
 #: The Center's calendar: "today" is the day in Việt Nam.

@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from bot.texts import ContentError
+from bot.core.texts import ContentError
 
 #: ``True`` / ``False`` / ``None`` (unknown).
 Truth = bool | None

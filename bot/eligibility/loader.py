@@ -12,6 +12,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from bot.core.messages import MAX_CHOICE_ID_BYTES
+from bot.core.texts import ContentError, load_yaml
 from bot.eligibility.conditions import Condition, Constant, parse_condition
 from bot.eligibility.model import (
     LOCATION_FACTS,
@@ -31,9 +33,7 @@ from bot.eligibility.model import (
     SupportKind,
     SupportSpec,
 )
-from bot.messages import MAX_CHOICE_ID_BYTES
 from bot.nlu import fold
-from bot.texts import ContentError, load_yaml
 
 ELIGIBILITY_DIR = "eligibility"
 #: The longest choice id the flow builds from a question and option id.

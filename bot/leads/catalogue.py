@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bot.core.texts import ContentError, load_yaml
 from bot.nlu import fold
-from bot.texts import ContentError, load_yaml
-from storage.leads import LeadStatus
+from storage.models import LeadStatus
 
 NOTICE_FILE = Path("privacy") / "notice.yaml"
 STATUSES_FILE = Path("leads") / "statuses.yaml"

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import jinja2
 
-from bot.content import Content
-from bot.content_check import Problem
+from bot.core.checks import Problem
+from bot.core.content import Content
+from bot.core.texts import ContentError
 from bot.leads.catalogue import (
     NOTICE_FILE,
     OPTIONS_FILE,
@@ -21,7 +22,6 @@ from bot.leads.catalogue import (
     load_notices,
     load_statuses,
 )
-from bot.texts import ContentError
 
 SAMPLE_CODE = "KC-2026-000123"
 SAMPLE_RETENTION_MONTHS = 24

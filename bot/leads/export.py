@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from bot.config import DEFAULT_TIMEZONE
-from bot.content import DEFAULT_CONTENT_DIR, Content
+from bot.core.config import DEFAULT_TIMEZONE
+from bot.core.content import DEFAULT_CONTENT_DIR, Content
 from bot.leads.catalogue import load_statuses
 from bot.leads.views import LeadView, lead_view
 from storage import Database

@@ -11,14 +11,14 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING, Any
 
-from bot.formatting import money, vn_date
+from bot.core.formatting import money, vn_date
+from bot.core.texts import Texts
 from bot.leads.catalogue import Statuses
 from bot.parsing import format_phone_vn
-from bot.texts import Texts
-from storage.leads import Lead
+from storage.models import Lead
 
 if TYPE_CHECKING:
-    from bot.content import Content
+    from bot.core.content import Content
 
 #: Keys of a verdict dict (from the eligibility flow) naming its programme and outcome.
 _PROGRAMME_KEYS = ("programme_name", "programme", "programme_id", "id")

@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bot.core.texts import ContentError, load_yaml
 from bot.nlu.intents import OUT_OF_SCOPE, group_of
 from bot.nlu.understanding import Decision, Verdict
-from bot.texts import ContentError, load_yaml
 
 #: What the bot did when it acted on nothing: shown in the confusion matrix.
 UNSURE = "(unsure)"

@@ -22,11 +22,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bot.core.checks import Problem
+from bot.core.texts import ContentError, load_yaml
 from bot.nlu.classifier import Example
 from bot.nlu.index import SearchDocument
 from bot.nlu.lexicon import NLU_DIR
 from bot.nlu.normalize import fold
-from bot.texts import ContentError, load_yaml
 
 INTENTS_FILE = "intents.yaml"
 RULES_FILE = "rules.yaml"
@@ -164,9 +165,16 @@ def training_examples(
 
 def check_intents(
     root: Path, *, document_ids: Iterable[str] = (), rule_ids: Iterable[str] = ()
+) -> list[Problem]:
+    """Unknown intent, document or rule names, an intent with too few examples, the same
+    example under two intents (or an intent and a question)."""
+    lines = _intent_problems(root, document_ids=document_ids, rule_ids=rule_ids)
+    return [Problem.from_line(line, default=root / NLU_DIR) for line in lines]
+
+
+def _intent_problems(
+    root: Path, *, document_ids: Iterable[str], rule_ids: Iterable[str]
 ) -> list[str]:
-    """Problems as ``file: message``: unknown intent, document or rule names, an intent with
-    too few examples, the same example under two intents (or an intent and a question)."""
     try:
         content = load_intents(root)
     except ContentError as exc:

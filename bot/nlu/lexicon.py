@@ -24,8 +24,9 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from bot.core.checks import Problem
+from bot.core.texts import ContentError, load_yaml
 from bot.nlu.normalize import fold, normalize
-from bot.texts import ContentError, load_yaml
 
 NLU_DIR = "nlu"
 ABBREVIATIONS_FILE = "abbreviations.yaml"
@@ -224,13 +225,12 @@ def load_lexicon(root: Path) -> Lexicon:
     )
 
 
-def check_lexicon(root: Path) -> list[str]:
-    """Problems in ``<root>/nlu/*.yaml`` as ``file[:line]: message`` (empty when all is well),
-    for ``khuyencong content check``."""
+def check_lexicon(root: Path) -> list[Problem]:
+    """Problems in ``<root>/nlu/*.yaml`` (empty when all is well), for the content check."""
     try:
         load_lexicon(root)
     except ContentError as exc:
-        return str(exc).splitlines()
+        return [Problem.from_line(line, default=root / "nlu") for line in str(exc).splitlines()]
     return []
 
 

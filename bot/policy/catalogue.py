@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.core.texts import ContentError, load_yaml
 from bot.nlu import SearchDocument
 from bot.policy.model import (
     FAQ_SECTION,
@@ -22,7 +23,6 @@ from bot.policy.model import (
 )
 from bot.policy.schema import Issue, parse_general, parse_programme
 from bot.policy.yamlines import load_located
-from bot.texts import ContentError, load_yaml
 
 PROGRAMMES_DIR = "programmes"
 GENERAL_FILE = "general.yaml"
@@ -142,7 +142,7 @@ def _format(path: Path, issues: list[Issue]) -> list[str]:
 def load_catalogue(root: Path) -> Catalogue:
     """Read every programme file, ``general.yaml`` and the section names under ``root``.
 
-    Raises :class:`~bot.texts.ContentError` listing every problem (``file:line: message``),
+    Raises :class:`~bot.core.texts.ContentError` listing every problem (``file:line: message``),
     so a bad edit stops the bot at start-up instead of mid-conversation.
     """
     errors: list[str] = []

@@ -17,9 +17,9 @@ from typing import Any
 
 import jinja2
 
+from bot.core.texts import Texts
 from bot.policy.catalogue import Catalogue, DocumentRef
 from bot.policy.model import FAQ_SECTION, GENERAL_PREFIX, Figure, Programme, Scope, Unit
-from bot.texts import Texts
 
 FIGURE_TEMPLATE = "policies/figure_value"
 SECTION_TEMPLATE = "policies/section"

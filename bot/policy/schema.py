@@ -14,7 +14,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from bot.messages import MAX_CHOICE_ID_BYTES
+from bot.core.messages import MAX_CHOICE_ID_BYTES
 from bot.policy.model import (
     FAQ_SECTION,
     SEARCH_SECTIONS,

@@ -11,7 +11,7 @@ from typing import Any
 
 import yaml
 
-from bot.texts import ContentError
+from bot.core.texts import ContentError
 
 
 class LocatedDict(dict[Any, Any]):

@@ -13,8 +13,8 @@ from datetime import datetime, timedelta
 
 from bot.staff import credentials
 from storage import Database
+from storage.models.staff import Role, StaffAccount
 from storage.repositories.staff import AuditLog, StaffAccounts, StaffSessions
-from storage.staff import Role, StaffAccount
 
 USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{1,62}$")
 LINK_CODE_MINUTES = 15

@@ -12,16 +12,15 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.core.messages import OutboundMessage, message_to_dict
+from bot.core.texts import Texts
 from bot.leads.catalogue import Statuses
-from bot.messages import OutboundMessage, message_to_dict
 from bot.staff.scope import Scope
-from bot.texts import Texts
-from storage import conversations
-from storage.leads import Lead, LeadHistory, LeadStatus
 from storage.models import ChannelIdentity
-from storage.repositories import Handoffs, Leads
+from storage.models.leads import Lead, LeadHistory, LeadStatus
+from storage.models.staff import StaffAccount
+from storage.repositories import Conversations, Handoffs, Leads
 from storage.repositories.staff import AuditLog, StaffAccounts
-from storage.staff import StaffAccount
 
 MAX_NOTE = 2000
 ENTITY_LEAD = "lead"
@@ -178,8 +177,7 @@ class StaffDesk:
         if self.notify is not None:
             self.notify(owner.channel, owner.chat_id, OutboundMessage(text=text), topic=topic)
             return
-        conversations.enqueue(
-            self.session,
+        Conversations(self.session).enqueue(
             channel=owner.channel,
             chat_id=owner.chat_id,
             payload=message_to_dict(OutboundMessage(text=text)),

@@ -17,17 +17,17 @@ from datetime import UTC
 
 from sqlalchemy import select
 
-from bot.flow import FlowContext
+from bot.core.flow import FlowContext
+from bot.core.messages import Choice, InboundEvent, OutboundMessage
 from bot.leads.catalogue import load_statuses
 from bot.leads.codes import parse_lead_code
 from bot.leads.views import lead_view
-from bot.messages import Choice, InboundEvent, OutboundMessage
 from bot.staff import credentials
 from bot.staff.actions import NotAllowedError, StaffDesk
 from bot.staff.scope import Scope
-from storage.leads import FINAL_STATUSES, Lead, LeadStatus
+from storage.models.leads import FINAL_STATUSES, Lead, LeadStatus
+from storage.models.staff import fold_search
 from storage.repositories.staff import AuditLog, StaffAccounts
-from storage.staff import fold_search
 
 CMD_LINK = "lienket"
 CMD_LEADS = "leads"

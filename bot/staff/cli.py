@@ -9,8 +9,8 @@ from __future__ import annotations
 import argparse
 from datetime import datetime
 
-from bot.clock import Clock
-from bot.config import Settings
+from bot.core.clock import Clock
+from bot.core.config import Settings
 from bot.staff.accounts import (
     AccountError,
     add_account,

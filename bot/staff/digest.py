@@ -16,13 +16,13 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
-from bot.content import Content
+from bot.core.content import Content
+from bot.core.messages import OutboundMessage, message_to_dict
 from bot.leads.catalogue import load_statuses
 from bot.leads.views import lead_view
-from bot.messages import OutboundMessage, message_to_dict
 from storage import Database, OutboxMessage
-from storage import conversations as repo
-from storage.leads import Lead, LeadStatus
+from storage.models.leads import Lead, LeadStatus
+from storage.repositories import Conversations
 
 DIGEST_CHECK_SECONDS = 300.0
 DIGEST_LIMIT = 20
@@ -75,8 +75,7 @@ async def send_digest(
         ]
         text = content.texts.render("staff/digest", leads=views, days=after_days, total=total)
         for channel, chat_id in targets:
-            repo.enqueue(
-                session,
+            Conversations(session).enqueue(
                 channel=channel,
                 chat_id=chat_id,
                 payload=message_to_dict(OutboundMessage(text=text)),

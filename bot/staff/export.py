@@ -18,13 +18,13 @@ from typing import Any, cast
 
 from sqlalchemy import Select
 
+from bot.core.texts import Texts
 from bot.leads.catalogue import Statuses
 from bot.leads.export import COLUMNS, CSV_ENCODING, SHEET_TITLE_KEY, Cell, neutralise
 from bot.leads.views import lead_view
 from bot.staff import export_sql
-from bot.texts import Texts
 from storage import Database
-from storage.leads import Lead
+from storage.models.leads import Lead
 
 BATCH_ROWS = 2000
 #: Chunks of COPY output held between the database and a slow client (about 64 KB each).

@@ -14,11 +14,11 @@ from typing import Any
 
 from sqlalchemy import Select, literal_column, select, text
 
+from bot.core.texts import Texts
 from bot.leads.catalogue import Statuses
 from bot.leads.views import OUT_OF_AREA_LABEL
-from bot.texts import Texts
-from storage.leads import Lead
-from storage.staff import StaffAccount
+from storage.models.leads import Lead
+from storage.models.staff import StaffAccount
 
 
 def _label(mapping: str, column: str) -> str:

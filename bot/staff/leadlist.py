@@ -19,8 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.leads.codes import parse_lead_code
 from bot.staff.scope import Scope
-from storage.leads import Lead, LeadStatus
-from storage.staff import VERDICT_ORDER, fold_search
+from storage.models.leads import Lead, LeadStatus
+from storage.models.staff import VERDICT_ORDER, fold_search
 
 PAGE_SIZE = 50
 COUNT_CAP = 10_000

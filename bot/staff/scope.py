@@ -7,8 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from storage.leads import Lead
-from storage.staff import StaffAccount
+from storage.models.leads import Lead
+from storage.models.staff import StaffAccount
 
 SelectT = TypeVar("SelectT")
 

@@ -14,8 +14,8 @@ from sqlalchemy import Text, cast, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.staff.scope import Scope
-from storage.leads import Consent, ConsentAction, Lead, LeadStatus
 from storage.models import ConversationState
+from storage.models.leads import Consent, ConsentAction, Lead, LeadStatus
 
 WEEKS_SHOWN = 12
 TOP_WARDS = 20

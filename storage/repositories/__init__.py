@@ -1,5 +1,7 @@
 """Repositories for leads, consents, subscriptions and hand-offs (they never commit)."""
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from storage.repositories.audience import PUSH_CHANNELS, Audience
 from storage.repositories.broadcasts import (
     Broadcasts,
@@ -11,6 +13,7 @@ from storage.repositories.broadcasts import (
     Report,
 )
 from storage.repositories.consents import PURPOSE_LEAD, SUBSCRIBE_PREFIX, Consents
+from storage.repositories.conversations import Conversations
 from storage.repositories.erasure import ErasureReport, anonymise_leads, erase_person
 from storage.repositories.handoffs import HANDOFF_TOPIC_PREFIX, Handoffs, handoff_topic
 from storage.repositories.leads import (
@@ -24,7 +27,25 @@ from storage.repositories.leads import (
     Submission,
     support_key,
 )
+from storage.repositories.links import LinkOutcome, Links
 from storage.repositories.subscriptions import TOPIC_ALL, Subscriptions
+from storage.repositories.understanding import Unplaced
+
+
+class Repositories:
+    """Every repository on one session (a step's transaction): ``ctx.repos.leads``…"""
+
+    __slots__ = ("consents", "handoffs", "leads", "links", "session", "subscriptions", "unplaced")
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+        self.leads = Leads(session)
+        self.consents = Consents(session)
+        self.handoffs = Handoffs(session)
+        self.subscriptions = Subscriptions(session)
+        self.links = Links(session)
+        self.unplaced = Unplaced(session)
+
 
 __all__ = [
     "ACTOR_OWNER",
@@ -41,17 +62,22 @@ __all__ = [
     "Claim",
     "ClaimedDelivery",
     "Consents",
+    "Conversations",
     "DeliveryOutcome",
     "ErasureReport",
     "Handoffs",
     "LeadFields",
     "Leads",
+    "LinkOutcome",
+    "Links",
     "Outcome",
     "Progress",
     "Recipient",
     "Report",
+    "Repositories",
     "Submission",
     "Subscriptions",
+    "Unplaced",
     "anonymise_leads",
     "erase_person",
     "handoff_topic",

@@ -18,8 +18,8 @@ from typing import Any
 from sqlalchemy import Select, String, and_, cast, distinct, exists, func, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
-from storage.leads import Lead, Subscription
 from storage.models import ChannelIdentity
+from storage.models.leads import Lead, Subscription
 from storage.repositories.subscriptions import TOPIC_ALL
 
 #: Channels that can carry a message the owner did not ask for just now.

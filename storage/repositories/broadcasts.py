@@ -18,7 +18,8 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.broadcasts import (
+from storage.models import ChannelIdentity
+from storage.models.broadcasts import (
     OPEN_DELIVERY_STATUSES,
     Broadcast,
     BroadcastClick,
@@ -27,8 +28,7 @@ from storage.broadcasts import (
     DeliveryStatus,
     SendPace,
 )
-from storage.leads import Consent, ConsentAction, Handoff, HandoffStatus, Lead, Subscription
-from storage.models import ChannelIdentity
+from storage.models.leads import Consent, ConsentAction, Handoff, HandoffStatus, Lead, Subscription
 from storage.repositories.audience import (
     PUSH_CHANNELS,
     Audience,

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.leads import Consent, ConsentAction
+from storage.models import Consent, ConsentAction
 
 PURPOSE_LEAD = "lead"
 SUBSCRIBE_PREFIX = "subscribe:"

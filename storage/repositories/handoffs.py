@@ -8,8 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import String, cast, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.leads import Handoff, HandoffStatus
-from storage.models import ChannelIdentity, OutboxMessage
+from storage.models import ChannelIdentity, Handoff, HandoffStatus, OutboxMessage
 
 #: Outbox topic of a message forwarded to staff for hand-off ``id``: ``handoff:<id>``.
 HANDOFF_TOPIC_PREFIX = "handoff:"

@@ -12,7 +12,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.leads import Lead, LeadHistory, LeadStatus
+from storage.models import ChannelIdentity, Lead, LeadHistory, LeadStatus
 
 ACTOR_OWNER = "owner"
 ACTOR_SYSTEM = "system"
@@ -89,6 +89,12 @@ class Leads:
 
     async def get(self, lead_id: int) -> Lead | None:
         return await self.session.get(Lead, lead_id)
+
+    async def owner_of(self, lead: Lead) -> ChannelIdentity | None:
+        """The channel identity that submitted ``lead`` (to tell them of a status change)."""
+        if lead.identity_id is None:
+            return None
+        return await self.session.get(ChannelIdentity, lead.identity_id)
 
     async def by_code(self, code: str) -> Lead | None:
         result = await self.session.execute(select(Lead).where(Lead.code == code))
@@ -198,34 +204,33 @@ class Leads:
     async def set_status(
         self, lead: Lead, status: LeadStatus, *, actor: str, now: datetime, note: str = ""
     ) -> LeadHistory:
-        entry = LeadHistory(
-            lead_id=lead.id,
-            created_at=now,
-            actor=actor,
-            action="status",
-            old_status=lead.status,
-            new_status=status.value,
-            note=note,
-        )
+        entry = self._history(lead, "status", new_status=status.value, actor=actor, now=now)
+        entry.note = note
         lead.status = status.value
         lead.updated_at = lead.last_activity_at = now
-        self.session.add(entry)
         await self.session.flush()
         return entry
 
     async def add_note(self, lead: Lead, note: str, *, actor: str, now: datetime) -> LeadHistory:
+        entry = self._history(lead, "note", actor=actor, now=now)
+        entry.note = note
+        lead.updated_at = lead.last_activity_at = now
+        await self.session.flush()
+        return entry
+
+    def _history(
+        self, lead: Lead, action: str, *, actor: str, now: datetime, new_status: str = ""
+    ) -> LeadHistory:
+        """One entry appended to ``lead``'s history (flushed by the caller)."""
         entry = LeadHistory(
             lead_id=lead.id,
             created_at=now,
             actor=actor,
-            action="note",
+            action=action,
             old_status=lead.status,
-            new_status=lead.status,
-            note=note,
+            new_status=new_status or lead.status,
         )
-        lead.updated_at = lead.last_activity_at = now
         self.session.add(entry)
-        await self.session.flush()
         return entry
 
     async def correct(
@@ -242,17 +247,7 @@ class Leads:
         for name in changed:
             setattr(lead, name, changes[name])
         lead.updated_at = lead.last_activity_at = now
-        self.session.add(
-            LeadHistory(
-                lead_id=lead.id,
-                created_at=now,
-                actor=actor,
-                action="corrected",
-                old_status=lead.status,
-                new_status=lead.status,
-                fields=changed,
-            )
-        )
+        self._history(lead, "corrected", actor=actor, now=now).fields = changed
         await self.session.flush()
         return changed
 
@@ -277,16 +272,7 @@ class Leads:
             .values(note="")
             .execution_options(synchronize_session=False)
         )
-        self.session.add(
-            LeadHistory(
-                lead_id=lead.id,
-                created_at=now,
-                actor=actor,
-                action="anonymised",
-                old_status=lead.status,
-                new_status=lead.status,
-            )
-        )
+        self._history(lead, "anonymised", actor=actor, now=now)
         await self.session.flush()
 
     async def inactive_since(self, before: datetime) -> list[Lead]:

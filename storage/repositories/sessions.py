@@ -13,8 +13,8 @@ from sqlalchemy import delete, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from storage.leads import Consent, Handoff, Lead, Subscription
 from storage.models import ChannelIdentity, Person
+from storage.models.leads import Consent, Handoff, Lead, Subscription
 
 
 async def purge_idle_sessions(

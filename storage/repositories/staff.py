@@ -13,8 +13,8 @@ from typing import Any
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.leads import Lead
-from storage.staff import (
+from storage.models.leads import Lead
+from storage.models.staff import (
     AuditEvent,
     LoginFailure,
     StaffAccount,

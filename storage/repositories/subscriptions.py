@@ -7,8 +7,7 @@ from datetime import datetime
 from sqlalchemy import exists, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.leads import Subscription
-from storage.models import ChannelIdentity
+from storage.models import ChannelIdentity, Subscription
 
 #: The topic that means "every announcement", present and future.
 TOPIC_ALL = "all"

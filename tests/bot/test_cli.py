@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import build_parser, main
+from bot.app.cli import build_parser, main
 
 SUBCOMMANDS = [
     ["serve"],
@@ -20,6 +20,9 @@ SUBCOMMANDS = [
     ["leads", "export"],
     ["privacy"],
     ["privacy", "purge"],
+    ["zalo"],
+    ["zalo", "key"],
+    ["zalo", "authorize"],
 ]
 
 

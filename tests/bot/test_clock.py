@@ -1,4 +1,4 @@
-"""One clock for the whole runtime: only ``bot/clock.py`` may read the system time."""
+"""One clock for the whole runtime: only ``bot/core/clock.py`` may read the system time."""
 
 from __future__ import annotations
 
@@ -9,12 +9,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.clock import FixedClock, SystemClock, today
+from bot.core.clock import FixedClock, SystemClock, today
 
 ROOT = Path(__file__).resolve().parents[2]
 #: Production code: the folders whose "now" must come from the injected clock.
 PRODUCTION = ("bot", "handlers", "storage")
-CLOCK_MODULE = ROOT / "bot" / "clock.py"
+CLOCK_MODULE = ROOT / "bot" / "core" / "clock.py"
 #: Calls that read the wall clock, as ``owner.attribute`` or a bare name.
 WALL_CLOCK_CALLS = {
     ("datetime", "now"),

@@ -2,7 +2,10 @@ from __future__ import annotations
 
 import pytest
 
-from bot.config import ConfigError, load_settings
+from bot.app.runtime import BotRuntime
+from bot.channels.telegram import TelegramSettings
+from bot.channels.webchat import WebChatSettings
+from bot.core.config import ConfigError, load_settings
 
 
 def test_defaults_run_the_web_chat_on_sqlite_without_telegram(
@@ -13,8 +16,8 @@ def test_defaults_run_the_web_chat_on_sqlite_without_telegram(
     settings = load_settings(_env_file=None)
     assert settings.database_url.startswith("sqlite+aiosqlite:///")
     assert settings.port == 8080
-    assert not settings.telegram_enabled
-    assert settings.webchat_enabled
+    assert settings.section(TelegramSettings).bot_token is None
+    assert settings.section(WebChatSettings).enabled
 
 
 @pytest.mark.parametrize(
@@ -22,11 +25,9 @@ def test_defaults_run_the_web_chat_on_sqlite_without_telegram(
     [
         ("PORT", "tám nghìn", "PORT"),
         ("PORT", "70000", "PORT"),
-        ("PUBLIC_URL", "http://bot.example.vn", "PUBLIC_URL: Value error, Telegram webhooks"),
+        ("PUBLIC_URL", "http://bot.example.vn", "PUBLIC_URL: Value error, platform webhooks"),
         ("DATABASE_URL", "mysql://x", "DATABASE_URL"),
         ("STAFF_CHATS", "telegram", "STAFF_CHATS"),
-        ("TELEGRAM_WEBHOOK_SECRET", "short", "TELEGRAM_WEBHOOK_SECRET"),
-        ("TELEGRAM_WEBHOOK_SECRET", "có dấu không được dùng!!", "TELEGRAM_WEBHOOK_SECRET"),
         ("DEDUP_RETENTION_HOURS", "24", "DEDUP_RETENTION_HOURS"),
         ("EVENT_LOOP", "trio", "EVENT_LOOP"),
     ],
@@ -47,4 +48,25 @@ def test_staff_chats_and_an_empty_token(monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "")
     settings = load_settings(_env_file=None)
     assert settings.staff_targets == [("telegram", "-1001"), ("telegram", "42")]
-    assert not settings.telegram_enabled
+    assert settings.section(TelegramSettings).bot_token is None
+
+
+@pytest.mark.parametrize("value", ["short", "có dấu không được dùng!!"])
+def test_a_malformed_channel_setting_stops_the_runtime_before_it_starts(
+    monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    monkeypatch.setenv("TELEGRAM_WEBHOOK_SECRET", value)
+    with pytest.raises(ConfigError) as error:
+        BotRuntime(load_settings(_env_file=None))
+    message = str(error.value)
+    assert "TELEGRAM_WEBHOOK_SECRET" in message
+    assert "\n" not in message
+
+
+def test_channel_settings_come_from_the_environment_or_the_caller(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "1:from-env")
+    assert load_settings(_env_file=None).section(TelegramSettings).bot_token == "1:from-env"
+    given = load_settings(_env_file=None, telegram_bot_token="2:given")
+    assert given.section(TelegramSettings).bot_token == "2:given"

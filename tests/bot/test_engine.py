@@ -6,12 +6,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from bot.app.workers.outbox import OutboxWorker
 from bot.channels.base import SendResult
-from bot.flow import Flow, FlowContext
-from bot.messages import Choice, Conversation, EventKind, InboundEvent, OutboundMessage, Step
-from bot.router import Router
-from bot.workers.outbox import OutboxWorker
-from handlers.menu import build_menu_flow
+from bot.core.flow import Flow, FlowContext
+from bot.core.messages import Choice, Conversation, EventKind, InboundEvent, OutboundMessage, Step
+from bot.core.router import Router
 from storage import ChannelIdentity, Database, MessageLog, OutboxMessage, ProcessedEvent
 from tests.conftest import drop_database, make_database
 from tests.harness import RecordingChannel, User, choice_ids, make_engine, texts_of
@@ -19,8 +18,11 @@ from tests.harness import RecordingChannel, User, choice_ids, make_engine, texts
 pytestmark = pytest.mark.asyncio
 
 
-def counter_router(*, gate: dict[str, asyncio.Event] | None = None) -> Router:
-    """A router whose ``count`` flow adds one per message and may wait on a gate."""
+def counter_router(
+    *, gate: dict[str, asyncio.Event] | None = None, entered: asyncio.Event | None = None
+) -> Router:
+    """A router whose ``count`` flow adds one per message and may wait on a gate
+    (``entered`` is set when a step reaches its gate)."""
 
     async def start(ctx: FlowContext, conv: Conversation, event: InboundEvent) -> Step:
         conv.data["n"] = 0
@@ -28,6 +30,8 @@ def counter_router(*, gate: dict[str, asyncio.Event] | None = None) -> Router:
 
     async def handle(ctx: FlowContext, conv: Conversation, event: InboundEvent) -> Step:
         if gate is not None and event.text in gate:
+            if entered is not None:
+                entered.set()
             await gate[event.text].wait()
         if event.text == "boom":
             conv.data["n"] = 999
@@ -40,7 +44,7 @@ def counter_router(*, gate: dict[str, asyncio.Event] | None = None) -> Router:
         conv.data.setdefault("seen", []).append(event.text)  # type: ignore[union-attr]
         return Step(conv, [OutboundMessage(str(n))])
 
-    router = Router(menu=build_menu_flow())
+    router = Router()
     router.add(Flow(name="count", start=start, handle=handle))
     return router
 
@@ -139,9 +143,11 @@ class SlowChannel(RecordingChannel):
     def __init__(self, gates: dict[str, asyncio.Event]) -> None:
         super().__init__()
         self.gates = gates
+        self.held = asyncio.Event()
 
     async def send(self, chat_id: str, message: OutboundMessage) -> SendResult:
         if message.text in self.gates and chat_id == "alice":
+            self.held.set()
             await self.gates[message.text].wait()
         return await super().send(chat_id, message)
 
@@ -158,7 +164,7 @@ async def test_one_users_updates_and_replies_stay_in_order_while_others_run_alon
     await alice.tap("count:start")
     await bob.tap("count:start")
     first = asyncio.create_task(engine.process(alice.event(EventKind.TEXT, "first")))
-    await asyncio.sleep(0.05)
+    await asyncio.wait_for(channel.held.wait(), timeout=5)  # its reply is being delivered
     second = asyncio.create_task(engine.process(alice.event(EventKind.TEXT, "second")))
     # Bob is not held up while Alice's first reply is still being delivered.
     await asyncio.wait_for(engine.process(bob.event(EventKind.TEXT, "bob-says")), timeout=5)
@@ -179,12 +185,13 @@ async def test_a_slow_step_of_one_user_does_not_hold_up_another_on_postgres(
     try:
         gate = {"first": asyncio.Event()}
         engine, _ = make_engine(database)
-        engine.router = counter_router(gate=gate)
+        entered = asyncio.Event()
+        engine.router = counter_router(gate=gate, entered=entered)
         alice, bob = User(engine, "alice"), User(engine, "bob")
         await alice.tap("count:start")
         await bob.tap("count:start")
         first = asyncio.create_task(alice.say("first"))
-        await asyncio.sleep(0.05)
+        await asyncio.wait_for(entered.wait(), timeout=5)  # inside its transaction
         second = asyncio.create_task(alice.say("second"))
         assert texts_of(await asyncio.wait_for(bob.say("bob-says"), timeout=5)) == "1"
         assert not second.done()

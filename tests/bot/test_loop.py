@@ -7,8 +7,8 @@ import asyncio
 import pytest
 import uvloop
 
-from bot import loop
-from bot.cli import main
+from bot.app.cli import main
+from bot.core import loop
 
 
 async def running_loop() -> asyncio.AbstractEventLoop:
@@ -39,7 +39,7 @@ def test_serve_runs_the_runtime_on_the_configured_loop(
         async def run_until_signal(self, *, on_ready: object = None) -> None:
             seen.append(("ran", isinstance(asyncio.get_running_loop(), uvloop.Loop)))
 
-    monkeypatch.setattr("bot.runtime.BotRuntime", StubRuntime)
+    monkeypatch.setattr("bot.app.runtime.BotRuntime", StubRuntime)
     monkeypatch.setenv("EVENT_LOOP", "asyncio")
     assert main(["serve"]) == 0
     monkeypatch.setenv("EVENT_LOOP", "uvloop")

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from bot.messages import EventKind
+from bot.core.messages import EventKind
 from storage import Database
 from tests.harness import User, choice_ids, make_engine, texts_of
 

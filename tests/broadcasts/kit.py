@@ -10,16 +10,17 @@ from pathlib import Path
 
 from sqlalchemy import func, insert, select
 
-from bot.broadcasts import BroadcastSender, Button, SendPolicy
+from bot.app.workers.broadcasts import BroadcastSender
+from bot.broadcasts import Button, SendPolicy
 from bot.broadcasts.control import BroadcastControl, Draft
 from bot.channels.telegram_broadcast import TelegramBroadcastTransport
-from bot.clock import Clock
-from bot.content import Content
-from bot.texts import Texts
+from bot.core.clock import Clock
+from bot.core.content import Content
+from bot.core.texts import Texts
 from storage import Database
-from storage.broadcasts import BroadcastDelivery, DeliveryStatus
-from storage.leads import Subscription
 from storage.models import ChannelIdentity, Person
+from storage.models.broadcasts import BroadcastDelivery, DeliveryStatus
+from storage.models.leads import Subscription
 from storage.repositories import Audience
 from tests.fakes.telegram_api import FakeTelegramAPI
 
@@ -174,7 +175,7 @@ async def wait_until_done(
     check_every: float = 0.2,
 ) -> None:
     """Wait until the sender marked the broadcast done (and queued its report)."""
-    from storage.broadcasts import Broadcast, BroadcastStatus
+    from storage.models.broadcasts import Broadcast, BroadcastStatus
 
     async with asyncio.timeout(timeout):
         while True:

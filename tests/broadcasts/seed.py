@@ -9,8 +9,8 @@ from typing import Any
 import yaml
 
 from storage import Database
-from storage.leads import Handoff, HandoffStatus, Lead, Subscription
 from storage.models import ChannelIdentity, Person
+from storage.models.leads import Handoff, HandoffStatus, Lead, Subscription
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "broadcasts"
 

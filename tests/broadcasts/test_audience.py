@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from storage import Database
-from storage.broadcasts import BroadcastDelivery
+from storage.models.broadcasts import BroadcastDelivery
 from storage.repositories import Audience, Broadcasts
 from tests.broadcasts.seed import load_fixture, seed_people
 

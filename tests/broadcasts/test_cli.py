@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
+from bot.app.cli import main
 from storage import Database, upgrade
 from tests.broadcasts.seed import load_fixture, seed_people
 from tests.harness import TEST_NOW, fixed_clock

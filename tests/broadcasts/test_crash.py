@@ -15,9 +15,9 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from bot.clock import SystemClock
+from bot.core.clock import SystemClock
 from storage import Database
-from storage.broadcasts import BroadcastDelivery, DeliveryStatus
+from storage.models.broadcasts import BroadcastDelivery, DeliveryStatus
 from tests.broadcasts.kit import ROOT, seed_recipients, start_broadcast, wait_until_settled
 from tests.fakes.telegram_api import FakeTelegramAPI, RateLimits
 
@@ -25,7 +25,7 @@ RECIPIENTS = 1000
 KILLS = 5
 RATE = 150
 LEASE_SECONDS = 1
-START = "from bot.cli import main; raise SystemExit(main(['broadcast', 'run']))"
+START = "from bot.app.cli import main; raise SystemExit(main(['broadcast', 'run']))"
 
 
 def _environment(database: Database, fake: FakeTelegramAPI) -> dict[str, str]:

@@ -18,14 +18,15 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select, update
 
-from bot.broadcasts import BroadcastSender, Button, SendPolicy
-from bot.channels.base import SendResult, SendStatus
-from bot.clock import FixedClock, SystemClock
-from bot.messages import OutboundMessage
+from bot.app.workers.broadcasts import BroadcastSender
+from bot.broadcasts import Button, SendPolicy
+from bot.core.clock import FixedClock, SystemClock
+from bot.core.delivery import SendResult, SendStatus
+from bot.core.messages import OutboundMessage
 from storage import Database
-from storage.broadcasts import Broadcast, BroadcastDelivery, BroadcastStatus
-from storage.leads import Handoff, HandoffStatus, Subscription
 from storage.models import ChannelIdentity, OutboxMessage
+from storage.models.broadcasts import Broadcast, BroadcastDelivery, BroadcastStatus
+from storage.models.leads import Handoff, HandoffStatus, Subscription
 from tests.broadcasts.kit import (
     TEST_POLICY,
     seed_recipients,

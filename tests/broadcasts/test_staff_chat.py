@@ -9,12 +9,12 @@ from datetime import datetime
 
 from sqlalchemy import func, select
 
-from bot.config import load_settings
-from bot.messages import EventKind, InboundEvent, OutboundMessage
+from bot.core.config import load_settings
+from bot.core.messages import EventKind, InboundEvent, OutboundMessage
 from storage import Database
-from storage.broadcasts import Broadcast, BroadcastClick, BroadcastDelivery
 from storage.models import OutboxMessage
-from storage.staff import StaffIdentity
+from storage.models.broadcasts import Broadcast, BroadcastClick, BroadcastDelivery
+from storage.models.staff import StaffIdentity
 from tests.broadcasts.seed import load_fixture, seed_people
 from tests.dashboard.kit import make_account
 from tests.harness import TEST_NOW, User, make_engine, texts_of

@@ -2,36 +2,31 @@ from __future__ import annotations
 
 import io
 
-from bot.channels.base import SendResult
-from bot.channels.console import ConsoleChannel, render_plain, run_console
-from bot.messages import Choice, Link, OutboundMessage
+from bot.channels.base import fit
+from bot.channels.console import ConsoleChannel, run_console
+from bot.core.messages import Choice, Link, OutboundMessage
 from storage import Database
-from tests.harness import make_engine
+from tests.harness import make_engine, offered
 from tests.scripts import load_script
 
 
 class ScriptedConsole(ConsoleChannel):
-    """The console channel, remembering the last options it printed."""
+    """The console channel, printing into a buffer the test reads."""
 
     def __init__(self) -> None:
         self.buffer = io.StringIO()
         super().__init__(output=self.buffer)
-        self.last_choices: tuple[Choice, ...] = ()
-
-    async def send(self, chat_id: str, message: OutboundMessage) -> SendResult:
-        if message.choices:
-            self.last_choices = message.choices
-        return await super().send(chat_id, message)
 
 
-def test_render_plain_numbers_options_and_drops_bold() -> None:
+def test_the_console_gets_numbered_options_and_no_bold() -> None:
     message = OutboundMessage(
         "**Chọn** một mục",
         choices=(Choice("a:1", "Một"), Choice("a:2", "Hai")),
         links=(Link("Trang web", "https://example.vn"),),
     )
-    assert render_plain(message) == (
-        "Chọn một mục\n  1. Một\n  2. Hai\n  → Trang web: https://example.vn"
+    [shown] = fit(message, ConsoleChannel().capabilities)
+    assert shown == OutboundMessage(
+        "Chọn một mục\n\n1. Một\n2. Hai\nTrang web: https://example.vn"
     )
 
 
@@ -55,7 +50,7 @@ async def test_the_basic_conversation_runs_in_the_console(database: Database) ->
         send = step["send"]
         pending_expect.append(step["expect"])
         if "choice" in send:
-            ids = [choice.id for choice in console.last_choices]
+            ids = await offered(database, "c1", channel="console")
             return str(ids.index(send["choice"]) + 1)  # typed as the option's number
         if "command" in send:
             return f"/{send['command']}"

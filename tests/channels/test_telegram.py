@@ -24,8 +24,8 @@ from bot.channels.telegram import (
     to_event,
     to_html,
 )
-from bot.content import DEFAULT_CONTENT_DIR
-from bot.messages import (
+from bot.core.content import DEFAULT_CONTENT_DIR
+from bot.core.messages import (
     Choice,
     EventKind,
     GeoLocation,
@@ -34,7 +34,7 @@ from bot.messages import (
     OutboundMessage,
     SharedContact,
 )
-from bot.texts import Texts
+from bot.core.texts import Texts
 from tests.fakes.telegram_api import FakeTelegramAPI, parse_html
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "telegram"

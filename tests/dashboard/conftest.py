@@ -7,9 +7,9 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from bot.clock import FixedClock
-from bot.web.app import create_app
-from bot.web.dashboard import mount_dashboard
+from bot.app.dashboard import mount_dashboard
+from bot.app.web import create_app
+from bot.core.clock import FixedClock
 from storage import Database
 from tests.dashboard.kit import Desk
 from tests.harness import fixed_clock, make_engine

@@ -11,12 +11,12 @@ from typing import Any
 from aiohttp.test_utils import TestClient
 from sqlalchemy import update
 
-from bot.engine import Engine
+from bot.core.engine import Engine
 from bot.staff import credentials
 from bot.staff.accounts import add_account
 from storage import ChannelIdentity, Database, Person
-from storage.leads import Lead, LeadStatus
-from storage.staff import StaffAccount
+from storage.models.leads import Lead, LeadStatus
+from storage.models.staff import StaffAccount
 from tests.harness import TEST_NOW, RecordingChannel
 
 PASSWORD = "mat-khau-rat-dai-2026"

@@ -9,9 +9,9 @@ from typing import Any
 from aiohttp.test_utils import TestClient
 from sqlalchemy import func, select
 
-from storage.broadcasts import Broadcast, BroadcastDelivery
 from storage.models import OutboxMessage
-from storage.staff import StaffIdentity
+from storage.models.broadcasts import Broadcast, BroadcastDelivery
+from storage.models.staff import StaffIdentity
 from tests.broadcasts.seed import load_fixture, seed_people
 from tests.dashboard.kit import Desk, csrf_of, login, make_account
 from tests.harness import TEST_NOW

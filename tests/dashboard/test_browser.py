@@ -17,10 +17,10 @@ import pytest
 from aiohttp.test_utils import TestServer
 from sqlalchemy import select
 
-from bot.web.app import create_app
-from bot.web.dashboard import mount_dashboard
+from bot.app.dashboard import mount_dashboard
+from bot.app.web import create_app
 from storage import OutboxMessage
-from storage.leads import Lead
+from storage.models.leads import Lead
 from tests.dashboard.kit import PASSWORD, Desk, make_account, make_lead
 
 CHROMIUM = Path("/usr/bin/chromium")

@@ -7,9 +7,9 @@ from typing import Any
 from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
-from bot.cli import main
+from bot.app.cli import main
 from storage import OutboxMessage
-from storage.leads import Lead
+from storage.models.leads import Lead
 from tests.dashboard.kit import Desk, csrf_of, login, make_account, make_lead
 
 

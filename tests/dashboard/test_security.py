@@ -11,9 +11,9 @@ import openpyxl
 from aiohttp.test_utils import TestClient
 from sqlalchemy import func, select
 
-from bot.web.dashboard.auth import PUBLIC_ROUTES
-from storage.leads import Lead, LeadHistory
-from storage.staff import AuditEvent
+from bot.app.dashboard.auth import PUBLIC_ROUTES
+from storage.models.leads import Lead, LeadHistory
+from storage.models.staff import AuditEvent
 from tests.dashboard.kit import Desk, csrf_of, login, make_account, make_lead
 
 XSS = '<script>alert("x")</script><img src=x onerror=alert(1)>'

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from bot.content import Content
+from bot.core.content import Content
 from bot.eligibility import EligibilityContent, evaluate
 from bot.policy import Catalogue
 from tests.eligibility.conftest import CONTENT_DIR

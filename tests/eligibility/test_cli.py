@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.core.texts import ContentError
 from bot.eligibility.cli import EligibilityInputError, run_file
-from bot.texts import ContentError
 from tests.eligibility.conftest import CONTENT_DIR
 
 #: The caller's "today" (the CLI takes it from its clock); files without ``on:`` use it.

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from bot.core.texts import ContentError
 from bot.eligibility import parse_condition
-from bot.texts import ContentError
 
 
 def test_a_missing_or_null_fact_is_unknown_not_false() -> None:

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.core.texts import ContentError
 from bot.eligibility import AnswerType, EligibilityContent, load_eligibility
-from bot.texts import ContentError
 from tests.eligibility.conftest import CONTENT_DIR
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from bot.config import load_settings
-from bot.messages import EventKind
+from bot.core.config import load_settings
+from bot.core.messages import EventKind
 from storage import ConversationState, Database
-from storage.leads import Handoff
+from storage.models import Handoff
 from storage.repositories import Subscriptions
 from tests.harness import User, make_engine, texts_of
 

@@ -1,97 +1,58 @@
-"""The eligibility flow, driven directly (no database): scripted conversations from
+"""The eligibility flow through the real engine: scripted conversations from
 ``tests/fixtures/eligibility/scripts.yaml``, plus resume, stored result and robustness."""
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 import yaml
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.config import Settings
-from bot.content import Content
-from bot.flow import FlowContext, Identity
-from bot.messages import Conversation, EventKind, InboundEvent, OutboundMessage
-from bot.nlu import fold
-from handlers.eligibility import FLOW, PROGRESS_KEY, RESULT_KEY
+from bot.core.clock import FixedClock
+from bot.core.messages import Conversation, OutboundMessage
+from handlers.eligibility import PROGRESS_KEY, RESULT_KEY
 from storage import Database
-from tests.harness import User, choice_ids, make_engine, texts_of
+from tests.harness import User, fixed_clock, make_engine
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPTS = ROOT / "tests" / "fixtures" / "eligibility" / "scripts.yaml"
 NOW = datetime(2026, 11, 26, 9, tzinfo=ZoneInfo("Asia/Ho_Chi_Minh"))
 
 
-@pytest.fixture(scope="module")
-def content() -> Content:
-    return Content(ROOT / "content")
-
-
 @dataclass
 class Chat:
-    """One owner talking to the flow as the router would route it, with the state committed
-    as JSON after every step (as the engine does)."""
+    """An owner in the eligibility check, through the real engine (the one test driver)."""
 
-    content: Content
-    now: datetime = NOW
-    conv: Conversation = field(default_factory=Conversation)
-    last: list[OutboundMessage] = field(default_factory=list)
-    counter: int = 0
-
-    def context(self) -> FlowContext:
-        return FlowContext(
-            content=self.content,
-            settings=cast(Settings, None),
-            session=cast(AsyncSession, None),
-            identity=Identity(1, 1, "test", "u1", "c1"),
-            now=self.now,
-        )
-
-    def _event(self, kind: EventKind, text: str) -> InboundEvent:
-        self.counter += 1
-        return InboundEvent("test", "u1", "c1", f"e{self.counter}", kind, text)
+    user: User
+    clock: FixedClock
 
     async def tap(self, choice_id: str) -> str:
-        return await self._send(self._event(EventKind.CHOICE, choice_id))
+        return (await self.user.tap(choice_id)).text
 
     async def say(self, text: str) -> str:
-        event = self._event(EventKind.TEXT, text)
-        # Like the engine: a typed number or label of the last offered choices is a tap.
-        offered = [choice for reply in self.last for choice in reply.choices]
-        key = fold(text).strip()
-        if key.isdigit() and 1 <= int(key) <= len(offered):
-            event = event.with_choice(offered[int(key) - 1].id)
-        else:
-            event = next((event.with_choice(c.id) for c in offered if fold(c.label) == key), event)
-        return await self._send(event)
+        return (await self.user.say(text)).text
 
-    async def _send(self, event: InboundEvent) -> str:
-        ctx = self.context()
-        name, _, rest = event.text.partition(":")
-        is_start = (
-            event.kind is EventKind.CHOICE
-            and name == FLOW.name
-            and (rest == "start" or rest.startswith("start:"))
-        )
-        if is_start:
-            self.conv.flow, self.conv.step = FLOW.name, "start"
-            step = await FLOW.start(ctx, self.conv, event)
-        else:
-            step = await FLOW.handle(ctx, self.conv, event)
-        stored = json.loads(json.dumps(step.conversation.data))  # must stay JSON
-        self.conv = Conversation(step.conversation.flow, step.conversation.step, stored)
-        self.last = step.replies
-        return "\n\n".join(reply.text for reply in step.replies)
+    @property
+    def last(self) -> list[OutboundMessage]:
+        return self.user.last
 
     @property
     def choice_ids(self) -> list[str]:
-        return [choice.id for reply in self.last for choice in reply.choices]
+        return self.user.choice_ids
+
+    async def conv(self) -> Conversation:
+        return await self.user.conversation()
+
+
+@pytest.fixture
+def chat(sqlite_database: Database) -> Chat:
+    clock = fixed_clock(NOW)
+    engine, _ = make_engine(sqlite_database, clock=clock)
+    return Chat(User(engine), clock)
 
 
 def _scripts() -> list[dict[str, Any]]:
@@ -101,8 +62,7 @@ def _scripts() -> list[dict[str, Any]]:
 
 
 @pytest.mark.parametrize("script", _scripts(), ids=lambda script: script["name"])
-async def test_scripted_conversation(content: Content, script: dict[str, Any]) -> None:
-    chat = Chat(content)
+async def test_scripted_conversation(chat: Chat, script: dict[str, Any]) -> None:
     for number, step in enumerate(script["steps"], start=1):
         reply = await (chat.tap(step["tap"]) if "tap" in step else chat.say(str(step["say"])))
         where = f"step {number} ({step.get('tap') or step.get('say')}): {reply}"
@@ -124,8 +84,7 @@ async def _answer_first_three(chat: Chat) -> None:
     await chat.tap("eligibility:place:31569")
 
 
-async def test_verdict_is_stored_for_registration(content: Content) -> None:
-    chat = Chat(content)
+async def test_verdict_is_stored_for_registration(chat: Chat) -> None:
     for action in (
         "eligibility:start:website_tmdt",
         "eligibility:a:facility_type:hop_tac_xa",
@@ -140,9 +99,10 @@ async def test_verdict_is_stored_for_registration(content: Content) -> None:
     await chat.tap("eligibility:a:priorities:workers")
     reply = await chat.tap("eligibility:a:priorities:done")
     assert "Có khả năng đủ điều kiện" in reply
-    assert chat.conv.flow == "menu"
-    assert PROGRESS_KEY not in chat.conv.data
-    result = chat.conv.data[RESULT_KEY]
+    conv = await chat.conv()
+    assert conv.flow == "menu"
+    assert PROGRESS_KEY not in conv.data
+    result = conv.data[RESULT_KEY]
     assert isinstance(result, dict)
     assert result["evaluated_on"] == "2026-11-26"
     answers = result["answers"]
@@ -160,10 +120,9 @@ async def test_verdict_is_stored_for_registration(content: Content) -> None:
     assert {line["rule"] for line in verdict["trace"]} >= {"registered", "location_area"}
 
 
-async def test_resume_after_a_long_break_offers_continue_or_restart(content: Content) -> None:
-    chat = Chat(content)
+async def test_resume_after_a_long_break_offers_continue_or_restart(chat: Chat) -> None:
     await _answer_first_three(chat)
-    chat.now = NOW + timedelta(days=3)
+    chat.clock.advance(timedelta(days=3))
     reply = await chat.say("san xuat")
     assert "3 câu" not in reply  # two questions answered, not three
     assert "2 câu" in reply
@@ -174,44 +133,39 @@ async def test_resume_after_a_long_break_offers_continue_or_restart(content: Con
     assert "Câu 4." in reply
 
 
-async def test_short_pause_does_not_interrupt(content: Content) -> None:
-    chat = Chat(content)
+async def test_short_pause_does_not_interrupt(chat: Chat) -> None:
     await _answer_first_three(chat)
-    chat.now = NOW + timedelta(hours=2)
+    chat.clock.advance(timedelta(hours=2))
     assert "Câu 3." in await chat.say("san xuat") or "Câu 4." in chat.last[0].text
 
 
-async def test_returning_from_the_menu_with_answers_in_progress(content: Content) -> None:
-    chat = Chat(content)
+async def test_returning_from_the_menu_with_answers_in_progress(chat: Chat) -> None:
     await _answer_first_three(chat)
-    chat.conv.flow = "menu"  # the owner went to the menu meanwhile
+    await chat.tap("menu:main")  # the owner went to the menu meanwhile
     reply = await chat.tap("eligibility:start")
     assert "Tiếp tục" not in reply  # the labels are on the buttons
     assert "eligibility:resume:continue" in chat.choice_ids
     reply = await chat.tap("eligibility:resume:restart")
     assert "Câu 1." in reply
-    assert chat.conv.data[PROGRESS_KEY]["facts"] == {}  # type: ignore[index]
+    assert (await chat.conv()).data[PROGRESS_KEY]["facts"] == {}  # type: ignore[index]
 
 
-async def test_old_button_after_the_verdict_is_answered_politely(content: Content) -> None:
-    chat = Chat(content)
+async def test_old_button_after_the_verdict_is_answered_politely(chat: Chat) -> None:
     await chat.tap("eligibility:start")
     await chat.tap("eligibility:a:facility_type:doanh_nghiep_lon")
-    assert RESULT_KEY in chat.conv.data
+    assert RESULT_KEY in (await chat.conv()).data
     reply = await chat.tap("eligibility:a:activity:san_xuat")
     assert "đã có kết quả" in reply
     assert "eligibility:restart" in chat.choice_ids
 
 
-async def test_every_choice_id_fits_the_channel_limit(content: Content) -> None:
-    chat = Chat(content)
+async def test_every_choice_id_fits_the_channel_limit(chat: Chat) -> None:
     await _answer_first_three(chat)
     for choice_id in chat.choice_ids:
         assert len(choice_id.encode()) <= 64 and choice_id.isascii()
 
 
-async def test_a_multi_choice_toggle_can_be_undone(content: Content) -> None:
-    chat = Chat(content)
+async def test_a_multi_choice_toggle_can_be_undone(chat: Chat) -> None:
     await chat.tap("eligibility:start:dao_tao_tu_van")
     await chat.tap("eligibility:a:facility_type:ho_kinh_doanh")
     await chat.say("phu tam")
@@ -223,30 +177,12 @@ async def test_a_multi_choice_toggle_can_be_undone(content: Content) -> None:
     reply = await chat.tap("eligibility:a:priorities:ethnic")
     assert "☑️" not in reply + "".join(c.label for r in chat.last for c in r.choices)
     await chat.tap("eligibility:a:priorities:done")
-    answers = chat.conv.data[RESULT_KEY]["answers"]  # type: ignore[index]
+    answers = (await chat.conv()).data[RESULT_KEY]["answers"]  # type: ignore[index]
     assert answers["ethnic_minority_owner"] is False
     assert answers["priority_answers"] == []
 
 
-async def test_typed_back_and_restart_words(content: Content) -> None:
-    chat = Chat(content)
+async def test_typed_back_and_restart_words(chat: Chat) -> None:
     await _answer_first_three(chat)
     assert "Câu 2." in await chat.say("quay lai")
     assert "Câu 1." in await chat.say("lam lai")
-
-
-async def test_a_script_through_the_real_engine(sqlite_database: Database) -> None:
-    """The same scripted conversation, through router, engine, database and commit."""
-    engine, _ = make_engine(sqlite_database)
-    user = User(engine)
-    script = next(s for s in _scripts() if s["name"].startswith("typed answers"))
-    for step in script["steps"]:
-        if "tap" in step:
-            replies = await user.tap(step["tap"])
-        else:
-            replies = await user.say(str(step["say"]))
-        text = texts_of(replies)
-        for fragment in step.get("expect", []):
-            assert fragment in text, (step, text)
-        for choice_id in step.get("expect_choices", []):
-            assert choice_id in choice_ids(replies), (step, text)

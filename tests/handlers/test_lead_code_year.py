@@ -11,7 +11,7 @@ import yaml
 from sqlalchemy import select
 
 from storage import Database
-from storage.leads import Lead
+from storage.models import Lead
 from tests.harness import User, fixed_clock, make_engine, texts_of
 
 SCRIPT = Path(__file__).resolve().parents[1] / "fixtures" / "conversations" / "registration.yaml"

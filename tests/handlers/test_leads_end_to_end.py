@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from bot.config import load_settings
-from bot.messages import EventKind, InboundEvent
-from bot.workers.outbox import OutboxWorker
+from bot.app.workers.outbox import OutboxWorker
+from bot.core.config import load_settings
+from bot.core.messages import EventKind, InboundEvent
 from storage import Database
-from storage.leads import Lead
-from storage.models import MessageLog
-from tests.harness import User, choice_ids, make_engine, texts_of
+from storage.models import Lead, MessageLog
+from tests.harness import User, choice_ids, link_officer, make_engine, texts_of
 
 STAFF = "staff"
 
@@ -65,6 +64,7 @@ async def test_handoff_round_trip_through_the_outbox(database: Database) -> None
     assert await worker.deliver_due() == 2  # "needs an officer" and the forwarded question
     forwarded_id = str(len(channel.sent))  # the recording channel numbers messages in order
     assert "hạn nộp hồ sơ" in channel.sent[-1][1].text
+    await link_officer(database, channel="test", user_id="officer")  # staff answer owners
     staff_reply = InboundEvent(
         channel="test",
         user_id="officer",

@@ -11,9 +11,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.content import Content
-from bot.flow import FlowContext, Identity
-from bot.messages import (
+from bot.core.content import Content
+from bot.core.flow import FlowContext, Identity
+from bot.core.messages import (
     MAX_CHOICE_ID_BYTES,
     Conversation,
     EventKind,
@@ -22,7 +22,8 @@ from bot.messages import (
     Step,
 )
 from bot.policy import load_catalogue
-from handlers.policies import FLOW, parent, render_answer
+from handlers.common.policy_pages import render_answer
+from handlers.policies import FLOW, parent
 from tests.conftest import CONTENT_DIR, FIXTURES
 
 NOW = datetime(2026, 11, 26, 9, tzinfo=ZoneInfo("Asia/Ho_Chi_Minh"))

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from handlers import privacy, registration
+from bot.core.messages import Conversation
+from handlers import registration
 from handlers.privacy import FLOW
 from storage import Database
-from storage.leads import Consent, Lead, LeadHistory
-from storage.models import ConversationState, MessageLog, OutboxMessage
+from storage.models import Consent, Lead, LeadHistory, MessageLog, OutboxMessage
 from tests.handlers.leads_kit import Kit, Owner
 from tests.handlers.test_registration import NAME, consent, fill_form
 
@@ -16,7 +16,7 @@ from tests.handlers.test_registration import NAME, consent, fill_form
 async def registered(kit: Kit) -> tuple[Owner, Lead]:
     owner = await kit.owner()
     await consent(owner)
-    await owner.tap(registration.FLOW, await fill_form(owner))
+    await owner.tap(await fill_form(owner))
     async with kit.database.session() as session:
         [lead] = (await session.execute(select(Lead))).scalars()
     return owner, lead
@@ -26,7 +26,7 @@ async def test_view_shows_everything_stored_in_plain_words(database: Database) -
     kit = Kit.create(database)
     owner, lead = await registered(kit)
     await owner.start(FLOW)
-    view = await owner.tap(FLOW, "privacy:view")
+    view = await owner.tap("privacy:view")
     assert NAME in view.text and "0912 345 678" in view.text
     assert lead.code is not None and lead.code in view.text
     assert "Đồng ý" in view.text and "2026-12" in view.text
@@ -37,11 +37,11 @@ async def test_correct_a_phone_number(database: Database) -> None:
     kit = Kit.create(database)
     owner, lead = await registered(kit)
     await owner.start(FLOW)
-    pick = await owner.tap(FLOW, "privacy:fix")  # one lead: straight to the fields
+    pick = await owner.tap("privacy:fix")  # one lead: straight to the fields
     assert "privacy:fixfield:phone" in pick.choices
-    ask = await owner.tap(FLOW, "privacy:fixfield:phone")
+    ask = await owner.tap("privacy:fixfield:phone")
     assert ask.replies[0].request_contact
-    done = await owner.say(FLOW, "0987 654 321")
+    done = await owner.say("0987 654 321")
     assert "0987 654 321" in done.text
     async with database.session() as session:
         stored = await session.get(Lead, lead.id)
@@ -69,17 +69,13 @@ async def test_erasure_anonymises_leads_and_keeps_statistics(database: Database)
                 created_at=kit.now,
             )
         )
-        session.add(
-            ConversationState(
-                identity_id=owner.identity.identity_id, data={"x": NAME}, updated_at=kit.now
-            )
-        )
     await kit.deliver(kit.outbox, first_message_id=100)  # the staff notice of the new lead
-    owner.conv.data["eligibility"] = {"answers": {"unit_name": "Xã Phú Tâm"}}
+    eligibility = {"answers": {"unit_name": "Xã Phú Tâm"}}
+    await owner.put(Conversation(data={"x": NAME, "eligibility": eligibility}))
     await owner.start(FLOW)
-    confirm = await owner.tap(FLOW, "privacy:delete")
+    confirm = await owner.tap("privacy:delete")
     assert confirm.choices == ["privacy:delete:yes", "privacy:delete:no"]
-    done = await owner.tap(FLOW, "privacy:delete:yes")
+    done = await owner.tap("privacy:delete:yes")
     assert owner.conv.data == {} and owner.conv.flow == "menu"
     assert lead.code is not None and lead.code in done.notices[0].message.text
     assert NAME not in done.notices[0].message.text
@@ -108,8 +104,8 @@ async def test_keeping_the_data_changes_nothing(database: Database) -> None:
     kit = Kit.create(database)
     owner, lead = await registered(kit)
     await owner.start(FLOW)
-    await owner.tap(FLOW, "privacy:delete")
-    home = await owner.tap(FLOW, "privacy:delete:no")
+    await owner.tap("privacy:delete")
+    home = await owner.tap("privacy:delete:no")
     assert "privacy:view" in home.choices
     async with database.session() as session:
         stored = await session.get(Lead, lead.id)
@@ -120,7 +116,7 @@ async def test_nothing_to_fix_without_leads(database: Database) -> None:
     kit = Kit.create(database)
     owner = await kit.owner()
     await owner.start(FLOW)
-    result = await owner.tap(FLOW, "privacy:fix")
+    result = await owner.tap("privacy:fix")
     assert "chưa lưu hồ sơ" in result.text
 
 
@@ -128,6 +124,5 @@ async def test_notice_can_be_read_again(database: Database) -> None:
     kit = Kit.create(database)
     owner = await kit.owner()
     await owner.start(FLOW)
-    result = await owner.tap(FLOW, "privacy:notice")
+    result = await owner.tap("privacy:notice")
     assert "Ai giữ thông tin" in result.text
-    assert privacy.lead_notice.__name__ == "lead_notice"

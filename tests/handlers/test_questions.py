@@ -10,12 +10,13 @@ from zoneinfo import ZoneInfo
 import pytest
 import yaml
 
-from bot.content import Content
-from bot.flow import FlowContext, Identity
-from bot.messages import MAX_CHOICE_ID_BYTES, Conversation, EventKind, InboundEvent, Step
+from bot.core.content import Content
+from bot.core.flow import FlowContext, Identity
+from bot.core.messages import MAX_CHOICE_ID_BYTES, Conversation, EventKind, InboundEvent, Step
 from bot.policy import load_catalogue
 from handlers import policies
-from handlers.questions import answer_question, load_question_index
+from handlers.common import policy_pages
+from handlers.common.questions import answer_question, load_question_index
 from tests.conftest import CONTENT_DIR, FIXTURES
 
 NOW = datetime(2026, 11, 26, 9, tzinfo=ZoneInfo("Asia/Ho_Chi_Minh"))
@@ -115,7 +116,7 @@ async def test_accuracy_on_owner_questions(content: Content) -> None:
 async def test_a_clear_question_gets_the_programme_answer(ctx: FlowContext) -> None:
     step = await _ask(ctx, "vốn đối ứng là gì")
     assert ctx.trace["question_answer"] == "may_moc_thiet_bi.faq.von_doi_ung"
-    assert step.replies == policies.render_answer(ctx, "may_moc_thiet_bi.faq.von_doi_ung")
+    assert step.replies == policy_pages.render_answer(ctx, "may_moc_thiet_bi.faq.von_doi_ung")
     assert "vốn đối ứng" in step.replies[0].text.lower()
 
 
@@ -149,7 +150,7 @@ async def test_a_topic_button_is_understood_by_the_policies_flow(ctx: FlowContex
     topic = step.replies[0].choices[0]
     doc_id = topic.id.removeprefix("policies:doc:")
     shown = await policies.FLOW.handle(ctx, Conversation(), _event(topic.id, EventKind.CHOICE))
-    assert shown.replies == policies.render_answer(ctx, doc_id)
+    assert shown.replies == policy_pages.render_answer(ctx, doc_id)
     assert ctx.texts.render("policies/not_found") not in shown.replies[0].text
 
 

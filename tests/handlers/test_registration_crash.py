@@ -10,10 +10,10 @@ import pytest
 from sqlalchemy import select
 
 from bot.channels.base import SendResult
-from bot.engine import Engine
-from bot.messages import EventKind, OutboundMessage
+from bot.core.engine import Engine
+from bot.core.messages import EventKind, OutboundMessage
 from storage import Database
-from storage.leads import Lead
+from storage.models import Lead
 from tests.harness import RecordingChannel, User, choice_ids, make_engine
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from bot.messages import EventKind
+from bot.core.messages import EventKind
 from handlers import myleads
 from storage import Database
-from storage.leads import Lead, LeadHistory
+from storage.models import Lead, LeadHistory
 from tests.handlers.leads_kit import Kit, staff_event
 from tests.handlers.test_privacy import registered
 
@@ -39,7 +39,7 @@ async def test_status_change_appends_history_and_tells_the_owner(database: Datab
     assert history[-1].actor == "telegram:canbo"
     listing = await owner.start(myleads.FLOW)
     assert "Đã liên hệ" in listing.text
-    detail = await owner.tap(myleads.FLOW, f"myleads:view:{lead.id}")
+    detail = await owner.tap(f"myleads:view:{lead.id}")
     assert "Mới tiếp nhận" in detail.text and "Đã liên hệ" in detail.text
 
 
@@ -85,5 +85,5 @@ async def test_owner_sees_only_their_own_leads(database: Database) -> None:
     stranger = await kit.owner(user_id="777")
     empty = await stranger.start(myleads.FLOW)
     assert "chưa có hồ sơ" in empty.text
-    peek = await stranger.tap(myleads.FLOW, f"myleads:view:{lead.id}")
+    peek = await stranger.tap(f"myleads:view:{lead.id}")
     assert "Nguyễn Thị Bích" not in peek.text

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from bot.messages import EventKind
+from bot.core.messages import EventKind
 from bot.staff.accounts import add_account, new_link_code
 from storage import Database
-from storage.leads import Lead
-from storage.staff import AuditEvent, StaffAccount
+from storage.models.leads import Lead
+from storage.models.staff import AuditEvent, StaffAccount
 from tests.handlers.leads_kit import Kit, staff_event
 from tests.handlers.test_privacy import registered
 
@@ -103,12 +103,11 @@ async def test_a_ward_scoped_officer_cannot_touch_other_wards_from_chat(
 
 
 async def test_unlinked_members_cannot_answer_or_close_a_handoff(database: Database) -> None:
-    from handlers.handoff import FLOW
     from tests.handlers.test_handoff import talking
 
     kit = Kit.create(database)
     owner, handoff_id = await talking(kit)
-    first = await owner.say(FLOW, "Máy sấy có được hỗ trợ không ạ?")
+    first = await owner.say("Máy sấy có được hỗ trợ không ạ?")
     [message_id] = await kit.deliver(first.notices, first_message_id=700)
     reply = await staff_event(
         kit, "Chào anh", kind=EventKind.TEXT, reply_to=message_id, linked=False

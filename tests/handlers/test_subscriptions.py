@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from handlers.subscriptions import FLOW, stop_all
 from storage import Database
-from storage.leads import Consent
+from storage.models import Consent
 from storage.repositories import Subscriptions
 from tests.handlers.leads_kit import Kit
 
@@ -17,7 +17,7 @@ async def test_opt_in_by_topic_records_its_own_consent(database: Database) -> No
     intro = await owner.start(FLOW)
     assert "/huy" in intro.text
     assert "subscribe:on:machinery" in intro.choices and "subscribe:stop" not in intro.choices
-    started = await owner.tap(FLOW, "subscribe:on:machinery")
+    started = await owner.tap("subscribe:on:machinery")
     assert "subscribe:off:machinery" in started.choices and "subscribe:stop" in started.choices
     async with database.session() as session:
         assert await Subscriptions(session).subscribers("machinery") == [owner.identity.person_id]
@@ -29,8 +29,8 @@ async def test_stop_all_is_immediate_and_lasts(database: Database) -> None:
     kit = Kit.create(database)
     owner = await kit.owner()
     await owner.start(FLOW)
-    await owner.tap(FLOW, "subscribe:on:machinery")
-    await owner.tap(FLOW, "subscribe:on:all")
+    await owner.tap("subscribe:on:machinery")
+    await owner.tap("subscribe:on:all")
     async with database.session() as session, session.begin():
         ctx = kit.context(session, owner.identity)
         assert await stop_all(ctx) is True
@@ -45,10 +45,10 @@ async def test_stop_choice_from_the_typed_command(database: Database) -> None:
     kit = Kit.create(database)
     owner = await kit.owner()
     await owner.start(FLOW)
-    await owner.tap(FLOW, "subscribe:on:training")
-    stopped = await owner.tap(FLOW, "subscribe:stop")
+    await owner.tap("subscribe:on:training")
+    stopped = await owner.tap("subscribe:stop")
     assert "tất cả" in stopped.text
-    nothing = await owner.tap(FLOW, "subscribe:stop")
+    nothing = await owner.tap("subscribe:stop")
     assert "không nhận thông báo nào" in nothing.text
 
 
@@ -58,6 +58,6 @@ async def test_lead_consent_does_not_subscribe(database: Database) -> None:
     kit = Kit.create(database)
     owner = await kit.owner()
     await owner.start(REGISTER)
-    await owner.tap(REGISTER, "register:consent:yes")
+    await owner.tap("register:consent:yes")
     async with database.session() as session:
         assert await Subscriptions(session).active_topics(owner.identity.person_id) == set()

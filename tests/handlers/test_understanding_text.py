@@ -6,7 +6,8 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from storage import Database
-from storage.understanding import UnplacedMessage, most_frequent_unplaced
+from storage.models import UnplacedMessage
+from storage.repositories import Unplaced
 from tests.harness import User, choice_ids, make_engine, texts_of
 
 
@@ -91,7 +92,7 @@ async def test_unplaced_messages_are_kept_masked_for_review(sqlite_database: Dat
     await user.say("thời tiết ngày mai thế nào, gọi 0912345678")
     async with sqlite_database.transaction() as session:
         stored = (await session.execute(select(UnplacedMessage.text))).scalars().all()
-        rows = await most_frequent_unplaced(session)
+        rows = await Unplaced(session).most_frequent()
     assert stored == ["thời tiết ngày mai thế nào, gọi <số>"]
     assert rows[0][0] == stored[0]
     assert rows[0][3] == 1
@@ -100,14 +101,14 @@ async def test_unplaced_messages_are_kept_masked_for_review(sqlite_database: Dat
 async def test_old_review_messages_are_purged(sqlite_database: Database) -> None:
     from datetime import timedelta
 
-    from storage.understanding import UNPLACED_RETENTION_DAYS, keep_unplaced, purge_unplaced
+    from storage.models.understanding import UNPLACED_RETENTION_DAYS
     from tests.harness import TEST_NOW
 
     async with sqlite_database.transaction() as session:
         old = TEST_NOW - timedelta(days=UNPLACED_RETENTION_DAYS + 1)
-        await keep_unplaced(session, text="cũ", verdict="unsure", guess="x", now=old)
-        await keep_unplaced(session, text="mới", verdict="unsure", guess="x", now=TEST_NOW)
+        await Unplaced(session).keep(text="cũ", verdict="unsure", guess="x", now=old)
+        await Unplaced(session).keep(text="mới", verdict="unsure", guess="x", now=TEST_NOW)
     async with sqlite_database.transaction() as session:
-        assert await purge_unplaced(session, now=TEST_NOW) == 1
-        rows = await most_frequent_unplaced(session)
+        assert await Unplaced(session).purge(now=TEST_NOW) == 1
+        rows = await Unplaced(session).most_frequent()
     assert [row[0] for row in rows] == ["mới"]

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from bot.clock import FixedClock
-from bot.config import load_settings
-from bot.engine import Engine
+from bot.core.clock import FixedClock
+from bot.core.config import load_settings
+from bot.core.engine import Engine
 from storage import Database
 from tests.harness import RecordingChannel, User, choice_ids, make_engine
 
@@ -30,6 +30,7 @@ async def register(owner: User, *, name: str = OWNER_NAME, phone: str = OWNER_PH
     await owner.say(FACILITY)
     await owner.say("1")
     await owner.say("Long Phú")
+    await owner.say("1")  # the first of the two official units named Long Phú
     await owner.say("vải thổ cẩm")
     await owner.say("1")
     await owner.say("5")

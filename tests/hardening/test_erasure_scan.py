@@ -8,8 +8,8 @@ import re
 from sqlalchemy import select
 
 import storage.all_models  # noqa: F401  - every table in Base.metadata
+from bot.core.messages import EventKind, InboundEvent
 from bot.leads.views import display_phone
-from bot.messages import EventKind, InboundEvent
 from storage import Database
 from storage.models import Base
 from tests.hardening.kit import (

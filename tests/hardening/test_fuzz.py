@@ -24,8 +24,8 @@ from typing import Any
 import aiohttp
 import pytest
 
-from bot.clock import FixedClock
-from bot.runtime import BotRuntime
+from bot.app.runtime import BotRuntime
+from bot.core.clock import FixedClock
 from tests.conftest import FIXTURES, drop_database, make_database
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.harness import fixed_clock, telegram_settings

@@ -7,7 +7,7 @@ import json
 from sqlalchemy import select
 
 from bot.channels.telegram import event_from_json
-from bot.messages import EventKind, InboundEvent
+from bot.core.messages import EventKind, InboundEvent
 from storage import Database
 from storage.models import ChannelIdentity
 from tests.conftest import FIXTURES

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from bot import cli
-from bot.logs import setup_logging
+from bot.app import cli
+from bot.app.logs import setup_logging
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.harness import running, telegram_settings
 
@@ -46,7 +46,7 @@ def test_every_level_of_every_logger_is_redacted(restore_logging: None) -> None:
     stream = io.StringIO()
     setup_logging("DEBUG", secrets=[CANARY_SECRET], stream=stream)
     payload = {"chat": {"first_name": CANARY_NAME}, "text": f"Tôi là {CANARY_NAME}"}
-    for name in ("telegram.ext.ExtBot", "bot.engine", "sqlalchemy", "aiohttp.server"):
+    for name in ("telegram.ext.ExtBot", "bot.core.engine", "sqlalchemy", "aiohttp.server"):
         logger = logging.getLogger(name)
         for level in LEVELS:
             logger.log(level, "POST https://api.telegram.org/bot%s/sendMessage", CANARY_TOKEN)
@@ -172,7 +172,7 @@ async def test_a_wrong_token_is_one_line_without_the_token(tmp_path: Path) -> No
         process = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
-            "bot.cli",
+            "bot.app.cli",
             "serve",
             cwd=tmp_path,
             env=env,

@@ -11,13 +11,13 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from bot.app.workers.outbox import OutboxWorker
+from bot.app.workers.outbox_claims import GROUP_PACE_SECONDS, LEASE_SECONDS
 from bot.channels.base import SendResult, SendStatus
-from bot.clock import FixedClock
-from bot.messages import ChannelCapabilities, EventKind, OutboundMessage
-from bot.workers.outbox import OutboxWorker
-from bot.workers.outbox_claims import GROUP_PACE_SECONDS, LEASE_SECONDS
+from bot.core.clock import FixedClock
+from bot.core.messages import ChannelCapabilities, EventKind, OutboundMessage
 from storage import Database
-from storage import conversations as repo
+from storage.repositories.conversations import Conversations
 from tests.harness import TEST_NOW, User, fixed_clock, make_engine
 
 GROUP = "-100200"
@@ -53,8 +53,7 @@ class ClockedChannel:
 async def _enqueue(database: Database, chat_id: str, count: int, *, start: int = 0) -> None:
     async with database.transaction() as session:
         for index in range(start, start + count):
-            repo.enqueue(
-                session,
+            Conversations(session).enqueue(
                 channel="test",
                 chat_id=chat_id,
                 payload={"text": f"{chat_id}#{index}"},

@@ -14,14 +14,13 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import func, select
 
+from bot.app.workers.maintenance import MaintenanceWorker
+from bot.channels.web_guard import SESSION_RULE, WEBCHAT_MAX_BODY_BYTES
 from bot.channels.webchat import SESSION_COOKIE
-from bot.web.app import create_app
-from bot.web.guard import SESSION_RULE, WEBCHAT_MAX_BODY_BYTES
-from bot.workers.maintenance import MaintenanceWorker
 from storage import Database
 from storage.models import ChannelIdentity, Person
 from tests.hardening.kit import register
-from tests.harness import User, fixed_clock, make_engine
+from tests.harness import User, fixed_clock, make_engine, webchat_app
 
 TOO_MANY = "gửi nhanh quá"
 
@@ -30,7 +29,7 @@ TOO_MANY = "gửi nhanh quá"
 async def web(sqlite_database: Database) -> AsyncIterator[TestClient[Any, Any]]:
     engine, _ = make_engine(sqlite_database)
     jar = aiohttp.CookieJar(unsafe=True)
-    async with TestClient(TestServer(create_app(engine)), cookie_jar=jar) as client:
+    async with TestClient(TestServer(webchat_app(engine)), cookie_jar=jar) as client:
         yield client
 
 
@@ -82,7 +81,7 @@ async def test_cookie_less_posts_cannot_create_people_without_end(
 ) -> None:
     engine, _ = make_engine(sqlite_database)
     jar = aiohttp.DummyCookieJar()  # drops every cookie
-    async with TestClient(TestServer(create_app(engine)), cookie_jar=jar) as client:
+    async with TestClient(TestServer(webchat_app(engine)), cookie_jar=jar) as client:
         statuses = [
             (await client.post("/chat/api/message", json={"text": "/start"})).status
             for _ in range(30)

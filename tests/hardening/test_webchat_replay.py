@@ -7,10 +7,9 @@ from typing import Any
 import aiohttp
 from aiohttp.test_utils import TestClient, TestServer
 
-from bot.web.app import create_app
 from storage import Database
 from tests.conftest import CONTENT_DIR
-from tests.harness import make_engine
+from tests.harness import make_engine, webchat_app
 
 
 async def _post(client: TestClient[Any, Any], body: dict[str, str]) -> str:
@@ -23,7 +22,7 @@ async def test_another_session_posting_the_same_event_id_gets_its_own_answer(
     database: Database,
 ) -> None:
     engine, _ = make_engine(database)
-    app = create_app(engine)
+    app = webchat_app(engine)
     server = TestServer(app)
     async with (
         TestClient(server, cookie_jar=aiohttp.CookieJar(unsafe=True)) as first,

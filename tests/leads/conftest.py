@@ -8,7 +8,7 @@ from typing import Any
 import yaml
 
 from storage import Database
-from storage.leads import Lead
+from storage.models import Lead
 from storage.repositories import support_key
 from tests.conftest import FIXTURES
 

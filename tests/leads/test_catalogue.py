@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from bot.core.texts import ContentError
 from bot.leads.catalogue import load_lead_options, load_notices, load_statuses
-from bot.texts import ContentError
-from storage.leads import LeadStatus
+from storage.models import LeadStatus
 from tests.conftest import CONTENT_DIR
 
 

@@ -8,9 +8,10 @@ from pathlib import Path
 
 from openpyxl import load_workbook
 
+from bot.core.content import Content
 from bot.leads.export import export_leads, neutralise
 from storage import Database
-from tests.handlers.leads_kit import content
+from tests.conftest import CONTENT_DIR
 from tests.leads.conftest import load_leads
 
 BOM = b"\xef\xbb\xbf"
@@ -19,7 +20,7 @@ BOM = b"\xef\xbb\xbf"
 async def test_csv_starts_with_the_bom_and_reads_back(database: Database, tmp_path: Path) -> None:
     await load_leads(database)
     out = tmp_path / "leads.csv"
-    count = await export_leads(database, fmt="csv", out=out, content=content())
+    count = await export_leads(database, fmt="csv", out=out, content=Content(CONTENT_DIR))
     assert count == 3
     raw = out.read_bytes()
     assert raw.startswith(BOM)
@@ -39,7 +40,7 @@ async def test_xlsx_opens_with_vietnamese_text_and_no_formula(
 ) -> None:
     await load_leads(database)
     out = tmp_path / "leads.xlsx"
-    assert await export_leads(database, fmt="xlsx", out=out, content=content()) == 3
+    assert await export_leads(database, fmt="xlsx", out=out, content=Content(CONTENT_DIR)) == 3
     sheet = load_workbook(out).active
     assert sheet is not None
     assert sheet.title == "Nhu cầu đăng ký"
@@ -57,11 +58,11 @@ async def test_filters_by_status_and_since(database: Database, tmp_path: Path) -
     await load_leads(database)
     out = tmp_path / "filtered.csv"
     by_status = await export_leads(
-        database, fmt="csv", out=out, status=["contacted", "closed"], content=content()
+        database, fmt="csv", out=out, status=["contacted", "closed"], content=Content(CONTENT_DIR)
     )
     assert by_status == 2
     recent = await export_leads(
-        database, fmt="csv", out=out, since=date(2026, 2, 1), content=content()
+        database, fmt="csv", out=out, since=date(2026, 2, 1), content=Content(CONTENT_DIR)
     )
     assert recent == 1
     with out.open(encoding="utf-8-sig", newline="") as handle:

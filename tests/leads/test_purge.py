@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from bot.leads.purge import purge_inactive
 from storage import Database
-from storage.leads import Lead
+from storage.models import Lead
 from tests.leads.conftest import load_leads
 
 NOW = datetime(2026, 3, 1, tzinfo=UTC)

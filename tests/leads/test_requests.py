@@ -39,7 +39,7 @@ def test_the_owner_notice_names_the_law_and_the_decree() -> None:
 
 
 def test_a_missing_time_is_a_content_error(tmp_path: Path) -> None:
-    from bot.texts import ContentError
+    from bot.core.texts import ContentError
 
     (tmp_path / "privacy").mkdir()
     source = (CONTENT_DIR / "privacy" / "notice.yaml").read_text(encoding="utf-8")

@@ -3,7 +3,7 @@ registered anyway is marked out of area first (issue 15, item 6)."""
 
 from __future__ import annotations
 
-from bot.content import Content
+from bot.core.content import Content
 from bot.leads.views import verdicts_text
 from tests.conftest import CONTENT_DIR
 

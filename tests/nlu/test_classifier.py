@@ -93,7 +93,7 @@ def test_the_content_check_finds_intent_mistakes(tmp_path: Path) -> None:
     )
     text = text.replace("      - tạm biệt\n", "      - tạm biệt\n      - cảm ơn\n")
     path.write_text(text, encoding="utf-8")
-    problems = "\n".join(check_intents(root))
+    problems = "\n".join(str(problem) for problem in check_intents(root))
     assert "unknown intent 'flirt'" in problems
     assert "'flirt' has 1 examples" in problems
     assert "'cam on' is an example of both 'thanks' and 'goodbye'" in problems
@@ -101,7 +101,7 @@ def test_the_content_check_finds_intent_mistakes(tmp_path: Path) -> None:
 
 
 def test_a_greeting_before_a_question_gives_way_to_the_question() -> None:
-    from handlers.questions import load_question_index
+    from handlers.common.questions import load_question_index
 
     interpreter = load_question_index(CONTENT_DIR).interpreter
     greeting = interpreter.read("chào em nha")
@@ -113,7 +113,7 @@ def test_a_greeting_before_a_question_gives_way_to_the_question() -> None:
 
 def test_thresholds_are_checked() -> None:
     from bot.nlu.understanding import Interpreter
-    from handlers.questions import load_question_index
+    from handlers.common.questions import load_question_index
 
     classifier = load_question_index(CONTENT_DIR).interpreter.classifier
     with pytest.raises(ValueError, match="thresholds"):

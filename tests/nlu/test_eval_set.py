@@ -11,7 +11,7 @@ from bot.nlu import fold
 from bot.nlu.evaluation import Report, evaluate, load_labelled
 from bot.nlu.intents import INTENT_NAMES, OUT_OF_SCOPE, load_intents, training_examples
 from bot.policy import load_catalogue
-from handlers.questions import load_question_index
+from handlers.common.questions import load_question_index
 from tests.conftest import CONTENT_DIR, FIXTURES
 
 EVAL_SET = FIXTURES / "nlu" / "eval.yaml"
@@ -63,7 +63,7 @@ def test_no_intent_collapses(report: Report) -> None:
 def test_the_eval_command_prints_per_intent_and_confusion(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    from bot.cli import main
+    from bot.app.cli import main
 
     labelled = tmp_path / "few.yaml"
     labelled.write_text(

@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 
+from bot.core.texts import ContentError
 from bot.nlu import Lexicon, check_lexicon, load_lexicon
 from bot.nlu.lexicon import ABBREVIATIONS_FILE, NLU_DIR, STOP_WORDS_FILE, SYNONYMS_FILE
-from bot.texts import ContentError
 from tests.nlu.kit import CONTENT_DIR, read_table
 
 MIN_ABBREVIATIONS = 30
@@ -120,7 +120,7 @@ def test_check_lexicon_lists_the_problem(tmp_path: Path) -> None:
     assert check_lexicon(CONTENT_DIR) == []
     root = write_nlu(tmp_path, synonyms="groups:\n  - [hội chợ]\n")
     (problem,) = check_lexicon(root)
-    assert problem.startswith(str(root / NLU_DIR / SYNONYMS_FILE))
+    assert problem.path == root / NLU_DIR / SYNONYMS_FILE
 
 
 def test_a_missing_file_is_named(tmp_path: Path) -> None:

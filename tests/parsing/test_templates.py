@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.core.texts import Texts
 from bot.parsing import Gazetteer, ParseReason
-from bot.texts import Texts
 
 CONTENT = Path(__file__).resolve().parents[2] / "content"
 FALLBACK_OPENING = "Dạ, em chưa đọc được"

@@ -6,9 +6,9 @@ from datetime import date
 
 import pytest
 
-from bot.content import Content
+from bot.core.content import Content
+from bot.core.texts import Texts
 from bot.policy import Catalogue, load_catalogue
-from bot.texts import Texts
 from tests.conftest import CONTENT_DIR
 
 #: Never the real clock: every test names its day.

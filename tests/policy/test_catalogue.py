@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
-from bot.messages import MAX_CHOICE_ID_BYTES
+from bot.core.messages import MAX_CHOICE_ID_BYTES
 from bot.nlu import SearchDocument, fold
 from bot.policy import SEARCH_SECTIONS, Catalogue, Scope
 from tests.conftest import FIXTURES
@@ -110,8 +110,8 @@ def test_resolve_rejects_unknown_documents(catalogue: Catalogue) -> None:
 
 def test_content_root_is_a_parameter(tmp_path: Path, catalogue: Catalogue) -> None:
     # Loading from another root must not reuse the real content (no module-level state).
+    from bot.core.texts import ContentError
     from bot.policy import load_catalogue
-    from bot.texts import ContentError
 
     (tmp_path / "programmes").mkdir()
     (tmp_path / "general.yaml").write_text("entries: []\n", encoding="utf-8")

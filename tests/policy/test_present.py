@@ -7,9 +7,9 @@ from datetime import date
 
 import pytest
 
-from bot import formatting
+from bot.core import formatting
+from bot.core.texts import Texts
 from bot.policy import Catalogue, DocumentCache, FigureView, Unit, render_document
-from bot.texts import Texts
 from tests.policy.conftest import TODAY
 
 UNCONFIRMED = "cán bộ Trung tâm sẽ xác nhận"

@@ -6,8 +6,8 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from bot.clock import FixedClock
-from bot.content import Content
+from bot.core.clock import FixedClock
+from bot.core.content import Content
 from bot.staff.digest import DigestWorker, send_digest
 from storage import Database, OutboxMessage
 from tests.conftest import CONTENT_DIR

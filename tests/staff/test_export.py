@@ -7,12 +7,12 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import update
 
-from bot.content import Content
+from bot.core.content import Content
 from bot.leads.catalogue import load_statuses
 from bot.staff import export, leadlist
 from bot.staff.scope import Scope
 from storage import Database
-from storage.leads import Lead
+from storage.models.leads import Lead
 from tests.conftest import CONTENT_DIR
 from tests.dashboard.kit import make_account, make_lead
 

@@ -11,11 +11,15 @@ from sqlalchemy import func, select
 
 import storage.all_models  # noqa: F401 - registers the lead tables
 from storage import Database
-from storage.leads import AppendOnlyError, ConsentAction, Lead, LeadHistory, LeadStatus
 from storage.models import (
+    AppendOnlyError,
     Base,
     ChannelIdentity,
+    ConsentAction,
     ConversationState,
+    Lead,
+    LeadHistory,
+    LeadStatus,
     MessageLog,
     OutboxMessage,
     Person,

@@ -8,18 +8,18 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import func, select
 
+from bot.app.web import ENGINE_KEY
 from bot.channels.webchat import SESSION_COOKIE, WebChatChannel
-from bot.messages import OutboundMessage
-from bot.web.app import ENGINE_KEY, create_app
+from bot.core.messages import OutboundMessage
 from storage import Database, MessageLog
-from tests.harness import make_engine
+from tests.harness import make_engine, webchat_app
 from tests.scripts import load_script
 
 
 @pytest.fixture
 async def client(database: Database) -> AsyncIterator[TestClient[Any, Any]]:
     engine, _ = make_engine(database)
-    app = create_app(engine)
+    app = webchat_app(engine)
     jar = aiohttp.CookieJar(unsafe=True)  # keep the session cookie on 127.0.0.1
     async with TestClient(TestServer(app), cookie_jar=jar) as test_client:
         yield test_client
@@ -119,9 +119,9 @@ async def test_late_messages_reach_the_page_by_polling(client: TestClient[Any, A
     await _send(client, {"text": "/start"})
     session_id = client.session.cookie_jar.filter_cookies(client.make_url("/"))[SESSION_COOKIE]
     engine = client.app[ENGINE_KEY]
-    result = await WebChatChannel(engine.database, clock=engine.clock).send(
-        session_id.value, OutboundMessage("Cán bộ trả lời: chào anh")
-    )
+    channel = engine.channels["web"]
+    assert isinstance(channel, WebChatChannel)
+    result = await channel.send(session_id.value, OutboundMessage("Cán bộ trả lời: chào anh"))
     assert result.ok
     data = await (await client.get("/chat/api/poll?after=0")).json()
     assert [n["text"] for n in data["notices"]] == ["Cán bộ trả lời: chào anh"]

@@ -9,16 +9,15 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from bot.web.app import create_app
 from storage import Database
-from tests.harness import make_engine
+from tests.harness import make_engine, webchat_app
 
 
 @pytest.fixture
 async def client(database: Database) -> AsyncIterator[TestClient[Any, Any]]:
     engine, _ = make_engine(database)
     jar = aiohttp.CookieJar(unsafe=True)
-    async with TestClient(TestServer(create_app(engine)), cookie_jar=jar) as test_client:
+    async with TestClient(TestServer(webchat_app(engine)), cookie_jar=jar) as test_client:
         yield test_client
 
 

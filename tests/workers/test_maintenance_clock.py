@@ -6,11 +6,11 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
-from bot.clock import FixedClock
-from bot.workers.maintenance import MaintenanceWorker
+from bot.app.workers.maintenance import MaintenanceWorker
+from bot.core.clock import FixedClock
 from storage import Database
-from storage import conversations as repo
 from storage.models import ProcessedEvent
+from storage.repositories.conversations import Conversations
 
 KEEP_HOURS = 72
 #: Far from any real date this suite may run on, in both directions.
@@ -26,8 +26,8 @@ async def test_event_ids_are_kept_and_purged_by_the_injected_clock(database: Dat
     for number, moment in enumerate(MOMENTS):
         clock = FixedClock(moment)
         async with database.transaction() as session:
-            await repo.record_processed(
-                session, channel="telegram", event_id=f"u{number}", now=clock.now()
+            await Conversations(session).record_processed(
+                channel="telegram", event_id=f"u{number}", now=clock.now()
             )
         worker = MaintenanceWorker(
             database, clock=clock, keep_event_hours=KEEP_HOURS, handoff_idle_hours=48

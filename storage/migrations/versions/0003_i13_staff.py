@@ -2,7 +2,7 @@
 indexes the dashboard's filters and free-text search use.
 
 Revision ID: 0003_i13_staff
-Revises: 0003_i10_nlu
+Revises: 0004_i12_zalo
 Create Date: 2026-12-04
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 from storage.types import UTCDateTime
 
 revision: str = "0003_i13_staff"
-down_revision: str | None = "0003_i10_nlu"
+down_revision: str | None = "0004_i12_zalo"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -154,7 +154,7 @@ def upgrade() -> None:
 
 def _fill_derived_columns() -> None:
     """Leads written before this revision get their search text and verdict once."""
-    from storage.staff import best_verdict, fold_search, national_phone
+    from storage.models.staff import best_verdict, fold_search, national_phone
 
     bind = op.get_bind()
     lead = sa.table(
