@@ -2,13 +2,17 @@
 
 What a developer would write with PTB alone: a ``ConversationHandler`` whose steps send the
 same replies as our bot (the texts and keyboards recorded from our bot's probe owner, so both
-send the same bytes), served in webhook mode by PTB's custom-webhook pattern
-(``updater(None)``, an aiohttp route that awaits
-``application.process_update(Update.de_json(...))`` before answering 200), replies to the same
-fake Bot API through ``base_url``. Without ``pickle_path`` everything lives in memory; with
-it, ``PicklePersistence(filepath=...)`` and ``persistent=True, name=...`` as in PTB's
-``persistentconversationbot`` example, default settings: the pickle file is written by
-PTB's persistence job every 60 s and when the application stops, not after each update.
+send the same bytes), replies to the same fake Bot API through ``base_url``. Served as PTB's
+users serve a webhook (``server="webhook"``, the default): PTB's own webhook server
+(``Updater.start_webhook``, tornado, the same calls as ``Application.run_webhook``), whose
+handler puts each update in ``application.update_queue`` and answers 200 at once; PTB's
+defaults then process the queue (one update at a time). ``server="await"`` is the
+custom-webhook pattern instead (``updater(None)``, an aiohttp route that awaits
+``application.process_update(...)`` before answering 200): an extra row, not the baseline.
+Without ``pickle_path`` everything lives in memory; with it, ``PicklePersistence(filepath=...)``
+and ``persistent=True, name=...`` as in PTB's ``persistentconversationbot`` example, default
+settings: the pickle file is written by PTB's persistence job every 60 s and when the
+application stops, not after each update.
 
 Run by ``bench/updates.py`` (``--serve ptb``, arguments as JSON on stdin), not by hand.
 """
@@ -54,6 +58,8 @@ from bench.services import (  # noqa: E402
 #: Conversation states: at the main menu, or browsing the programmes.
 MENU, BROWSING = range(2)
 CONVERSATION_NAME: Final = "bench_conversation"
+#: PTB's own webhook server (update_queue, 200 at once); anything else: the awaiting route.
+WEBHOOK_SERVER: Final = "webhook"
 STATE_KEY: Final = "at"
 
 Reply = tuple[str, str | None, InlineKeyboardMarkup | None]
@@ -147,31 +153,47 @@ class BaselineService:
         secret: str,
         transcript: Mapping[str, Sequence[Mapping[str, Any]]],
         pickle_path: str | None = None,
+        server: str = "webhook",
     ) -> None:
         self.api_base_url = api_base_url
         self.token = token
         self.secret = secret.encode()
         self.replies = _replies(transcript)
         self.pickle_path = pickle_path
+        self.server = server
         self.application: Any = None
         self.runner: web.AppRunner | None = None
 
     async def start(self) -> dict[str, Any]:
         builder = Application.builder().token(self.token).base_url(self.api_base_url)
-        builder = builder.updater(None)
+        if self.server != WEBHOOK_SERVER:
+            builder = builder.updater(None)
         if self.pickle_path is not None:
             builder = builder.persistence(PicklePersistence(filepath=self.pickle_path))
         application = builder.build()
         application.add_handler(
             build_conversation(self.replies, persistent=self.pickle_path is not None)
         )
+        port = free_port()
+        self.application = application
+        if self.server == WEBHOOK_SERVER:
+            # What Application.run_webhook does, minus its own event loop and signal handlers.
+            await application.initialize()
+            assert application.updater is not None
+            await application.updater.start_webhook(
+                listen="127.0.0.1",
+                port=port,
+                url_path=WEBHOOK_PATH.lstrip("/"),
+                secret_token=self.secret.decode(),
+                webhook_url=f"http://127.0.0.1:{port}{WEBHOOK_PATH}",
+            )
+            await application.start()
+            return {"port": port}
         await application.initialize()
         await application.start()
-        self.application = application
 
         app = web.Application()
         app.router.add_post(WEBHOOK_PATH, self._webhook)
-        port = free_port()
         self.runner = web.AppRunner(app)
         await self.runner.setup()
         await web.TCPSite(self.runner, "127.0.0.1", port).start()
@@ -197,6 +219,8 @@ class BaselineService:
             await self.runner.cleanup()
         started = time.perf_counter()
         if self.application is not None:
+            if self.application.updater is not None and self.application.updater.running:
+                await self.application.updater.stop()
             await self.application.stop()
             await self.application.shutdown()
         return {"stop_seconds": time.perf_counter() - started}

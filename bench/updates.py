@@ -21,8 +21,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
+import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -61,10 +64,22 @@ from tests.fakes.telegram_api import (  # noqa: E402
 
 # -- settings of the run -------------------------------------------------------------------
 
-DEFAULT_USERS: Final = (1_000, 10_000)
-QUICK_USERS: Final = (100, 500)
+#: The set-up of issue 16's independent measurement: 300 owners × 10 updates, at most 32 in
+#: flight, 50 ms think time. Flatness needs two sizes: ``--users 1000 10000``.
+DEFAULT_USERS: Final = (300,)
+QUICK_USERS: Final = (100,)
 DEFAULT_UPDATES: Final = 10
 DEFAULT_CONCURRENCY: Final = 32
+#: What an owner takes to read a reply before the next tap or message (``--think-ms``).
+DEFAULT_THINK_MS: Final = 50.0
+#: The load mixes: a walk through the policy browser (mostly buttons), or typed questions.
+MIXES: Final = ("buttons", "questions")
+#: The typed questions of the ``questions`` mix: the owners' questions of the evaluation set.
+QUESTIONS_FILE: Final = ROOT / "tests" / "fixtures" / "questions.yaml"
+#: A step whose replies have not all reached the fake by then counts as a lost reply.
+REPLY_WAIT_SECONDS: Final = 15.0
+#: Receive buffer of the driver's reply-notification socket (one datagram per reply).
+NOTIFY_BUFFER_BYTES: Final = 8 * 1024 * 1024
 #: A run that has not finished by then is cut short and reported as incomplete.
 DEFAULT_MAX_RUN_SECONDS: Final = 900.0
 DATABASES: Final = ("sqlite", "postgresql")
@@ -78,6 +93,7 @@ USER_BASE: Final = 600_000_000
 FIRST_UPDATE_ID: Final = 1_000
 SECRET: Final = "bench-secret-0123456789"
 POSTGRES_ADMIN_URL: Final = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+POSTGRES_DSN: Final = "postgresql://postgres@127.0.0.1:5432/postgres"
 BENCH_DATABASE_PREFIX: Final = "kc_bench_"
 DEFAULT_LOG_LEVEL: Final = "INFO"  # what ``khuyencong serve`` logs by default
 RESULTS_DIR: Final = ROOT / "bench" / "results"
@@ -88,14 +104,23 @@ BASELINE_SCRIPT: Final = ROOT / "bench" / "baseline_ptb.py"
 START_TIMEOUT_SECONDS: Final = 60.0
 STOP_TIMEOUT_SECONDS: Final = 300.0
 COMMAND_TIMEOUT_SECONDS: Final = 60.0
+#: ``--workers``: how often to ask the new server's health check, and a pause for every
+#: worker to be up once the first one answers.
+STARTING_POLL_SECONDS: Final = 0.2
+WORKERS_SETTLE_SECONDS: Final = 3.0
 REQUEST_TIMEOUT_SECONDS: Final = 60.0
 
 # -- targets ---------------------------------------------------------------------------------
 
-#: Our throughput over the in-memory PTB bot's, while committing every step.
-TARGET_VS_MEMORY: Final = 0.5
+#: Our throughput over the in-memory PTB bot's, on both mixes and both databases (issue 16).
+TARGET_VS_MEMORY: Final = 1.0
+#: ... and on PostgreSQL with the button mix.
+TARGET_VS_MEMORY_POSTGRES_BUTTONS: Final = 1.5
 #: Our throughput over the PicklePersistence PTB bot's: strictly ahead.
 TARGET_VS_PICKLE: Final = 1.0
+#: CPU per update, the bot's processes and the database server's together, on the question mix.
+TARGET_CPU_MS_QUESTIONS: Final = 2.5
+BYTES_PER_MB: Final = 1024 * 1024
 #: "Flat": the largest size keeps at least this share of the smallest size's throughput.
 FLAT_MIN_RATIO: Final = 0.9
 
@@ -141,6 +166,51 @@ def actions_for(count: int) -> tuple[Action, ...]:
     while len(steps) < count:
         steps.append(loop[(len(steps) - len(SCENARIO)) % len(loop)])
     return tuple(steps)
+
+
+#: Where the question mix puts a command among the typed questions (8 of every 10 typed).
+QUESTION_MIX_COMMANDS: Final = {0: "start", 5: "menu"}
+
+
+def load_questions(path: Path = QUESTIONS_FILE) -> tuple[str, ...]:
+    """The owners' questions of the evaluation set (those the bot should answer)."""
+    import yaml
+
+    entries = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return tuple(str(entry["q"]) for entry in entries if entry.get("expect") != "out_of_scope")
+
+
+def question_path(owner: int, count: int, questions: Sequence[str]) -> tuple[Action, ...]:
+    """``/start``, four typed questions, ``/menu``, four more…: each owner asks the next
+    questions of the evaluation set, so all of them are asked."""
+    steps: list[Action] = []
+    asked = owner * count
+    for index in range(count):
+        command = QUESTION_MIX_COMMANDS.get(index % len(SCENARIO))
+        if command is not None:
+            steps.append(Action("command", command))
+        else:
+            steps.append(Action("text", questions[asked % len(questions)]))
+            asked += 1
+    return tuple(steps)
+
+
+def probe_path(mix: str, count: int, questions: Sequence[str]) -> tuple[Action, ...]:
+    """What the probe owner walks to record every reply the mix can ask for."""
+    if mix == "buttons":
+        return actions_for(count)
+    start, menu = (Action("command", name) for name in QUESTION_MIX_COMMANDS.values())
+    return (start, *(Action("text", question) for question in questions), menu)
+
+
+def owner_paths(
+    mix: str, owners: Sequence[int], count: int, questions: Sequence[str]
+) -> list[tuple[int, tuple[Action, ...]]]:
+    """Each owner's chat id and path."""
+    if mix == "buttons":
+        path = actions_for(count)
+        return [(owner, path) for owner in owners]
+    return [(owner, question_path(index, count, questions)) for index, owner in enumerate(owners)]
 
 
 # -- Telegram updates, as Telegram builds them -------------------------------------------------
@@ -245,12 +315,20 @@ class BenchTelegramAPI(FakeTelegramAPI):
     """The test fake, lean for load: counts calls instead of keeping them, skips HTML parsing
     (the probe owner's chat still goes through every check) and accepts any callback id."""
 
-    def __init__(self, **kwargs: Any) -> None:
+    def __init__(self, *, notify_port: int | None = None, **kwargs: Any) -> None:
         self.counts: Counter[str] = Counter()
+        self._notify: socket.socket | None = None
+        self._notify_to = ("127.0.0.1", notify_port or 0)
+        if notify_port:
+            self._notify = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         super().__init__(**kwargs)
 
     def _record(self, call: dict[str, Any]) -> None:
         self.counts[call["method"] if call["ok"] else f"{call['method']}:error"] += 1
+        if self._notify is not None and call["ok"] and call["method"] == "sendMessage":
+            # The driver times each step up to its last reply (ReplyWatch).
+            chat = str(call["params"].get("chat_id")).encode()
+            self._notify.sendto(chat, self._notify_to)
         if _recorded(call["params"].get("chat_id")):
             super()._record(call)
 
@@ -287,8 +365,8 @@ class FakeService:
     """The fake Bot API: ``counts`` (successful calls per method), ``sent`` (one chat's
     sendMessage parameters)."""
 
-    def __init__(self, *, token: str = DEFAULT_TOKEN) -> None:
-        self.api = BenchTelegramAPI(token=token)
+    def __init__(self, *, token: str = DEFAULT_TOKEN, notify_port: int | None = None) -> None:
+        self.api = BenchTelegramAPI(token=token, notify_port=notify_port)
 
     async def start(self) -> dict[str, Any]:
         await self.api.start()
@@ -304,6 +382,8 @@ class FakeService:
 
     async def stop(self) -> dict[str, Any]:
         await self.api.close()
+        if self.api._notify is not None:
+            self.api._notify.close()
         return {}
 
 
@@ -311,8 +391,16 @@ class OurBotService:
     """The real runtime in webhook mode on 127.0.0.1, replies to the fake API."""
 
     def __init__(
-        self, *, database_url: str, api_base_url: str, token: str, log_level: str
+        self,
+        *,
+        database_url: str,
+        api_base_url: str,
+        token: str,
+        log_level: str,
+        workers: int = 1,
     ) -> None:
+        self.workers = workers
+        self.workers_process: asyncio.subprocess.Process | None = None
         self.database_url = database_url
         self.api_base_url = api_base_url
         self.token = token
@@ -324,6 +412,8 @@ class OurBotService:
         from bot.core.config import load_settings
 
         port = free_port()
+        if self.workers > 1:
+            return await self._start_workers(port)
         settings = load_settings(
             database_url=self.database_url,
             host="127.0.0.1",
@@ -341,6 +431,36 @@ class OurBotService:
         await self.runtime.start()
         return {"port": port}
 
+    async def _start_workers(self, port: int) -> dict[str, Any]:
+        """``khuyencong serve --workers N`` as an operator runs it, configured by its
+        environment; its processes are this one's children (CPU and RSS count them)."""
+        env = os.environ | {
+            "DATABASE_URL": self.database_url,
+            "HOST": "127.0.0.1",
+            "PORT": str(port),
+            "PUBLIC_URL": f"http://127.0.0.1:{port}",
+            "TELEGRAM_BOT_TOKEN": self.token,
+            "TELEGRAM_API_BASE_URL": self.api_base_url,
+            "TELEGRAM_WEBHOOK_SECRET": SECRET,
+            "LOG_LEVEL": self.log_level,
+            "TELEGRAM_RATE_LIMIT": "false",
+        }
+        code = "import sys; from bot.app.cli import main; sys.exit(main(sys.argv[1:]))"
+        self.workers_process = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", code, "serve", "--workers", str(self.workers), env=env, cwd=ROOT
+        )
+        url = f"http://127.0.0.1:{port}/healthz"
+        async with asyncio.timeout(START_TIMEOUT_SECONDS), aiohttp.ClientSession() as client:
+            while True:
+                with contextlib.suppress(aiohttp.ClientError):
+                    async with client.get(url) as response:
+                        if response.status == web.HTTPOk.status_code:
+                            break
+                await asyncio.sleep(STARTING_POLL_SECONDS)
+        # every worker has bound the port and told the fake about the webhook
+        await asyncio.sleep(WORKERS_SETTLE_SECONDS)
+        return {"port": port}
+
     async def command(self, name: str, args: dict[str, Any]) -> dict[str, Any]:
         return _server_command(name)
 
@@ -348,6 +468,9 @@ class OurBotService:
         started = time.perf_counter()
         if self.runtime is not None:
             await self.runtime.stop()
+        if self.workers_process is not None:
+            self.workers_process.send_signal(signal.SIGTERM)
+            await self.workers_process.wait()
         return {"stop_seconds": time.perf_counter() - started}
 
 
@@ -370,6 +493,10 @@ class ProcessService:
         self.config = config
         self.log = log
         self.process: asyncio.subprocess.Process | None = None
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process is not None else None
 
     async def start(self) -> dict[str, Any]:
         env = os.environ | {"PTB_TIMEDELTA": "true", "PYTHONPATH": str(ROOT)}
@@ -452,6 +579,71 @@ async def postgres_database() -> tuple[str, Callable[[], Awaitable[None]]] | str
     return url.render_as_string(hide_password=False), drop
 
 
+# -- processes: CPU and memory read from /proc -------------------------------------------------
+
+CLOCK_TICKS: Final = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+#: /proc/<pid>/stat fields after the command name: utime and stime (clock ticks).
+UTIME_FIELD, STIME_FIELD = 11, 12
+
+
+def process_tree(pid: int) -> list[int]:
+    """The process and its descendants (``khuyencong serve --workers N`` forks)."""
+    found = [pid]
+    for parent in found:
+        for task in Path(f"/proc/{parent}/task").glob("*/children"):
+            try:
+                found.extend(int(child) for child in task.read_text().split())
+            except OSError:
+                continue
+    return found
+
+
+def cpu_seconds(pids: Sequence[int]) -> dict[int, float]:
+    """User + system CPU of each process still alive."""
+    seconds: dict[int, float] = {}
+    for pid in pids:
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        seconds[pid] = (int(fields[UTIME_FIELD]) + int(fields[STIME_FIELD])) / CLOCK_TICKS
+    return seconds
+
+
+def cpu_spent(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU between two readings; a process born in between counts whole."""
+    return sum(value - before.get(pid, 0.0) for pid, value in after.items())
+
+
+def rss_mb(pids: Sequence[int]) -> float:
+    """Resident memory of the processes together (MB)."""
+    total = 0
+    for pid in pids:
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+        except OSError:
+            continue
+        for line in status.splitlines():
+            if line.startswith("VmRSS:"):
+                total += int(line.split()[1]) * 1024
+    return total / BYTES_PER_MB
+
+
+async def backend_pids(database: str) -> list[int]:
+    """The PostgreSQL server processes serving one database (same machine: /proc reads them)."""
+    import asyncpg
+
+    connection = await asyncpg.connect(POSTGRES_DSN)
+    try:
+        rows = await connection.fetch(
+            "SELECT pid FROM pg_stat_activity WHERE datname = $1", database
+        )
+    finally:
+        await connection.close()
+    return [int(row["pid"]) for row in rows]
+
+
 # -- load ----------------------------------------------------------------------------------------
 
 
@@ -466,35 +658,95 @@ class Load:
     #: Button presses sent, and those acknowledged in the webhook's own answer.
     taps: int = 0
     taps_answered_in_reply: int = 0
+    #: Steps whose replies had not all reached the fake after REPLY_WAIT_SECONDS.
+    late: int = 0
+
+
+class ReplyWatch(asyncio.DatagramProtocol):
+    """Counts the replies the fake accepted, per chat (the fake sends one datagram each), so
+    that a step is timed up to its last reply, whenever the bot answered the POST."""
+
+    def __init__(self) -> None:
+        self.counts: Counter[int] = Counter()
+        self.waiters: dict[int, tuple[int, asyncio.Future[None]]] = {}
+
+    def datagram_received(self, data: bytes, addr: tuple[str | Any, int]) -> None:
+        chat = int(data)
+        self.counts[chat] += 1
+        waiter = self.waiters.get(chat)
+        if waiter is not None and self.counts[chat] >= waiter[0] and not waiter[1].done():
+            waiter[1].set_result(None)
+
+    async def wait(self, chat: int, total: int, within: float) -> bool:
+        """Whether chat ``chat`` has received ``total`` replies in all, within ``within`` s."""
+        if self.counts[chat] >= total:
+            return True
+        future = asyncio.get_running_loop().create_future()
+        self.waiters[chat] = (total, future)
+        try:
+            await asyncio.wait_for(future, within)
+        except TimeoutError:
+            return False
+        finally:
+            self.waiters.pop(chat, None)
+        return True
+
+
+async def open_reply_watch() -> tuple[asyncio.DatagramTransport, ReplyWatch]:
+    loop = asyncio.get_running_loop()
+    transport, watch = await loop.create_datagram_endpoint(ReplyWatch, local_addr=("127.0.0.1", 0))
+    sock = transport.get_extra_info("socket")
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, NOTIFY_BUFFER_BYTES)
+    return transport, watch
+
+
+OwnerPaths = Sequence[tuple[int, Sequence[Action]]]
 
 
 class Driver:
-    """Sends owners' updates to one bot's webhook, like Telegram: bounded in flight, in order
-    per owner."""
+    """Sends owners' updates to one bot's webhook, like Telegram and its users: bounded in
+    flight, in order per owner, the next update only after the replies arrived and the owner
+    thought about them."""
 
     def __init__(
-        self, *, token: str, concurrency: int, deadline: float = DEFAULT_MAX_RUN_SECONDS
+        self,
+        *,
+        token: str,
+        concurrency: int,
+        deadline: float = DEFAULT_MAX_RUN_SECONDS,
+        think_seconds: float = 0.0,
+        watch: ReplyWatch | None = None,
     ) -> None:
         self.deadline = deadline
         self.token = token
         self.concurrency = concurrency
-        self.transcript: Transcript | None = None
+        self.think_seconds = think_seconds
+        self.watch = watch
+        #: Per mix: what the bot replies to each action (recorded by the probe).
+        self.transcripts: dict[str, Transcript] = {}
         self._update_ids = iter(range(FIRST_UPDATE_ID, sys.maxsize))
 
-    async def run(self, port: int, users: Sequence[int], path: Sequence[Action]) -> Load:
+    async def run(self, port: int, owners: OwnerPaths, transcript: Transcript) -> Load:
+        """A step is in flight from its POST until its last reply reached the fake (PTB's
+        webhook server answers 200 before the bot has done anything)."""
         url = f"http://127.0.0.1:{port}{WEBHOOK_PATH}"
         headers = {SECRET_HEADER: SECRET, "Content-Type": "application/json"}
         slots = asyncio.Semaphore(self.concurrency)
         load = Load()
         connector = aiohttp.TCPConnector(limit=self.concurrency)
         timeout = aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_SECONDS)
+        watch = self.watch
 
-        async def owner(client: aiohttp.ClientSession, user_id: int) -> None:
-            session = OwnerSession(user_id, self.token, self.transcript)
+        async def owner(
+            client: aiohttp.ClientSession, user_id: int, path: Sequence[Action]
+        ) -> None:
+            session = OwnerSession(user_id, self.token, transcript)
+            replies = watch.counts[user_id] if watch is not None else 0
             for index, action in enumerate(path):
                 update = session.update(next(self._update_ids), index, action, path)
                 body = json.dumps(update, ensure_ascii=False).encode()
                 tap = "callback_query" in update
+                replies += len(transcript.get(action.key, ()))
                 async with slots:
                     started = time.perf_counter()
                     answer = b""
@@ -504,17 +756,26 @@ class Driver:
                             status = response.status
                     except (aiohttp.ClientError, TimeoutError):
                         status = 0
+                    answered = status == web.HTTPOk.status_code
+                    if (
+                        watch is not None
+                        and answered
+                        and not await watch.wait(user_id, replies, REPLY_WAIT_SECONDS)
+                    ):
+                        load.late += 1
                     load.latencies.append(time.perf_counter() - started)
                 load.statuses[status] += 1
                 if tap:
                     load.taps += 1
                     load.taps_answered_in_reply += _answers_the_tap(answer, update)
+                if self.think_seconds:
+                    await asyncio.sleep(self.think_seconds)
 
         async with aiohttp.ClientSession(connector=connector, timeout=timeout) as client:
             started = time.perf_counter()
-            owners = asyncio.gather(*(owner(client, user_id) for user_id in users))
+            walks = asyncio.gather(*(owner(client, user_id, path) for user_id, path in owners))
             try:
-                await asyncio.wait_for(owners, self.deadline)
+                await asyncio.wait_for(walks, self.deadline)
             except TimeoutError:
                 load.complete = False
             load.seconds = time.perf_counter() - started
@@ -524,7 +785,7 @@ class Driver:
         """One owner, step by step, recording the real replies of each step."""
         transcript: Transcript = {}
         session = OwnerSession(PROBE_USER, self.token, None)
-        seen = 0
+        seen = len((await fake.command("sent", {"chat_id": PROBE_USER}))["sent"])
         for index, action in enumerate(path):
             update = session.update(next(self._update_ids), index, action, path)
             status = await self._post_one(port, update)
@@ -597,6 +858,22 @@ class RunResult:
     #: the webhook's own answer).
     taps: int = 0
     taps_acknowledged: int = 0
+    mix: str = "buttons"
+    #: CPU of the PostgreSQL server processes serving the run, per update (None: no server).
+    db_cpu_ms_per_update: float | None = None
+    #: Resident memory of the bot's processes after start (idle) and after the run.
+    rss_idle_mb: float | None = None
+    rss_after_mb: float | None = None
+    #: Steps whose replies had not all arrived after REPLY_WAIT_SECONDS.
+    late: int = 0
+    workers: int = 1
+
+    @property
+    def total_cpu_ms(self) -> float | None:
+        """Bot and database server together, per update."""
+        if self.cpu_ms_per_update is None:
+            return None
+        return self.cpu_ms_per_update + (self.db_cpu_ms_per_update or 0.0)
 
 
 def percentile(values: Sequence[float], share: int) -> float:
@@ -605,30 +882,51 @@ def percentile(values: Sequence[float], share: int) -> float:
     return statistics.quantiles(values, n=PERCENT, method="inclusive")[share - 1]
 
 
+@dataclass(frozen=True, slots=True)
+class Target:
+    """What one run measures: a system on a database, a mix, a number of owners."""
+
+    system: str
+    database: str
+    mix: str
+    users: int
+    #: The PostgreSQL database to read backend CPU of, if any.
+    postgres_database: str | None = None
+    workers: int = 1
+
+
 async def measure(
     *,
-    system: str,
-    database: str,
+    target: Target,
     server: Service,
     fake: Service,
     driver: Driver,
-    users: int,
-    path: Sequence[Action],
-    isolated: bool,
+    owners: OwnerPaths,
+    warmup: OwnerPaths,
+    probe: Sequence[Action],
 ) -> RunResult:
-    """Warm up, then send every owner's path and read the numbers off the client, the
-    server's CPU clock and the fake's call counts."""
+    """Warm up, then send every owner's path and read the numbers off the client, /proc (the
+    server's processes and PostgreSQL's backends) and the fake's call counts."""
     port = int((await server.start())["port"])
+    pid = getattr(server, "pid", None)
+    rss_idle = rss_mb(process_tree(pid)) if pid is not None else None
     try:
-        if driver.transcript is None:
-            driver.transcript = await driver.probe(port, fake, path)
-        warmup = [WARMUP_USER_BASE + i for i in range(min(WARMUP_USERS, users))]
-        await driver.run(port, warmup, path)
+        if target.mix not in driver.transcripts:
+            driver.transcripts[target.mix] = await driver.probe(port, fake, probe)
+        transcript = driver.transcripts[target.mix]
+        await driver.run(port, warmup, transcript)
+        pids = process_tree(pid) if pid is not None else []
+        db_pids = await backend_pids(target.postgres_database) if target.postgres_database else []
         before = (await fake.command("counts", {}))["counts"]
-        cpu_before = (await server.command("cpu", {}))["cpu"]
-        load = await driver.run(port, [USER_BASE + i for i in range(users)], path)
-        cpu_after = (await server.command("cpu", {}))["cpu"]
+        cpu_before, db_before = cpu_seconds(pids), cpu_seconds(db_pids)
+        load = await driver.run(port, owners, transcript)
+        if pid is not None:
+            pids = process_tree(pid)
+        if target.postgres_database:
+            db_pids = sorted(set(db_pids) | set(await backend_pids(target.postgres_database)))
+        cpu_after, db_after = cpu_seconds(pids), cpu_seconds(db_pids)
         after = (await fake.command("counts", {}))["counts"]
+        rss_after = rss_mb(pids) if pid is not None else None
     finally:
         stopped = await server.stop()
     total = len(load.latencies)
@@ -637,12 +935,13 @@ async def measure(
     p50, p95, p99 = (
         percentile(latencies, share) * MS_PER_SECOND if latencies else 0.0 for share in PERCENTILES
     )
-    transcript = driver.transcript or {}
-    per_owner = sum(len(transcript.get(action.key, [])) for action in path)
+    per_owner = sum(len(transcript.get(action.key, [])) for _, path in owners for action in path)
     return RunResult(
-        system=system,
-        database=database,
-        users=users,
+        system=target.system,
+        database=target.database,
+        users=target.users,
+        mix=target.mix,
+        workers=target.workers,
         updates=total,
         seconds=load.seconds,
         throughput=ok / load.seconds if load.seconds else 0.0,
@@ -651,12 +950,18 @@ async def measure(
         p99_ms=p99,
         errors=total - ok,
         cpu_ms_per_update=(
-            (cpu_after - cpu_before) * MS_PER_SECOND / total if isolated and total else None
+            cpu_spent(cpu_before, cpu_after) * MS_PER_SECOND / total if pids and total else None
         ),
+        db_cpu_ms_per_update=(
+            cpu_spent(db_before, db_after) * MS_PER_SECOND / total if db_pids and total else None
+        ),
+        rss_idle_mb=rss_idle,
+        rss_after_mb=rss_after,
         sent_messages=after.get("sendMessage", 0) - before.get("sendMessage", 0),
-        expected_messages=per_owner * users,
+        expected_messages=per_owner,
         stop_seconds=stopped.get("stop_seconds"),
         complete=load.complete,
+        late=load.late,
         api_errors=sum(after[key] - before.get(key, 0) for key in after if key.endswith(":error")),
         taps=load.taps,
         taps_acknowledged=load.taps_answered_in_reply
@@ -668,6 +973,28 @@ async def measure(
 # -- the whole benchmark ---------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class Baseline:
+    """A plain PTB bot measured besides ours."""
+
+    name: str
+    #: The ``db`` column: where it keeps conversations.
+    column: str
+    pickled: bool
+    #: ``webhook``: PTB's own webhook server (update_queue, 200 at once); ``await``: an
+    #: aiohttp route awaiting ``process_update`` (the bench's old baseline, an extra row).
+    server: str
+
+
+BASELINES: Final = (
+    Baseline("ptb-memory", "-", pickled=False, server="webhook"),
+    Baseline("ptb-pickle", "pickle", pickled=True, server="webhook"),
+    Baseline("ptb-await", "-", pickled=False, server="await"),
+)
+BASELINE_NAMES: Final = tuple(baseline.name for baseline in BASELINES)
+MEMORY, PICKLE = BASELINES[0], BASELINES[1]
+
+
 @dataclass(slots=True)
 class Options:
     users: tuple[int, ...]
@@ -675,7 +1002,8 @@ class Options:
     databases: tuple[str, ...]
     concurrency: int
     isolated: bool
-    baselines: bool
+    #: Names of the baselines to run (``BASELINE_NAMES``); empty: ours only.
+    baselines: tuple[str, ...]
     log_level: str
     results_dir: Path
     max_run_seconds: float = DEFAULT_MAX_RUN_SECONDS
@@ -683,6 +1011,10 @@ class Options:
     event_loop: str = "auto"
     #: Rounds per size; ratios compare median throughputs.
     repeat: int = 1
+    mixes: tuple[str, ...] = MIXES
+    think_ms: float = DEFAULT_THINK_MS
+    #: Our bot's processes (``khuyencong serve --workers``); PostgreSQL only when above 1.
+    workers: int = 1
 
 
 @dataclass(slots=True)
@@ -692,6 +1024,8 @@ class Report:
     skipped: list[str] = field(default_factory=list)
     ratios: dict[str, float] = field(default_factory=dict)
     targets: dict[str, bool] = field(default_factory=dict)
+    #: Medians per system, mix, database and size: upd/s, p95, CPU bot+db, RSS.
+    medians: dict[str, dict[str, float | None]] = field(default_factory=dict)
     #: ``git describe`` of the tree measured (``-dirty`` when it had local changes).
     revision: str = ""
 
@@ -703,10 +1037,10 @@ class Services:
         self.isolated = isolated
         self.workdir = workdir
 
-    def fake(self) -> Service:
+    def fake(self, config: dict[str, Any]) -> Service:
         if self.isolated:
-            return ProcessService(Path(__file__), "fake", {}, log=self.workdir / "fake.log")
-        return FakeService()
+            return ProcessService(Path(__file__), "fake", config, log=self.workdir / "fake.log")
+        return FakeService(**config)
 
     def ours(self, config: dict[str, Any]) -> Service:
         if self.isolated:
@@ -722,46 +1056,59 @@ class Services:
         return BaselineService(**config)
 
 
-#: The systems measured besides ours: (name, database column, PicklePersistence or not).
-BASELINES: Final = (("ptb-memory", "-", False), ("ptb-pickle", "pickle", True))
-
-
 class Bench:
-    """One benchmark: the fake API for every run, then per size our bot on each database
-    (fresh each time) and the two baselines."""
+    """One benchmark: the fake API for every run, then per size, round and mix our bot on
+    each database (fresh each time) and the baselines."""
 
     def __init__(self, options: Options, *, workdir: Path, say: Callable[[str], None]) -> None:
         self.options = options
         self.workdir = workdir
         self.say = say
-        self.path = actions_for(options.updates)
+        self.questions = load_questions()
         self.services = Services(isolated=options.isolated, workdir=workdir)
-        self.fake = self.services.fake()
         self.api: dict[str, Any] = {}
         self.driver = Driver(
-            token=DEFAULT_TOKEN, concurrency=options.concurrency, deadline=options.max_run_seconds
+            token=DEFAULT_TOKEN,
+            concurrency=options.concurrency,
+            deadline=options.max_run_seconds,
+            think_seconds=options.think_ms / MS_PER_SECOND,
         )
         self.report = Report(options={k: str(v) for k, v in asdict(options).items()})
 
     async def run(self) -> Report:
-        self.api = await self.fake.start()
+        transport, self.driver.watch = await open_reply_watch()
+        notify_port = int(transport.get_extra_info("sockname")[1])
+        fake = self.services.fake({"notify_port": notify_port})
+        self.api = await fake.start()
         self.driver.token = self.api["token"]
+        baselines = [b for b in BASELINES if b.name in self.options.baselines]
         try:
             for users in self.options.users:
                 # Rounds interleave the systems, so drift in the machine's load hits all alike.
                 for _ in range(self.options.repeat):
-                    for database in self.options.databases:
-                        await self._ours(database, users)
-                    if self.options.baselines and self.driver.transcript is not None:
-                        for system, column, pickled in BASELINES:
-                            await self._baseline(system, column, users, pickled=pickled)
+                    for mix in self.options.mixes:
+                        for database in self.options.databases:
+                            await self._ours(fake, database, mix, users)
+                        if mix not in self.driver.transcripts:
+                            continue
+                        for baseline in baselines:
+                            await self._baseline(fake, baseline, mix, users)
         finally:
-            await self.fake.stop()
+            await fake.stop()
+            transport.close()
         judge(self.report, self.options)
         return self.report
 
-    async def _ours(self, database: str, users: int) -> None:
+    def _load(self, mix: str, users: int) -> tuple[OwnerPaths, OwnerPaths, tuple[Action, ...]]:
+        count = self.options.updates
+        owners = owner_paths(mix, [USER_BASE + i for i in range(users)], count, self.questions)
+        warmup_ids = [WARMUP_USER_BASE + i for i in range(min(WARMUP_USERS, users))]
+        warmup = owner_paths(mix, warmup_ids, count, self.questions)
+        return owners, warmup, probe_path(mix, count, self.questions)
+
+    async def _ours(self, fake: Service, database: str, mix: str, users: int) -> None:
         drop: Callable[[], Awaitable[None]] | None = None
+        postgres: str | None = None
         if database == "postgresql":
             made = await postgres_database()
             if isinstance(made, str):
@@ -770,42 +1117,48 @@ class Bench:
                     self.say(f"skipped: {made}")
                 return
             url, drop = made
+            postgres = url.rsplit("/", 1)[1]
         else:
             name = f"bench-{users}-{uuid.uuid4().hex[:8]}.sqlite3"
             url = f"sqlite+aiosqlite:///{self.workdir / name}"
+        workers = self.options.workers if database == "postgresql" else 1
         config = {
             "database_url": url,
             "api_base_url": self.api["base_url"],
             "token": self.api["token"],
             "log_level": self.options.log_level,
+            "workers": workers,
         }
+        target = Target("ours", database, mix, users, postgres, workers=workers)
         try:
-            await self._measure("ours", database, users, self.services.ours(config))
+            await self._measure(target, fake, self.services.ours(config))
         finally:
             if drop is not None:
                 await drop()
 
-    async def _baseline(self, system: str, column: str, users: int, *, pickled: bool) -> None:
+    async def _baseline(self, fake: Service, baseline: Baseline, mix: str, users: int) -> None:
         pickle_path = self.workdir / f"ptb-{users}-{uuid.uuid4().hex[:8]}.pickle"
         config = {
             "api_base_url": self.api["base_url"],
             "token": self.api["token"],
             "secret": SECRET,
-            "transcript": self.driver.transcript,
-            "pickle_path": str(pickle_path) if pickled else None,
+            "transcript": self.driver.transcripts[mix],
+            "pickle_path": str(pickle_path) if baseline.pickled else None,
+            "server": baseline.server,
         }
-        await self._measure(system, column, users, self.services.baseline(config))
+        target = Target(baseline.name, baseline.column, mix, users)
+        await self._measure(target, fake, self.services.baseline(config))
 
-    async def _measure(self, system: str, database: str, users: int, server: Service) -> None:
+    async def _measure(self, target: Target, fake: Service, server: Service) -> None:
+        owners, warmup, probe = self._load(target.mix, target.users)
         result = await measure(
-            system=system,
-            database=database,
+            target=target,
             server=server,
-            fake=self.fake,
+            fake=fake,
             driver=self.driver,
-            users=users,
-            path=self.path,
-            isolated=self.options.isolated,
+            owners=owners,
+            warmup=warmup,
+            probe=probe,
         )
         self.report.runs.append(result)
         self.say(_row(result))
@@ -816,15 +1169,19 @@ async def run_benchmark(options: Options, *, say: Callable[[str], None] = print)
         return await Bench(options, workdir=Path(tmp), say=say).run()
 
 
-def _runs(report: Report, system: str, users: int, database: str) -> list[RunResult]:
-    key = (system, users, database)
-    return [run for run in report.runs if (run.system, run.users, run.database) == key]
+def _runs(report: Report, system: str, mix: str, users: int, database: str) -> list[RunResult]:
+    key = (system, mix, users, database)
+    return [run for run in report.runs if (run.system, run.mix, run.users, run.database) == key]
 
 
-def _throughput(report: Report, system: str, users: int, database: str) -> float | None:
+def _median(runs: Sequence[RunResult], value: Callable[[RunResult], float | None]) -> float | None:
+    values = [v for v in (value(run) for run in runs) if v is not None]
+    return statistics.median(values) if values else None
+
+
+def _throughput(report: Report, system: str, mix: str, users: int, database: str) -> float | None:
     """The median ``upd/s`` of the runs of one system at one size (``--repeat``)."""
-    runs = _runs(report, system, users, database)
-    return statistics.median(run.throughput for run in runs) if runs else None
+    return _median(_runs(report, system, mix, users, database), lambda run: run.throughput)
 
 
 def _over(top: float | None, bottom: float | None) -> float | None:
@@ -838,70 +1195,112 @@ def _healthy(run: RunResult) -> bool:
         run.complete
         and run.errors == 0
         and run.api_errors == 0
+        and run.late == 0
         and run.sent_messages == run.expected_messages
         and run.taps_acknowledged == run.taps
     )
 
 
 def judge(report: Report, options: Options) -> None:
-    """Ratios (of median throughputs) to the baselines and between sizes, and whether each
-    target is met."""
-    memory, pickled = BASELINES[0][:2], BASELINES[1][:2]
+    """Medians, ratios (of median throughputs) to the baselines and between sizes, and
+    whether each target of issue 16 is met."""
+    systems = [("ours", database) for database in options.databases]
+    systems += [(b.name, b.column) for b in BASELINES if b.name in options.baselines]
     for users in options.users:
-        for database in options.databases:
-            ours = _runs(report, "ours", users, database)
-            if not ours:
-                continue
-            tag = f"{database}@{users}"
-            mine = _throughput(report, "ours", users, database)
-            vs_memory = _over(mine, _throughput(report, memory[0], users, memory[1]))
-            if vs_memory is not None:
-                report.ratios[f"ours/{memory[0]} {tag}"] = vs_memory
-                report.targets[f">= {TARGET_VS_MEMORY}x {memory[0]} {tag}"] = (
-                    vs_memory >= TARGET_VS_MEMORY
-                )
-            vs_pickle = _over(mine, _throughput(report, pickled[0], users, pickled[1]))
-            if vs_pickle is not None:
-                report.ratios[f"ours/{pickled[0]} {tag}"] = vs_pickle
-                report.targets[f"ahead of {pickled[0]} {tag}"] = vs_pickle > TARGET_VS_PICKLE
-            report.targets[f"no errors, every reply sent, every tap answered {tag}"] = all(
-                _healthy(run) for run in ours
-            )
+        for mix in options.mixes:
+            for system, database in systems:
+                runs = _runs(report, system, mix, users, database)
+                if runs:
+                    report.medians[f"{system} {mix} {database}@{users}"] = {
+                        "upd/s": _median(runs, lambda run: run.throughput),
+                        "p95 ms": _median(runs, lambda run: run.p95_ms),
+                        "cpu ms bot+db": _median(runs, lambda run: run.total_cpu_ms),
+                        "rss MB after": _median(runs, lambda run: run.rss_after_mb),
+                    }
+            for database in options.databases:
+                _judge_ours(report, mix, users, database)
     smallest, largest = min(options.users), max(options.users)
     if largest == smallest:
         return
-    systems = [("ours", database) for database in options.databases]
-    systems += [(system, column) for system, column, _ in BASELINES]
-    for system, database in systems:
-        flatness = _over(
-            _throughput(report, system, largest, database),
-            _throughput(report, system, smallest, database),
+    for mix in options.mixes:
+        for system, database in systems:
+            flatness = _over(
+                _throughput(report, system, mix, largest, database),
+                _throughput(report, system, mix, smallest, database),
+            )
+            if flatness is None:
+                continue
+            report.ratios[f"{system} {mix} {database} {largest}/{smallest}"] = flatness
+            if system == "ours":
+                report.targets[f"flat {mix} {database} {largest} vs {smallest}"] = (
+                    flatness >= FLAT_MIN_RATIO
+                )
+
+
+def _judge_ours(report: Report, mix: str, users: int, database: str) -> None:
+    ours = _runs(report, "ours", mix, users, database)
+    if not ours:
+        return
+    tag = f"{mix} {database}@{users}"
+    mine = _throughput(report, "ours", mix, users, database)
+    memory = _runs(report, MEMORY.name, mix, users, MEMORY.column)
+    vs_memory = _over(mine, _throughput(report, MEMORY.name, mix, users, MEMORY.column))
+    if vs_memory is not None:
+        report.ratios[f"ours/{MEMORY.name} {tag}"] = vs_memory
+        report.targets[f">= {TARGET_VS_MEMORY}x {MEMORY.name} {tag}"] = (
+            vs_memory >= TARGET_VS_MEMORY
         )
-        if flatness is None:
-            continue
-        report.ratios[f"{system} {database} {largest}/{smallest}"] = flatness
-        if system == "ours":
-            report.targets[f"flat {database} {largest} vs {smallest}"] = flatness >= FLAT_MIN_RATIO
+        if mix == "buttons" and database == "postgresql":
+            report.targets[f">= {TARGET_VS_MEMORY_POSTGRES_BUTTONS}x {MEMORY.name} {tag}"] = (
+                vs_memory >= TARGET_VS_MEMORY_POSTGRES_BUTTONS
+            )
+        p95_ours = _median(ours, lambda run: run.p95_ms)
+        p95_ptb = _median(memory, lambda run: run.p95_ms)
+        if p95_ours is not None and p95_ptb is not None:
+            report.targets[f"p95 <= {MEMORY.name}'s {tag}"] = p95_ours <= p95_ptb
+    vs_pickle = _over(mine, _throughput(report, PICKLE.name, mix, users, PICKLE.column))
+    if vs_pickle is not None:
+        report.ratios[f"ours/{PICKLE.name} {tag}"] = vs_pickle
+        report.targets[f"ahead of {PICKLE.name} {tag}"] = vs_pickle > TARGET_VS_PICKLE
+    for baseline in BASELINES[2:]:
+        extra = _over(mine, _throughput(report, baseline.name, mix, users, baseline.column))
+        if extra is not None:
+            report.ratios[f"ours/{baseline.name} {tag}"] = extra
+    cpu = _median(ours, lambda run: run.total_cpu_ms)
+    if mix == "questions" and cpu is not None:
+        report.targets[f"cpu bot+db <= {TARGET_CPU_MS_QUESTIONS} ms {tag}"] = (
+            cpu <= TARGET_CPU_MS_QUESTIONS
+        )
+    report.targets[f"no errors, every reply sent, every tap answered {tag}"] = all(
+        _healthy(run) for run in ours
+    )
 
 
 # -- output ------------------------------------------------------------------------------------
 
 HEADER: Final = (
-    f"{'system':<11} {'db':<10} {'users':>6} {'updates':>8} {'upd/s':>8} {'p50 ms':>8} "
-    f"{'p95 ms':>8} {'p99 ms':>8} {'cpu ms/upd':>10} {'errors':>6} {'api er':>6} "
-    f"{'sent/expected':>15} {'taps ok/sent':>13}"
+    f"{'system':<10} {'mix':<9} {'db':<10} {'users':>6} {'updates':>8} {'upd/s':>6} "
+    f"{'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'cpu bot':>7} {'cpu db':>6} "
+    f"{'rss0 MB':>7} {'rss MB':>6} {'err':>4} {'api er':>6} {'late':>4} "
+    f"{'sent/expected':>13} {'taps ok/sent':>12}"
 )
 
 
+def _number(value: float | None, width: int, digits: int) -> str:
+    return f"{value:>{width}.{digits}f}" if value is not None else f"{'-':>{width}}"
+
+
 def _row(run: RunResult) -> str:
-    cpu = f"{run.cpu_ms_per_update:.2f}" if run.cpu_ms_per_update is not None else "-"
     sent = f"{run.sent_messages}/{run.expected_messages}"
     updates = f"{run.updates}" if run.complete else f"{run.updates}*"
     taps = f"{run.taps_acknowledged}/{run.taps}"
+    system = run.system if run.workers == 1 else f"{run.system}×{run.workers}"
     return (
-        f"{run.system:<11} {run.database:<10} {run.users:>6} {updates:>8} "
-        f"{run.throughput:>8.0f} {run.p50_ms:>8.1f} {run.p95_ms:>8.1f} {run.p99_ms:>8.1f} "
-        f"{cpu:>10} {run.errors:>6} {run.api_errors:>6} {sent:>15} {taps:>13}"
+        f"{system:<10} {run.mix:<9} {run.database:<10} {run.users:>6} {updates:>8} "
+        f"{run.throughput:>6.0f} {run.p50_ms:>7.1f} {run.p95_ms:>7.1f} {run.p99_ms:>7.1f} "
+        f"{_number(run.cpu_ms_per_update, 7, 2)} {_number(run.db_cpu_ms_per_update, 6, 2)} "
+        f"{_number(run.rss_idle_mb, 7, 0)} {_number(run.rss_after_mb, 6, 0)} "
+        f"{run.errors:>4} {run.api_errors:>6} {run.late:>4} {sent:>13} {taps:>12}"
     )
 
 
@@ -922,6 +1321,14 @@ def render(report: Report) -> str:
         if not run.complete
     )
     lines.extend(f"skipped: {reason}" for reason in report.skipped)
+    lines.append("medians:")
+    lines.extend(
+        f"  {name}: "
+        + ", ".join(
+            f"{key} {'-' if value is None else f'{value:.1f}'}" for key, value in row.items()
+        )
+        for name, row in report.medians.items()
+    )
     lines.extend(f"{name}: {value:.2f}" for name, value in report.ratios.items())
     lines.extend(
         f"target {'MET' if met else 'MISSED'}: {name}" for name, met in report.targets.items()
@@ -958,10 +1365,36 @@ def _revision() -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--users", type=int, nargs="+", help="owners per run (default 1000 10000)")
+    parser.add_argument("--users", type=int, nargs="+", help="owners per run (default 300)")
     parser.add_argument("--updates", type=int, default=DEFAULT_UPDATES, help="updates per owner")
     parser.add_argument("--db", nargs="+", choices=DATABASES, default=list(DATABASES))
-    parser.add_argument("--quick", action="store_true", help="100 and 500 owners")
+    parser.add_argument("--quick", action="store_true", help="100 owners")
+    parser.add_argument(
+        "--mix",
+        nargs="+",
+        choices=MIXES,
+        default=list(MIXES),
+        help="load mixes: buttons (the policy browser walk), questions (8 of 10 typed)",
+    )
+    parser.add_argument(
+        "--think-ms",
+        type=float,
+        default=DEFAULT_THINK_MS,
+        help="an owner's pause after the replies, before the next update (default 50)",
+    )
+    parser.add_argument(
+        "--baselines",
+        nargs="+",
+        choices=BASELINE_NAMES,
+        default=list(BASELINE_NAMES),
+        help="PTB bots to measure (ptb-await: the awaiting route, an extra row)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="our bot's processes on PostgreSQL (khuyencong serve --workers)",
+    )
     parser.add_argument(
         "--repeat",
         type=int,
@@ -1005,7 +1438,10 @@ def options_from(args: argparse.Namespace) -> Options:
         databases=tuple(args.db),
         concurrency=args.concurrency,
         isolated=not args.in_process,
-        baselines=not args.no_baselines,
+        baselines=() if args.no_baselines else tuple(args.baselines),
+        mixes=tuple(args.mix),
+        think_ms=args.think_ms,
+        workers=args.workers,
         log_level=args.log_level,
         max_run_seconds=args.max_run_seconds,
         results_dir=args.results_dir,

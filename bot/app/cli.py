@@ -44,11 +44,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    commands.add_parser(
+    serve = commands.add_parser(
         "serve",
         help="run the bot: web chat at /chat, Telegram when TELEGRAM_BOT_TOKEN is set",
         description="Apply pending migrations, then serve the web chat, the health check and "
         "(with a token) Telegram by long polling, or by webhook when PUBLIC_URL is set.",
+    )
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="server processes sharing the port (SO_REUSEPORT); above 1 needs PostgreSQL "
+        "and, for Telegram, webhook mode (default 1)",
     )
     chat = commands.add_parser(
         "chat",
@@ -167,6 +174,11 @@ def _run(args: argparse.Namespace, settings: Settings, *, clock: Clock) -> int:
     if args.command == "serve":
         from bot.app.runtime import BotRuntime
 
+        if args.workers != 1:
+            from bot.app.prefork import check_workers, serve_workers
+
+            check_workers(settings, args.workers)
+            return serve_workers(settings, args.workers)
         try:
             runtime = BotRuntime(settings, clock=clock)
             loop.run(runtime.run_until_signal(on_ready=announce_address), kind=settings.event_loop)

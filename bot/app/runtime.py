@@ -124,7 +124,9 @@ class BotRuntime:
             mount_dashboard(app, engine)
             self._runner = web.AppRunner(app, shutdown_timeout=SHUTDOWN_GRACE_SECONDS)
             await self._runner.setup()
-            self._site = web.TCPSite(self._runner, settings.host, settings.port)
+            self._site = web.TCPSite(
+                self._runner, settings.host, settings.port, reuse_port=settings.reuse_port or None
+            )
             await self._site.start()
             self.port = _bound_port(self._runner) or settings.port
             log.info("web app listening", extra={"port": self.port})

@@ -99,6 +99,8 @@ class Settings(BaseSettings):
     #: Values given to :func:`load_settings` that are not core settings: channel sections.
     _section_values: dict[str, object] = PrivateAttr(default_factory=dict)
     _env_file: Any = PrivateAttr(default=".env")
+    #: Bind the port with SO_REUSEPORT: set by ``khuyencong serve --workers N`` for its workers.
+    reuse_port: bool = False
 
     @field_validator("event_loop")
     @classmethod

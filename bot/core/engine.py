@@ -10,6 +10,7 @@ event is not marked processed and its redelivery is handled from scratch.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections.abc import Mapping
@@ -52,6 +53,8 @@ RETRY_PAUSE_SECONDS = 0.05
 #: Delivered marks are written in batches: after this long, or once this many are pending.
 DELIVERED_FLUSH_SECONDS = 2.0
 DELIVERED_BATCH = 500
+#: Button labels and recent typed texts whose comparison key is kept (a few dozen labels).
+LABEL_KEY_CACHE_SIZE = 1024
 
 
 class _AlreadyProcessedError(Exception):
@@ -400,7 +403,9 @@ def map_typed_choice(event: InboundEvent, last_choices: list[object]) -> Inbound
     return event
 
 
+@functools.lru_cache(maxsize=LABEL_KEY_CACHE_SIZE)
 def _label_key(text: str) -> str:
+    """Cached: the labels of the last buttons are the same few dozen texts on every step."""
     folded = fold(text)
     return " ".join("".join(ch if ch.isalnum() else " " for ch in folded).split())
 

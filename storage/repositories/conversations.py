@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, bindparam, delete, select, update
+from sqlalchemy import CursorResult, Executable, Table, bindparam, delete, select, update
 from sqlalchemy import insert as insert_into
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -40,6 +40,14 @@ _INSERT_PROCESSED_SQLITE = sqlite_insert(PROCESSED_EVENT).on_conflict_do_nothing
 
 def _is_postgres(session: AsyncSession) -> bool:
     return session.get_bind().dialect.name == "postgresql"
+
+
+async def _run(session: AsyncSession, statement: Executable, params: Any) -> CursorResult[Any]:
+    """A prebuilt Core statement on the session's connection, in its transaction: the step's
+    four statements skip the ORM session's execution path (about 0.1 ms of CPU each; see
+    bench/README.md). No autoflush: the commit flushes whatever a flow added."""
+    connection = await session.connection()
+    return await connection.execute(statement, params)
 
 
 # -- the engine's hot path, in Core: one statement per need, no unit-of-work bookkeeping ----
@@ -146,7 +154,7 @@ class Conversations:
             "processed_at": now,
             "replies": replies,
         }
-        result = await self.session.execute(statement, params)
+        result = await _run(self.session, statement, params)
         return bool(getattr(result, "rowcount", 0))
 
     async def undelivered_replies(self, *, channel: str, event_id: str) -> list[dict[str, Any]]:
@@ -340,7 +348,7 @@ class Conversations:
         contact; one query for a known user."""
         statement = _SELECT_STEP_LOCKED if _is_postgres(self.session) else _SELECT_STEP
         row = (
-            await self.session.execute(statement, {"channel": channel, "user_id": user_id})
+            await _run(self.session, statement, {"channel": channel, "user_id": user_id})
         ).first()
         if row is None:
             identity = await self.identity_for_step(
@@ -376,7 +384,7 @@ class Conversations:
             "new_version": state.version + 1,
             "new_updated_at": now,
         }
-        result = await self.session.execute(_UPDATE_STATE, params)
+        result = await _run(self.session, _UPDATE_STATE, params)
         if getattr(result, "rowcount", 1) == 0:
             msg = f"conversation of identity {state.identity_id} changed meanwhile"
             raise StaleDataError(msg)
@@ -386,4 +394,4 @@ class Conversations:
         if rows:
             for row in rows:
                 row["text"] = str(row["text"])[:LOG_TEXT_LIMIT]
-            await self.session.execute(_INSERT_LOG, rows)
+            await _run(self.session, _INSERT_LOG, rows)

@@ -1,5 +1,6 @@
-"""A tiny run of ``bench/updates.py``: five owners, two updates each, through the real
-webhook of our bot and of both PTB baselines, replies checked at the fake Bot API."""
+"""A tiny run of ``bench/updates.py``: five owners, two updates each, on both load mixes,
+through the real webhook of our bot and of the PTB baselines (PTB's own webhook server, and the
+awaiting route), replies checked at the fake Bot API."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.updates import (
+    BASELINE_NAMES,
     SCENARIO,
     Options,
     ProcessService,
@@ -15,6 +17,8 @@ from bench.updates import (
     RunResult,
     actions_for,
     judge,
+    load_questions,
+    question_path,
     render,
     run_benchmark,
     write_results,
@@ -24,38 +28,69 @@ USERS = 5
 UPDATES = 2
 
 
-async def test_a_tiny_run_measures_ours_and_both_baselines(tmp_path: Path) -> None:
+async def test_a_tiny_run_measures_ours_and_the_baselines_on_both_mixes(
+    tmp_path: Path,
+) -> None:
     options = Options(
         users=(USERS,),
         updates=UPDATES,
         databases=("sqlite",),
         concurrency=4,
         isolated=False,
-        baselines=True,
+        baselines=BASELINE_NAMES,
         log_level="WARNING",
         results_dir=tmp_path,
+        think_ms=1,
     )
     lines: list[str] = []
     report = await run_benchmark(options, say=lines.append)
 
-    systems = [(run.system, run.database) for run in report.runs]
-    assert systems == [("ours", "sqlite"), ("ptb-memory", "-"), ("ptb-pickle", "pickle")]
+    systems = [(run.system, run.mix, run.database) for run in report.runs]
+    assert systems == [
+        (system, mix, database)
+        for mix in ("buttons", "questions")
+        for system, database in [
+            ("ours", "sqlite"),
+            ("ptb-memory", "-"),
+            ("ptb-pickle", "pickle"),
+            ("ptb-await", "-"),
+        ]
+    ]
     for run in report.runs:
         assert run.updates == USERS * UPDATES
         assert run.errors == 0
         assert run.api_errors == 0
+        assert run.late == 0  # every step's replies reached the fake before the next one
         assert run.expected_messages > 0
         assert run.sent_messages == run.expected_messages  # every reply reached the fake
-        assert run.taps == USERS  # the second update is a button press
+        # buttons: the second update is a button press; questions: it is typed
+        assert run.taps == (USERS if run.mix == "buttons" else 0)
         assert run.taps_acknowledged == run.taps  # in the webhook's answer, or by a call
         assert run.throughput > 0
         assert 0 < run.p50_ms <= run.p95_ms <= run.p99_ms
-    assert set(report.ratios) == {"ours/ptb-memory sqlite@5", "ours/ptb-pickle sqlite@5"}
-    assert report.targets["no errors, every reply sent, every tap answered sqlite@5"]
+    assert "ours/ptb-memory questions sqlite@5" in report.ratios
+    assert "ours/ptb-await buttons sqlite@5" in report.ratios
+    assert report.targets["no errors, every reply sent, every tap answered questions sqlite@5"]
     assert "ours" in render(report)
 
     saved = json.loads(write_results(report, tmp_path).read_text(encoding="utf-8"))
-    assert [run["system"] for run in saved["runs"]] == ["ours", "ptb-memory", "ptb-pickle"]
+    assert [run["system"] for run in saved["runs"]][:4] == [
+        "ours",
+        "ptb-memory",
+        "ptb-pickle",
+        "ptb-await",
+    ]
+
+
+def test_the_question_mix_types_eight_of_ten_updates_from_the_evaluation_set() -> None:
+    questions = load_questions()
+    assert len(questions) > 20
+    first, second = question_path(0, 10, questions), question_path(1, 10, questions)
+    typed = [action for action in first if action.kind == "text"]
+    assert len(typed) == 8
+    assert {action.value for action in typed} <= set(questions)
+    assert [action.value for action in first if action.kind == "command"] == ["start", "menu"]
+    assert typed[0] != next(action for action in second if action.kind == "text")
 
 
 def test_the_path_repeats_without_start_past_ten_steps() -> None:
@@ -111,10 +146,11 @@ def test_repeated_rounds_are_judged_on_medians_and_every_run_must_be_healthy(
         databases=("sqlite",),
         concurrency=4,
         isolated=True,
-        baselines=True,
+        baselines=BASELINE_NAMES,
         log_level="WARNING",
         results_dir=tmp_path,
         repeat=3,
+        mixes=("buttons",),
     )
     report = Report(options={})
     for users in (100, 1000):
@@ -123,9 +159,10 @@ def test_repeated_rounds_are_judged_on_medians_and_every_run_must_be_healthy(
         report.runs += [_run("ptb-pickle", "pickle", users, value) for value in (100, 290, 295)]
     report.runs[0].taps_acknowledged = 2  # one press of one run went unanswered
     judge(report, options)
-    assert report.ratios["ours/ptb-memory sqlite@100"] == 300 / 205  # medians, not the outliers
-    assert report.ratios["ours/ptb-pickle sqlite@1000"] == 300 / 290
-    assert report.ratios["ours sqlite 1000/100"] == 1.0
-    assert report.targets["ahead of ptb-pickle sqlite@1000"]
-    assert not report.targets["no errors, every reply sent, every tap answered sqlite@100"]
-    assert report.targets["no errors, every reply sent, every tap answered sqlite@1000"]
+    assert report.ratios["ours/ptb-memory buttons sqlite@100"] == 300 / 205  # medians
+    assert report.ratios["ours/ptb-pickle buttons sqlite@1000"] == 300 / 290
+    assert report.ratios["ours buttons sqlite 1000/100"] == 1.0
+    assert report.targets["ahead of ptb-pickle buttons sqlite@1000"]
+    assert report.targets[">= 1.0x ptb-memory buttons sqlite@1000"]
+    assert not report.targets["no errors, every reply sent, every tap answered buttons sqlite@100"]
+    assert report.targets["no errors, every reply sent, every tap answered buttons sqlite@1000"]

@@ -20,7 +20,7 @@ from tests.hardening.kit import (
     engine_with_staff,
     register,
 )
-from tests.harness import User, texts_of
+from tests.harness import User, link_officer, texts_of
 
 
 def _needles() -> list[str]:
@@ -50,6 +50,7 @@ async def test_erasure_leaves_no_copy_in_any_table(database: Database) -> None:
     confirmation = await register(owner)
     code = re.search(r"KC-[\w-]+", confirmation)
     assert code is not None
+    await link_officer(database, channel="test", user_id="officer")  # staff commands need it
     staff_command = InboundEvent(
         channel="test",
         user_id="officer",

@@ -1,6 +1,10 @@
 """Periodic upkeep: forget old event ids (kept ≥ 48 h), close silent hand-offs, delete
 review messages the bot could not place once they are older than their retention, and forget
-idle anonymous web chat sessions."""
+idle anonymous web chat sessions.
+
+With several server processes on PostgreSQL (``khuyencong serve --workers N``) each has this
+worker; a PostgreSQL advisory lock lets one of them do a round at a time, the others skip it.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.clock import Clock
@@ -24,6 +29,8 @@ WEB_CHANNEL = "web"
 log = logging.getLogger(__name__)
 
 MAINTENANCE_INTERVAL_SECONDS = 3600.0
+#: The PostgreSQL advisory lock held during a round ("kcma").
+ADVISORY_LOCK_KEY = 0x6B63_6D61
 
 #: ``close_idle(session, now=..., idle=...) -> closed count`` from the hand-off flow.
 IdleCloser = Callable[..., Awaitable[int]]
@@ -77,11 +84,26 @@ class MaintenanceWorker:
                 )
         return done
 
+    async def run_alone(self, *, now: datetime | None = None) -> dict[str, int] | None:
+        """A round, unless another process is doing one (PostgreSQL): then ``None``."""
+        if not self._database.is_postgres:
+            return await self.run_once(now=now)
+        async with self._database.engine.connect() as connection:
+            key = {"key": ADVISORY_LOCK_KEY}
+            if not await connection.scalar(text("SELECT pg_try_advisory_lock(:key)"), key):
+                return None
+            try:
+                return await self.run_once(now=now)
+            finally:
+                await connection.execute(text("SELECT pg_advisory_unlock(:key)"), key)
+                await connection.commit()
+
     async def run(self) -> None:
         while not self._stopping.is_set():
             try:
-                done = await self.run_once()
-                log.info("maintenance done", extra=done)
+                done = await self.run_alone()
+                if done is not None:
+                    log.info("maintenance done", extra=done)
             except Exception:
                 log.exception("maintenance failed")
             with contextlib.suppress(TimeoutError):
