@@ -6,6 +6,7 @@ main-menu entry, draft key, cancel hook), and one line in :data:`FLOWS`.
 
 from __future__ import annotations
 
+from bot.broadcasts.clicks import count_click
 from bot.core.content import Content
 from bot.core.flow import Flow
 from bot.core.router import Router
@@ -45,6 +46,7 @@ def build_router(flows: tuple[Flow, ...] = FLOWS) -> Router:
         understand=questions.understand_text,
         answer_text=questions.answer_question,
         staff_handler=staff.handle_staff_event,
+        choice_hooks=(count_click,),
     )
 
 

@@ -11,6 +11,7 @@ Plain chatter between staff is ignored. Names and phones are sent to staff, neve
 
 from __future__ import annotations
 
+from bot.broadcasts import staff_chat as staff_broadcasts
 from bot.core.flow import FlowContext
 from bot.core.messages import EventKind, InboundEvent, OutboundMessage
 from bot.leads.catalogue import load_statuses
@@ -36,6 +37,8 @@ async def handle_staff_event(ctx: FlowContext, event: InboundEvent) -> list[Outb
     Lead commands and buttons need the sender's chat account linked to a staff account
     (``/lienket CODE``) and are checked against its scope (:mod:`bot.staff.chat`).
     """
+    if staff_broadcasts.is_broadcast_event(event):
+        return await staff_broadcasts.handle(ctx, event)
     if event.kind is EventKind.COMMAND:
         name = event.text.split("@", 1)[0].lower()
         if name == staff_chat.CMD_LINK:

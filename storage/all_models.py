@@ -1,5 +1,5 @@
 """Imports every model module so ``Base.metadata`` knows all tables (migrations, tests)."""
 
-from storage.models import channels, core, leads, staff, understanding
+from storage.models import broadcasts, channels, core, leads, staff, understanding
 
-__all__ = ["channels", "core", "leads", "staff", "understanding"]
+__all__ = ["broadcasts", "channels", "core", "leads", "staff", "understanding"]

@@ -144,6 +144,9 @@ def build_parser() -> argparse.ArgumentParser:
     from bot.staff.cli import add_parser as add_staff_parser
 
     add_staff_parser(commands)
+    from bot.app.broadcast_cli import add_parser as add_broadcast_parser
+
+    add_broadcast_parser(commands)
     return parser
 
 
@@ -207,6 +210,10 @@ def _run(args: argparse.Namespace, settings: Settings, *, clock: Clock) -> int:
         from bot.staff.cli import run as run_staff
 
         return asyncio.run(run_staff(settings, args, clock=clock))
+    if args.command == "broadcast":
+        from bot.app.broadcast_cli import run as run_broadcast
+
+        return run_broadcast(args, settings, clock=clock)
     return EXIT_USAGE  # pragma: no cover - argparse enforces the choices
 
 

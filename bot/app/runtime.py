@@ -66,6 +66,7 @@ class BotRuntime:
         self._marks_task: asyncio.Task[None] | None = None
         self._workers: list[OutboxWorker | MaintenanceWorker | DigestWorker] = []
         self.port: int | None = None
+        self.broadcasts: Any = None
         #: Why the process must stop on its own (said in one line by the CLI), if it must.
         self.failure: str | None = None
         self.stop_requested = asyncio.Event()
@@ -106,6 +107,17 @@ class BotRuntime:
                 "owners who ask for staff are told to contact the Center directly"
             )
         self._start_workers(engine)
+        if settings.broadcast_sender:
+            from bot.app.workers.broadcast_service import BroadcastService
+
+            self.broadcasts = BroadcastService(
+                settings,
+                self.database,
+                texts=content.texts,
+                clock=self.clock,
+                channels=self.channels,
+            )
+            await self.broadcasts.start()
         if serve_http:
             routes = [route for channel in self.channels.values() for route in channel.routes()]
             app = create_app(engine, routes)
@@ -162,6 +174,8 @@ class BotRuntime:
                 log.exception("channel %s did not stop cleanly", channel.name)
         if self._runner is not None:
             await self._runner.cleanup()
+        if self.broadcasts is not None:
+            await self.broadcasts.stop()
         for worker in self._workers:
             worker.stop()
         if self._tasks:

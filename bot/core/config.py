@@ -8,6 +8,7 @@ Telegram token only switches Telegram off.
 
 from __future__ import annotations
 
+from datetime import time
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -36,6 +37,18 @@ class ConfigError(Exception):
     """One clear line saying which variable is wrong and why."""
 
 
+def parse_quiet_hours(value: str) -> tuple[time, time] | None:
+    """``"21:00-07:00"`` → (21:00, 07:00); empty or ``"off"`` → None."""
+    value = value.strip().lower()
+    if value in {"", "off", "none", "0"}:
+        return None
+    start, sep, end = value.partition("-")
+    if not sep:
+        msg = "write quiet hours as HH:MM-HH:MM, e.g. 21:00-07:00, or off"
+        raise ValueError(msg)
+    return time.fromisoformat(start.strip()), time.fromisoformat(end.strip())
+
+
 class Settings(BaseSettings):
     """Every setting, with the environment variable that sets it."""
 
@@ -61,6 +74,21 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     #: "auto" (uvloop when installed), "asyncio" or "uvloop": see bot/loop.py.
     event_loop: EventLoopKind = "auto"
+    #: Broadcasts (bot/broadcasts): the pace, under Telegram's ~30 messages/s.
+    broadcast_rate: float = Field(default=28.0, gt=0, le=30)
+    #: Paid broadcasts (allow_paid_broadcast, charged in Stars): up to 1,000 messages/s.
+    broadcast_paid: bool = False
+    broadcast_paid_rate: float = Field(default=950.0, gt=0, le=1000)
+    #: No broadcast sends in these hours (Center time); "off" to send around the clock.
+    broadcast_quiet_hours: str = "21:00-07:00"
+    #: A second staff member must approve a broadcast before it goes out.
+    broadcast_approval_required: bool = False
+    #: Run the broadcast senders inside ``serve`` (off: run ``khuyencong broadcast run``).
+    broadcast_sender: bool = True
+    broadcast_lease_seconds: float = Field(default=60.0, gt=0)
+    broadcast_backoff_seconds: float = Field(default=30.0, ge=0)
+    broadcast_max_attempts: int = Field(default=5, ge=1)
+    broadcast_content_error_limit: int = Field(default=5, ge=1)
     #: Anonymous web chat sessions (no consent, lead, hand-off or subscription) idle this
     #: long are deleted with their conversation and log.
     webchat_session_idle_days: int = Field(default=DEFAULT_WEB_SESSION_IDLE_DAYS, ge=1)
@@ -80,6 +108,12 @@ class Settings(BaseSettings):
         if value == "uvloop" and not uvloop_available():
             msg = "uvloop is not installed here; use auto or asyncio"
             raise ValueError(msg)
+        return value
+
+    @field_validator("broadcast_quiet_hours")
+    @classmethod
+    def _check_quiet_hours(cls, value: str) -> str:
+        parse_quiet_hours(value)
         return value
 
     @field_validator("staff_chats", "dashboard_users", mode="before")

@@ -54,6 +54,31 @@ class Sender(Protocol):
     async def send(self, chat_id: str, message: OutboundMessage) -> SendResult: ...
 
 
+#: What a broadcast may carry beside its text.
+ATTACHMENT_KINDS = ("photo", "document")
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    """A photo or a PDF of a broadcast, by URL or by the platform's file id."""
+
+    kind: str
+    ref: str
+
+
+class BroadcastTransport(Protocol):
+    """What the broadcast sender needs of a channel: send one message with an optional
+    attachment and say what happened (channels with a dedicated path, like Telegram's
+    without PTB's in-memory limiter, give their own)."""
+
+    @property
+    def name(self) -> str: ...
+
+    async def send(
+        self, chat_id: str, message: OutboundMessage, *, attachment: Attachment | None = None
+    ) -> SendResult: ...
+
+
 def fit(message: OutboundMessage, capabilities: ChannelCapabilities) -> list[OutboundMessage]:
     """``message`` as the channel can show it, in one or more parts.
 

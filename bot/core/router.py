@@ -30,6 +30,8 @@ CANCEL_COMMANDS: Final = frozenset({"cancel", CANCEL_EVERYTHING})
 GLOBAL_COMMANDS: Final = ("start", "menu", "help", CANCEL_EVERYTHING)
 
 StaffHandler = Callable[[FlowContext, InboundEvent], Awaitable[list[OutboundMessage]]]
+#: Sees every button press first and may rewrite it (broadcast buttons: count, unwrap).
+ChoiceHook = Callable[[FlowContext, InboundEvent], Awaitable[InboundEvent]]
 #: Reads a typed text: the event to dispatch instead (an action), a step (an answer), or
 #: ``None`` to let the current flow read it.
 Understand = Callable[
@@ -52,8 +54,10 @@ class Router:
         understand: Understand | None = None,
         answer_text: Handler | None = None,
         staff_handler: StaffHandler | None = None,
+        choice_hooks: Iterable[ChoiceHook] = (),
     ) -> None:
         self.understand = understand
+        self.choice_hooks: list[ChoiceHook] = list(choice_hooks)
         self.answer_text = answer_text
         self.staff_handler = staff_handler
         self.menu = Flow(name=MENU_FLOW, start=self._menu_start, handle=self._menu_handle)
@@ -121,6 +125,8 @@ class Router:
         if event.kind is EventKind.COMMAND:
             return await self._command(ctx, conv, event, event.text.lower())
         if event.kind is EventKind.CHOICE:
+            for hook in self.choice_hooks:
+                event = await hook(ctx, event)
             return await self._choice(ctx, conv, event)
         if event.kind is EventKind.UNKNOWN:
             return Step(conv, [ctx.say("core/unsupported_input"), self.menu_hint(ctx)])

@@ -2,6 +2,16 @@
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.repositories.audience import PUSH_CHANNELS, Audience
+from storage.repositories.broadcasts import (
+    Broadcasts,
+    Claim,
+    ClaimedDelivery,
+    DeliveryOutcome,
+    Progress,
+    Recipient,
+    Report,
+)
 from storage.repositories.consents import PURPOSE_LEAD, SUBSCRIBE_PREFIX, Consents
 from storage.repositories.conversations import Conversations
 from storage.repositories.erasure import ErasureReport, anonymise_leads, erase_person
@@ -44,10 +54,16 @@ __all__ = [
     "HANDOFF_TOPIC_PREFIX",
     "PERSONAL_FIELDS",
     "PURPOSE_LEAD",
+    "PUSH_CHANNELS",
     "SUBSCRIBE_PREFIX",
     "TOPIC_ALL",
+    "Audience",
+    "Broadcasts",
+    "Claim",
+    "ClaimedDelivery",
     "Consents",
     "Conversations",
+    "DeliveryOutcome",
     "ErasureReport",
     "Handoffs",
     "LeadFields",
@@ -55,6 +71,9 @@ __all__ = [
     "LinkOutcome",
     "Links",
     "Outcome",
+    "Progress",
+    "Recipient",
+    "Report",
     "Repositories",
     "Submission",
     "Subscriptions",

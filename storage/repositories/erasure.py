@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
 from storage.models import ChannelIdentity, ConversationState, Lead, MessageLog, OutboxMessage
+from storage.models.broadcasts import BroadcastClick, BroadcastDelivery
 from storage.repositories.handoffs import Handoffs, handoff_topic
 from storage.repositories.leads import ACTOR_OWNER, Leads
 from storage.repositories.scrub import scrub_copies
@@ -81,6 +82,7 @@ async def erase_person(
         if await handoffs.close(handoff, now=now, by="erased"):
             report.handoffs_closed += 1
     report.subscriptions_stopped = len(await Subscriptions(session).stop_all(person_id, now=now))
+    await _scrub_broadcasts(session, person_id)
     if identity_ids:
         result = await session.execute(
             delete(MessageLog)
@@ -103,6 +105,22 @@ async def erase_person(
     await session.flush()
     await scrub_copies(session, personal)
     return report
+
+
+async def _scrub_broadcasts(session: AsyncSession, person_id: int) -> None:
+    """The person's broadcast rows: deliveries (chat id, message id) go, clicks stay counted
+    without a person."""
+    await session.execute(
+        delete(BroadcastDelivery)
+        .where(BroadcastDelivery.person_id == person_id)
+        .execution_options(synchronize_session=False)
+    )
+    await session.execute(
+        update(BroadcastClick)
+        .where(BroadcastClick.person_id == person_id)
+        .values(person_id=None)
+        .execution_options(synchronize_session=False)
+    )
 
 
 async def anonymise_leads(

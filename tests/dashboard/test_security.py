@@ -22,7 +22,7 @@ FORMULA = '=HYPERLINK("http://evil","bấm")'
 
 def _sample(route_path: str) -> str:
     """A concrete URL for a route pattern (``{lead_id}`` → 1…)."""
-    path = re.sub(r"\{lead_id[^}]*\}", "1", route_path)
+    path = re.sub(r"\{(lead|broadcast)_id[^}]*\}", "1", route_path)
     path = re.sub(r"\{action[^}]*\}", "note", path)
     path = re.sub(r"\{fmt[^}]*\}", "csv", path)
     return path.replace("{filename:.*}", "dashboard.css")

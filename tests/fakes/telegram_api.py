@@ -15,6 +15,7 @@ receives one update at a time (Telegram may open up to ``max_connections``).
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import itertools
 import json
@@ -146,6 +147,35 @@ class TelegramFault:
         description = template.format(retry_after=retry)
         parameters = {"retry_after": retry} if self.error == "retry_after" else None
         return ApiError(status, description, parameters=parameters)
+
+
+@dataclass(slots=True)
+class RateLimits:
+    """Telegram's flood limits, enforced with 429 and ``retry_after`` when given to the fake.
+
+    Sliding one-second (one-minute for groups) windows over accepted sends: ``per_second``
+    for the bot as a whole, ``paid_per_second`` for sends with ``allow_paid_broadcast``,
+    ``per_chat_burst`` sends to one chat within a second, ``group_per_minute`` to one group.
+    """
+
+    per_second: float = 30
+    paid_per_second: float = 1000
+    per_chat_burst: int = 3
+    group_per_minute: int = 20
+    retry_after: int = 1
+
+
+@dataclass(slots=True)
+class _Windows:
+    overall: collections.deque[float] = field(default_factory=collections.deque)
+    paid: collections.deque[float] = field(default_factory=collections.deque)
+    chats: dict[str, collections.deque[float]] = field(default_factory=dict)
+
+
+def _over(window: collections.deque[float], now: float, span: float, limit: float) -> bool:
+    while window and window[0] <= now - span:
+        window.popleft()
+    return len(window) >= limit
 
 
 @dataclass(slots=True)
@@ -282,8 +312,14 @@ class FakeTelegramAPI:
         bot_first_name: str = "Khuyến công (test)",
         webhook_attempts: int = WEBHOOK_ATTEMPTS,
         webhook_retry_delay: float = WEBHOOK_RETRY_DELAY,
+        rate_limits: RateLimits | None = None,
+        record_calls: bool = True,
     ) -> None:
         self.token = token
+        #: Enforce Telegram's flood limits (None: accept any pace, as before).
+        self.rate_limits = rate_limits
+        #: Keep every call in ``calls`` (off for benchmarks: only the counters grow).
+        self.record_calls = record_calls
         self.bot_user: dict[str, Any] = {
             "id": int(token.split(":", 1)[0]),
             "is_bot": True,
@@ -317,6 +353,7 @@ class FakeTelegramAPI:
                 "getMyCommands": self._get_my_commands,
                 "deleteMyCommands": self._delete_my_commands,
                 "sendDocument": self._send_document,
+                "sendPhoto": self._send_photo,
             }.items()
         }
         self._webhook: _Webhook | None = None
@@ -345,6 +382,7 @@ class FakeTelegramAPI:
         app.router.add_post("/_test/faults", self._control_faults)
         app.router.add_post("/_test/redeliver", self._control_redeliver)
         app.router.add_post("/_test/reset", self._control_reset)
+        app.router.add_get("/_test/stats", self._control_stats)
         # A client that gives up a long poll must not leave the handler waiting behind it.
         self._runner = web.AppRunner(
             app, handle_signals=False, handler_cancellation=True, shutdown_timeout=SHUTDOWN_TIMEOUT
@@ -389,6 +427,11 @@ class FakeTelegramAPI:
         self._users: dict[int, dict[str, Any]] = {}
         self._blocked: set[int] = set()
         self._faults: list[TelegramFault] = []
+        self._unreachable: dict[str, FaultKind] = {}
+        self._windows = _Windows()
+        #: Accepted sends per chat, and every 429 the limits gave (monotonic seconds).
+        self.delivered: collections.Counter[str] = collections.Counter()
+        self.flood_errors: list[float] = []
         self._delays: dict[str, float] = {}
         self._poll_generation = 0
         self.allowed_updates: list[str] | None = None
@@ -629,6 +672,30 @@ class FakeTelegramAPI:
             raise ValueError(msg)
         self._faults.append(TelegramFault(method, error, chat_id, retry_after, times, after))
 
+    async def wait_for_delivered(
+        self,
+        count: int,
+        *,
+        timeout: float = DEFAULT_WAIT_TIMEOUT,  # noqa: ASYNC109 - a test-facing bound
+    ) -> None:
+        """Wait until ``count`` messages were accepted in all (any chats)."""
+        if not await self._until(lambda: sum(self.delivered.values()) >= count, timeout):
+            msg = f"expected {count} delivered, got {sum(self.delivered.values())}"
+            raise AssertionError(msg)
+
+    def make_unreachable(self, chat_id: int | str, error: FaultKind = "blocked") -> None:
+        """Every later send to ``chat_id`` fails with ``error`` (blocked, chat not found)."""
+        self._unreachable[str(chat_id)] = error
+
+    def stats(self) -> dict[str, Any]:
+        """Counters that stay small however long the run: for benchmarks."""
+        return {
+            "delivered": sum(self.delivered.values()),
+            "chats": len(self.delivered),
+            "duplicates": sum(n - 1 for n in self.delivered.values() if n > 1),
+            "flood_errors": len(self.flood_errors),
+        }
+
     def delay(self, method: str, seconds: float) -> None:
         """Answer every call of ``method`` after ``seconds`` (0 removes the delay)."""
         self._delays[method.lower()] = seconds
@@ -663,10 +730,14 @@ class FakeTelegramAPI:
             await asyncio.sleep(delay)
         call: dict[str, Any] = {"method": name, "params": params, "ok": False}
         try:
+            if name in _SEND_METHODS:
+                self._check_flood(params)
             fault = self._take_fault(method, params)
             if fault is not None:
                 raise fault
             result = await handler(params)
+            if name in _SEND_METHODS and "chat_id" in params:
+                self.delivered[str(params["chat_id"])] += 1
         except ApiError as exc:
             call["error"] = exc.description
             self._record(call)
@@ -676,12 +747,46 @@ class FakeTelegramAPI:
         self._record(call)
         return web.json_response({"ok": True, "result": result})
 
+    def _check_flood(self, params: Mapping[str, Any]) -> None:
+        limits = self.rate_limits
+        if limits is None:
+            return
+        now = time.monotonic()
+        chat = str(params.get("chat_id", ""))
+        paid = bool(params.get("allow_paid_broadcast"))
+        windows = self._windows
+        chat_window = windows.chats.setdefault(chat, collections.deque())
+        group = chat.startswith("-")
+        over = (
+            _over(windows.paid, now, 1.0, limits.paid_per_second)
+            if paid
+            else _over(windows.overall, now, 1.0, limits.per_second)
+        ) or (
+            _over(chat_window, now, 60.0, limits.group_per_minute)
+            if group
+            else _over(chat_window, now, 1.0, limits.per_chat_burst)
+        )
+        if over:
+            self.flood_errors.append(now)
+            retry = limits.retry_after
+            raise ApiError(
+                429, f"Too Many Requests: retry after {retry}", parameters={"retry_after": retry}
+            )
+        (windows.paid if paid else windows.overall).append(now)
+        chat_window.append(now)
+
     def _record(self, call: dict[str, Any]) -> None:
+        if not self.record_calls:
+            self._wake()
+            return
         if call["method"] not in {"getUpdates", "getMe", "getWebhookInfo"}:
             self.calls.append(call)
         self._wake()
 
     def _take_fault(self, method: str, params: Mapping[str, Any]) -> ApiError | None:
+        unreachable = self._unreachable.get(str(params.get("chat_id")))
+        if unreachable is not None and method.lower() in _SEND_METHODS_LOWER:
+            return TelegramFault(method, unreachable).to_error()
         for fault in self._faults:
             if fault.matches(method, params):
                 if fault.after > 0:
@@ -818,6 +923,21 @@ class FakeTelegramAPI:
                 "file_name": name,
                 "file_size": size,
             }
+        }
+        entities: list[dict[str, Any]] = []
+        if params.get("caption"):
+            parsed = _parse(str(params["caption"]), params.get("parse_mode"))
+            content["caption"] = parsed.text
+            entities = parsed.entities
+        markup = _check_markup(params.get("reply_markup"))
+        return self._store_message(chat_id, content, entities, markup, entity_key="caption")
+
+    async def _send_photo(self, params: dict[str, Any]) -> dict[str, Any]:
+        chat_id = self._target_chat(params)
+        if not params.get("photo"):
+            raise bad_request("there is no photo in the request")
+        content: dict[str, Any] = {
+            "photo": [{"file_id": f"AgACAgIAAxkBfake{len(self.calls)}", "width": 1280}]
         }
         entities: list[dict[str, Any]] = []
         if params.get("caption"):
@@ -1132,12 +1252,18 @@ class FakeTelegramAPI:
         body = await request.json()
         return web.json_response({"ok": True, "update_id": self.redeliver(body["update_id"])})
 
+    async def _control_stats(self, request: web.Request) -> web.Response:
+        return web.json_response(self.stats())
+
     async def _control_reset(self, request: web.Request) -> web.Response:
         await self._stop_pusher()
         self.reset()
         return web.json_response({"ok": True})
 
 
+#: Methods that deliver a new message: rate-limited, counted in ``delivered``.
+_SEND_METHODS: Final = frozenset({"sendMessage", "sendPhoto", "sendDocument"})
+_SEND_METHODS_LOWER: Final = frozenset(name.lower() for name in _SEND_METHODS)
 #: Methods whose successful calls :meth:`FakeTelegramAPI.sent` lists.
 _SENT_METHODS: Final = frozenset(
     {
@@ -1147,6 +1273,7 @@ _SENT_METHODS: Final = frozenset(
         "deleteMessage",
         "sendChatAction",
         "sendDocument",
+        "sendPhoto",
         "setMyCommands",
         "deleteMyCommands",
     }

@@ -11,12 +11,12 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
-from bot.app.dashboard import auth, views
+from bot.app.dashboard import auth, broadcasts, views
 from bot.app.dashboard.render import Pages
 from bot.app.dashboard.state import DASHBOARD_KEY, PREFIX, Dashboard
 from bot.app.web import WebHandler
 from bot.core.engine import Engine
-from bot.leads.catalogue import load_statuses
+from bot.leads.catalogue import load_lead_options, load_statuses
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 SECURITY_HEADERS = {
@@ -84,6 +84,9 @@ def build_dashboard(engine: Engine, *, channels: tuple[str, ...] = ()) -> web.Ap
     router.add_get("/audit.csv", views.audit_export, name="audit_export")
     router.add_get("/link", views.link_page, name="link")
     router.add_post("/link", views.link_post, name="link_post")
+    broadcasts.add_routes(
+        app, settings, topics=tuple(engine.content.get(load_lead_options).topics)
+    )
     router.add_static("/static", STATIC_DIR, name="static")
     return app
 
