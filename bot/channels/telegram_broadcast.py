@@ -46,10 +46,9 @@ class TelegramBroadcastTransport:
         pool_size: int | None = None,
     ) -> None:
         pool_size = pool_size or (PAID_POOL_SIZE if paid else POOL_SIZE)
+        self._request = AiohttpRequest(connection_pool_size=pool_size)
         self._bot = ReplyBot(
-            token,
-            base_url=base_url or DEFAULT_TELEGRAM_API,
-            request=AiohttpRequest(connection_pool_size=pool_size),
+            token, base_url=base_url or DEFAULT_TELEGRAM_API, request=self._request
         )
         #: ``allow_paid_broadcast``: up to 1,000 messages/s, paid in Stars by the bot owner.
         self._paid = paid
@@ -69,6 +68,8 @@ class TelegramBroadcastTransport:
         if self._started:
             await self._bot.shutdown()
             self._started = False
+        # Also after a start that failed half-way: the HTTP session never outlives the run.
+        await self._request.shutdown()
 
     async def send(
         self, chat_id: str, message: OutboundMessage, *, attachment: Attachment | None = None

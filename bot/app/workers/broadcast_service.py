@@ -68,10 +68,10 @@ class BroadcastService:
 
     async def start(self) -> None:
         for transport in self._build_transports():
+            self._transports.append(transport)  # stopped by stop() even if its start fails
             start = getattr(transport, "start", None)
             if start is not None:
                 await start()
-            self._transports.append(transport)
             sender = BroadcastSender(
                 self._database,
                 transport,
