@@ -21,9 +21,9 @@ from bot.app.dashboard import mount_dashboard
 from bot.app.web import create_app
 from storage import OutboxMessage
 from storage.models.leads import Lead
+from tests.browser import CHROMIUM, browser_env
 from tests.dashboard.kit import PASSWORD, Desk, make_account, make_lead
 
-CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = Path(__file__).resolve().parents[2] / ".screenshots" / "dashboard"
 PHONE_WIDTH = 390
 
@@ -46,7 +46,7 @@ async def browser() -> AsyncIterator[Any]:
 
     async with async_playwright() as playwright:
         launched = await playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=["--no-sandbox"]
+            executable_path=str(CHROMIUM), args=["--no-sandbox"], env=browser_env()
         )
         try:
             yield launched

@@ -15,11 +15,11 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 from storage import Database
+from tests.browser import CHROMIUM, browser_env
 from tests.harness import make_engine, webchat_app
 
 playwright_api = pytest.importorskip("playwright.async_api")
 
-CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
 SCREENSHOTS = Path(__file__).resolve().parents[2] / ".screenshots"
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 800}
@@ -29,19 +29,9 @@ COLUMN = 760
 WAIT_MS = 10_000
 
 
-def _browser_env() -> dict[str, str]:
-    """The browser runs on the real clock: CI's second pass preloads faketime into the tests
-    (to catch wall-clock reads in the bot), which Chromium itself does not survive."""
-    return {
-        name: value
-        for name, value in os.environ.items()
-        if name != "LD_PRELOAD" and not name.startswith(("FAKETIME", "DONT_FAKE"))
-    }
-
-
 @pytest.fixture
 async def browser() -> AsyncIterator[Any]:
-    if not CHROMIUM.is_file():  # noqa: ASYNC240 - one stat before the browser starts
+    if not CHROMIUM.is_file():
         message = f"Chromium is not installed at {CHROMIUM} (.ci/run installs it with apt)"
         if IN_CI:
             pytest.fail(message)
@@ -50,7 +40,7 @@ async def browser() -> AsyncIterator[Any]:
         browser = await playwright.chromium.launch(
             executable_path=str(CHROMIUM),
             args=["--no-sandbox", "--disable-gpu"],
-            env=_browser_env(),
+            env=browser_env(),
         )
         try:
             yield browser
