@@ -20,6 +20,7 @@ from typing import Any, Final
 from sqlalchemy import event, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -27,6 +28,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.util import await_only  # await_ from 2.1 on; this name works on 2.0 too
 
+from storage.driver_statements import SESSION_INFO_KEY, DriverStatements
 from storage.sqlite_driver import BEGIN_IMMEDIATE, PrefetchingConnection, connection_factory
 
 #: Another process holding SQLite's writer (a CLI tool) is waited for this long, no longer.
@@ -39,7 +41,12 @@ POSTGRES_STATEMENT_TIMEOUT_MS = 30_000
 SQLITE_CACHE_KIB = 65_536
 #: Reads through a memory map instead of a read() per page missing from the cache.
 SQLITE_MMAP_BYTES = 256 * 1024 * 1024
-POSTGRES_POOL_SIZE = 10
+#: Connections kept open per process: at least the updates in flight at once (the webhook
+#: takes 16 from Telegram, more from the web chat and the workers). Connections beyond it
+#: are opened and closed per use (TLS attempt, codecs, statements prepared again): with 10
+#: they were a fifth of a step's CPU at 32 updates in flight (bench/README.md, issue 16).
+POSTGRES_POOL_SIZE = 32
+POSTGRES_POOL_OVERFLOW = 8
 
 
 @dataclass(slots=True)
@@ -65,14 +72,24 @@ class Database:
             }
             kwargs.update(
                 pool_size=POSTGRES_POOL_SIZE,
-                pool_pre_ping=True,
+                max_overflow=POSTGRES_POOL_OVERFLOW,
+                # No ping before each checkout (three round trips: BEGIN, ";", ROLLBACK): a
+                # connection the server dropped fails its first statement, is invalidated,
+                # and the engine retries the step on a fresh one (engine._is_transient).
+                pool_pre_ping=False,
                 connect_args={"server_settings": timeouts},
             )
         if self.is_sqlite:
             # One worker-thread hop per statement (see storage.sqlite_driver).
             kwargs.update(async_creator=connection_factory(self.url))
         self.engine: AsyncEngine = create_async_engine(self.url, **kwargs)
-        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        #: The engine's per-step statements, straight to the driver (storage.driver_statements).
+        self.driver_statements = DriverStatements(
+            self.engine.dialect, claim_write=self._claim_write if self.is_sqlite else None
+        )
+        self.sessions = async_sessionmaker(
+            self.engine, expire_on_commit=False, info={SESSION_INFO_KEY: self.driver_statements}
+        )
         self._write_lock = asyncio.Lock()
         #: (device, inode) of the SQLite file when first opened: a file deleted or replaced
         #: while running shows up in the health check instead of silently losing data.
@@ -120,6 +137,17 @@ class Database:
             self._claim.reset(token)
             if claim is not None and claim.held:
                 self._write_lock.release()
+
+    async def _claim_write(self, connection: AsyncConnection) -> None:
+        """Before a statement sent straight to the driver writes: the same write claim as
+        ``before_cursor_execute`` makes for SQLAlchemy's own statements."""
+        claim = self._claim.get()
+        if claim is None or claim.held or claim.connection is not connection.sync_connection:
+            return
+        await self._write_lock.acquire()
+        claim.held = True
+        driver: PrefetchingConnection = (await connection.get_raw_connection()).driver_connection  # type: ignore[assignment]
+        driver.begin_immediate_before_next_statement()
 
     async def ping(self) -> bool:
         """True when the database answers a trivial query (used by ``/healthz``)."""

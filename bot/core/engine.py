@@ -430,6 +430,8 @@ def _describe_inbound(event: InboundEvent, offered: list[object]) -> str:
 def _is_transient(exc: Exception) -> bool:
     if isinstance(exc, StaleDataError):
         return True
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True  # the server dropped the connection (a restart): the pool has a fresh one
     text = str(exc).lower()
     return any(
         marker in text

@@ -7,14 +7,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import CursorResult, Executable, Table, bindparam, delete, select, update
+from sqlalchemy import Executable, Table, bindparam, delete, select, update
 from sqlalchemy import insert as insert_into
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
 
+from storage.driver_statements import Outcome, driver_statements
 from storage.models import (
     ChannelIdentity,
     ConversationState,
@@ -29,6 +29,7 @@ LOG_TEXT_LIMIT = 4000
 LAST_SEEN_RESOLUTION = timedelta(minutes=10)
 PROCESSED_EVENT: Table = ProcessedEvent.__table__  # type: ignore[assignment]
 _PROCESSED_KEY = ["channel", "event_id"]
+_PROCESSED_COLUMNS = ("channel", "event_id", "processed_at", "replies")
 #: Built once: constructing statements per call costs more CPU than running them.
 _INSERT_PROCESSED_PG = pg_insert(PROCESSED_EVENT).on_conflict_do_nothing(
     index_elements=_PROCESSED_KEY
@@ -42,12 +43,20 @@ def _is_postgres(session: AsyncSession) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
 
-async def _run(session: AsyncSession, statement: Executable, params: Any) -> CursorResult[Any]:
-    """A prebuilt Core statement on the session's connection, in its transaction: the step's
-    four statements skip the ORM session's execution path (about 0.1 ms of CPU each; see
-    bench/README.md). No autoflush: the commit flushes whatever a flow added."""
-    connection = await session.connection()
-    return await connection.execute(statement, params)
+async def _run(
+    session: AsyncSession,
+    statement: Executable,
+    params: Any,
+    *,
+    column_keys: Sequence[str] | None = None,
+) -> Outcome:
+    """A prebuilt Core statement sent straight to the driver, on the session's connection and
+    in its transaction (:mod:`storage.driver_statements`: a third of the CPU of SQLAlchemy's
+    execution path; see bench/README.md). No autoflush: the commit flushes whatever a flow
+    added."""
+    return await driver_statements(session).run(
+        session, statement, params, column_keys=column_keys
+    )
 
 
 # -- the engine's hot path, in Core: one statement per need, no unit-of-work bookkeeping ----
@@ -94,6 +103,46 @@ _UPDATE_STATE = (
     )
 )
 _INSERT_LOG = insert_into(MESSAGE_LOG)
+_TOUCH_IDENTITY = (
+    update(IDENTITY)
+    .where(IDENTITY.c.id == bindparam("key_id"))
+    .values(
+        chat_id=bindparam("new_chat_id", type_=IDENTITY.c.chat_id.type),
+        last_seen_at=bindparam("new_last_seen_at", type_=IDENTITY.c.last_seen_at.type),
+    )
+)
+_LOG_COLUMNS = ("identity_id", "direction", "kind", "text", "created_at")
+
+
+PERSON: Table = Person.__table__  # type: ignore[assignment]
+_INSERT_PERSON = insert_into(PERSON).returning(PERSON.c.id)
+_PERSON_KEYS = ("created_at",)
+_DELETE_PERSON = delete(PERSON).where(PERSON.c.id == bindparam("key_id"))
+_IDENTITY_KEYS = ("person_id", "channel", "user_id", "chat_id", "created_at", "last_seen_at")
+_INSERT_IDENTITY_PG = (
+    pg_insert(IDENTITY)
+    .on_conflict_do_nothing(index_elements=["channel", "user_id"])
+    .returning(IDENTITY.c.id)
+)
+_INSERT_IDENTITY_SQLITE = (
+    sqlite_insert(IDENTITY)
+    .on_conflict_do_nothing(index_elements=["channel", "user_id"])
+    .returning(IDENTITY.c.id)
+)
+#: Where a new conversation starts.
+NEW_FLOW = "menu"
+NEW_STEP = "start"
+_STATE_KEYS = ("identity_id", "flow", "step", "data", "last_choices", "version", "updated_at")
+_INSERT_STATE_PG = (
+    pg_insert(STATE)
+    .on_conflict_do_nothing(index_elements=["identity_id"])
+    .returning(*_STATE_COLUMNS)
+)
+_INSERT_STATE_SQLITE = (
+    sqlite_insert(STATE)
+    .on_conflict_do_nothing(index_elements=["identity_id"])
+    .returning(*_STATE_COLUMNS)
+)
 
 
 @dataclass(slots=True)
@@ -154,8 +203,8 @@ class Conversations:
             "processed_at": now,
             "replies": replies,
         }
-        result = await _run(self.session, statement, params)
-        return bool(getattr(result, "rowcount", 0))
+        result = await _run(self.session, statement, params, column_keys=_PROCESSED_COLUMNS)
+        return result.rowcount > 0
 
     async def undelivered_replies(self, *, channel: str, event_id: str) -> list[dict[str, Any]]:
         """The replies of an already processed event that were never confirmed delivered."""
@@ -189,39 +238,6 @@ class Conversations:
             ChannelIdentity.channel == channel, ChannelIdentity.user_id == user_id
         )
         return (await self.session.execute(statement)).scalar_one_or_none()
-
-    async def ensure_identity(
-        self, *, channel: str, user_id: str, chat_id: str | None, now: datetime
-    ) -> ChannelIdentity:
-        """The identity for (channel, user), created with its person on first contact.
-
-        ``chat_id`` None (an event from a group chat) keeps the stored chat: replies meant for
-        the user privately must never be redirected to a group.
-        """
-        identity = await self.find_identity(channel=channel, user_id=user_id)
-        if identity is None:
-            try:
-                async with self.session.begin_nested():
-                    person = Person(created_at=now)
-                    self.session.add(person)
-                    await self.session.flush()
-                    identity = ChannelIdentity(
-                        person_id=person.id,
-                        channel=channel,
-                        user_id=user_id,
-                        chat_id=chat_id or user_id,
-                        created_at=now,
-                        last_seen_at=now,
-                    )
-                    self.session.add(identity)
-                    await self.session.flush()
-            except IntegrityError:  # another worker created it first
-                identity = await self.find_identity(channel=channel, user_id=user_id)
-                assert identity is not None
-        identity.last_seen_at = now
-        if chat_id is not None:
-            identity.chat_id = chat_id
-        return identity
 
     def log_message(
         self, *, identity_id: int, direction: str, kind: str, text: str, now: datetime
@@ -298,18 +314,42 @@ class Conversations:
     ) -> IdentityRow:
         """The sender's identity (created with its person on first contact), kept current."""
         params = {"channel": channel, "user_id": user_id}
-        row = (await self.session.execute(_SELECT_IDENTITY, params)).first()
-        if row is None:
-            identity = await self.ensure_identity(
+        rows = (await _run(self.session, _SELECT_IDENTITY, params)).rows
+        if not rows:
+            created = await self._create_identity(
                 channel=channel, user_id=user_id, chat_id=chat_id, now=now
             )
-            await self.session.flush()
-            return IdentityRow(
-                identity.id, identity.person_id, identity.chat_id, now, identity.blocked_at
-            )
-        found = IdentityRow(*row)
+            if created is not None:
+                return created
+            rows = (await _run(self.session, _SELECT_IDENTITY, params)).rows
+        found = IdentityRow(*rows[0])
         await self._refresh_identity(found, chat_id=chat_id, now=now)
         return found
+
+    async def _create_identity(
+        self, *, channel: str, user_id: str, chat_id: str | None, now: datetime
+    ) -> IdentityRow | None:
+        """A new person and identity in two statements (no ORM flush, no savepoint); None
+        when another worker created the identity first (the person made here is dropped)."""
+        person_rows = (
+            await _run(self.session, _INSERT_PERSON, {"created_at": now}, column_keys=_PERSON_KEYS)
+        ).rows
+        person_id = int(person_rows[0][0])
+        chat_id = chat_id or user_id  # a group chat never stands for the user's own chat
+        params = {
+            "person_id": person_id,
+            "channel": channel,
+            "user_id": user_id,
+            "chat_id": chat_id,
+            "created_at": now,
+            "last_seen_at": now,
+        }
+        insert = _INSERT_IDENTITY_PG if _is_postgres(self.session) else _INSERT_IDENTITY_SQLITE
+        rows = (await _run(self.session, insert, params, column_keys=_IDENTITY_KEYS)).rows
+        if not rows:
+            await _run(self.session, _DELETE_PERSON, {"key_id": person_id})
+            return None
+        return IdentityRow(int(rows[0][0]), person_id, chat_id, now, None)
 
     async def set_blocked(self, *, identity_id: int, at: datetime | None) -> None:
         await self.session.execute(
@@ -320,26 +360,22 @@ class Conversations:
         """The conversation row, created on first contact and locked for the transaction on
         PostgreSQL (two workers never interleave one user's updates; on SQLite, one process,
         the engine's per-user lock orders them)."""
-        statement = _SELECT_STATE_LOCKED if _is_postgres(self.session) else _SELECT_STATE
-        params = {"identity_id": identity_id}
-        row = (await self.session.execute(statement, params)).first()
-        if row is None:
-            insert = pg_insert if _is_postgres(self.session) else sqlite_insert
-            await self.session.execute(
-                insert(STATE)
-                .values(
-                    identity_id=identity_id,
-                    flow="menu",
-                    step="start",
-                    data={},
-                    last_choices=[],
-                    version=0,
-                    updated_at=now,
-                )
-                .on_conflict_do_nothing(index_elements=["identity_id"])
-            )
-            row = (await self.session.execute(statement, params)).one()
-        return _state_row(identity_id, row)
+        postgres = _is_postgres(self.session)
+        params = {
+            "identity_id": identity_id,
+            "flow": NEW_FLOW,
+            "step": NEW_STEP,
+            "data": {},
+            "last_choices": [],
+            "version": 0,
+            "updated_at": now,
+        }
+        insert = _INSERT_STATE_PG if postgres else _INSERT_STATE_SQLITE
+        rows = (await _run(self.session, insert, params, column_keys=_STATE_KEYS)).rows
+        if not rows:  # it existed already: read it (locked on PostgreSQL)
+            statement = _SELECT_STATE_LOCKED if postgres else _SELECT_STATE
+            rows = (await _run(self.session, statement, {"identity_id": identity_id})).rows
+        return _state_row(identity_id, rows[0])
 
     async def load_step(
         self, *, channel: str, user_id: str, chat_id: str | None, now: datetime
@@ -347,9 +383,8 @@ class Conversations:
         """The sender's identity and conversation (locked on PostgreSQL), created on first
         contact; one query for a known user."""
         statement = _SELECT_STEP_LOCKED if _is_postgres(self.session) else _SELECT_STEP
-        row = (
-            await _run(self.session, statement, {"channel": channel, "user_id": user_id})
-        ).first()
+        rows = (await _run(self.session, statement, {"channel": channel, "user_id": user_id})).rows
+        row = rows[0] if rows else None
         if row is None:
             identity = await self.identity_for_step(
                 channel=channel, user_id=user_id, chat_id=chat_id, now=now
@@ -365,11 +400,8 @@ class Conversations:
     ) -> None:
         chat_id = chat_id or identity.chat_id  # None: a group chat never replaces the user's
         if identity.chat_id != chat_id or now - identity.last_seen_at >= LAST_SEEN_RESOLUTION:
-            await self.session.execute(
-                update(IDENTITY)
-                .where(IDENTITY.c.id == identity.id)
-                .values(chat_id=chat_id, last_seen_at=now)
-            )
+            params = {"key_id": identity.id, "new_chat_id": chat_id, "new_last_seen_at": now}
+            await _run(self.session, _TOUCH_IDENTITY, params)
             identity.chat_id, identity.last_seen_at = chat_id, now
 
     async def save_state(self, state: StateRow, *, now: datetime) -> None:
@@ -385,7 +417,7 @@ class Conversations:
             "new_updated_at": now,
         }
         result = await _run(self.session, _UPDATE_STATE, params)
-        if getattr(result, "rowcount", 1) == 0:
+        if result.rowcount == 0:
             msg = f"conversation of identity {state.identity_id} changed meanwhile"
             raise StaleDataError(msg)
 
@@ -394,4 +426,4 @@ class Conversations:
         if rows:
             for row in rows:
                 row["text"] = str(row["text"])[:LOG_TEXT_LIMIT]
-            await _run(self.session, _INSERT_LOG, rows)
+            await _run(self.session, _INSERT_LOG, rows, column_keys=_LOG_COLUMNS)
