@@ -139,4 +139,3 @@ def test_statements_are_compiled_once_per_dialect(sqlite_database: Database) -> 
     first = statements.compile(statement)
     assert statements.compile(statement) is first
     assert first.sql.startswith("SELECT") and not first.writes
-
