@@ -30,8 +30,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot.nlu import Lexicon, SearchDocument, fold, load_lexicon  # noqa: E402
-from bot.nlu.classifier import Classifier, Example, TrainingRow  # noqa: E402
+from bot.nlu.classifier import Classifier, Example  # noqa: E402
 from bot.nlu.evaluation import evaluate, format_report, load_labelled, percentile  # noqa: E402
+from bot.nlu.features import TrainingRow  # noqa: E402
 from bot.nlu.intents import OUT_OF_SCOPE, load_intents, training_examples  # noqa: E402
 from bot.nlu.understanding import Decision, Interpreter, Understanding, Verdict  # noqa: E402
 from bot.policy import load_catalogue  # noqa: E402

@@ -19,8 +19,9 @@ and why this design won:
   examples are closest (cosine similarity), which also keeps the model small when a
   programme holds a thousand FAQ entries.
 
-Serving and training are apart: this module (numpy only) reads a message and ranks the groups
-from :class:`bot.nlu.model.ModelData`; ``bot.nlu.training`` fits that data with scikit-learn.
+Serving and training are apart: this module (numpy only) ranks the groups from the plain
+arrays of :class:`bot.nlu.model.ModelData`; ``bot.nlu.training`` fits them with scikit-learn;
+both read messages with ``bot.nlu.features``.
 The serving process never imports scikit-learn or scipy (about 100 MB of its memory, issue 16):
 :func:`train_cached` reads the fitted model from a cache file named by the hash of everything
 it was trained from, and on a miss fits it in a child process (``isolated=True``, the bot's
@@ -35,11 +36,9 @@ import itertools
 import json
 import logging
 import os
-import re
 import subprocess
 import sys
 import tempfile
-import unicodedata
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -48,15 +47,19 @@ from typing import cast
 
 import numpy as np
 
+from bot.nlu.features import (
+    WORD_WEIGHT,
+    Example,
+    TrainingRow,
+    analyse,
+    with_pairs,
+    word_ngrams,
+)
 from bot.nlu.lexicon import Lexicon
 from bot.nlu.model import FORMAT_VERSION, READ_ERRORS, FloatArray, IndexArray, ModelData
 
 log = logging.getLogger(__name__)
 
-#: Character n-grams inside word boundaries (scikit-learn's ``char_wb``), 2 to 5 long.
-CHAR_NGRAMS = (2, 5)
-#: Weight of the word features next to the character ones (both L2-normalised).
-WORD_WEIGHT = 0.8
 CACHE_ENV = "KHUYENCONG_CACHE_DIR"
 CACHE_SUBDIR = "khuyencong"
 CACHE_PREFIX = "nlu-"
@@ -72,29 +75,8 @@ MIN_GROUPS = 2
 MIN_LABELS = 2
 #: Words whose character n-gram columns a classifier remembers (a few MB at most).
 MAX_CACHED_WORDS = 20_000
-#: Symbols (emoji) kept as features: "👍" alone says "thanks".
-_SYMBOL_CATEGORY = "So"
-#: A phone number reads as the word "sđt": typing one means "contact me".
-_PHONE = re.compile(r"\+?\d(?:[\s.\-]?\d){8,}")
-PHONE_WORD = " sdt "
-#: Negation words: dropped as stop words ("không" also ends questions), so the word after
-#: them are marked ("!nhận", "!gửi"), so "nhận tin" differs from "không nhận tin".
-NEGATIONS = frozenset({"khong", "dung", "chang", "cha", "ngung", "thoi"})
-_NEGATION_PREFIX = "!"
-#: "không muốn nhận": the negation reaches this many words.
-NEGATION_SPAN = 2
 #: The package folder's parent, put on the training child's ``PYTHONPATH``.
 _PROJECT_ROOT = Path(__file__).resolve().parents[2]
-
-
-@dataclass(frozen=True, slots=True)
-class Example:
-    """One training sentence: ``label`` is what to answer with (an intent, a document, a rule),
-    ``group`` what the model decides between (see the module docstring)."""
-
-    text: str
-    label: str
-    group: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,22 +86,6 @@ class Guess:
     group: str
     label: str
     score: float
-
-
-@dataclass(frozen=True, slots=True)
-class TrainingRow:
-    """One example as the features see it: what a training process needs, as plain strings
-    (the lexicon stays in this process)."""
-
-    surface: str
-    terms: str
-    label: str
-    group: str
-
-    @classmethod
-    def of(cls, example: Example, lexicon: Lexicon) -> TrainingRow:
-        surface, terms = analyse(example.text, lexicon)
-        return cls(surface, with_pairs(terms), example.label, example.group)
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,54 +202,6 @@ def _split_by_group(model: ModelData) -> dict[str, _GroupExamples]:
     return by_group
 
 
-def analyse(text: str, lexicon: Lexicon) -> tuple[str, str]:
-    """The text as the features see it: folded words with abbreviations expanded (plus any
-    emoji), and the terms after synonyms and stop words."""
-    tokens = lexicon.tokens(_PHONE.sub(PHONE_WORD, text))
-    symbols = [char for char in text if unicodedata.category(char) == _SYMBOL_CATEGORY]
-    negated = [
-        f"{_NEGATION_PREFIX}{after.key}"
-        for position, before in enumerate(tokens)
-        if before.key in NEGATIONS
-        for after in tokens[position + 1 : position + 1 + NEGATION_SPAN]
-        if after.key not in NEGATIONS
-    ]
-    surface = " ".join([token.key for token in tokens] + symbols)
-    terms = " ".join([term.key for term in lexicon.terms(tokens)] + symbols + negated)
-    return surface, terms
-
-
-def char_ngrams(text: str) -> list[str]:
-    """scikit-learn's ``char_wb`` analyser: lower case, then each word's n-grams."""
-    return [gram for word in text.lower().split() for gram in word_ngrams(word)]
-
-
-def word_ngrams(word: str) -> list[str]:
-    """scikit-learn's ``_char_wb_ngrams`` for one word: padded with a space on both sides,
-    its n-grams for n in :data:`CHAR_NGRAMS`; a padded word no longer than n counts once,
-    whole. (Its loop, which measured faster than slicing comprehensions.)"""
-    padded = f" {word} "
-    length = len(padded)
-    shortest, longest = CHAR_NGRAMS
-    grams: list[str] = []
-    append = grams.append
-    for size in range(shortest, longest + 1):
-        offset = 0
-        append(padded[:size])
-        while offset + size < length:
-            offset += 1
-            append(padded[offset : offset + size])
-        if offset == 0:
-            break
-    return grams
-
-
-def with_pairs(terms: str) -> str:
-    """Terms plus adjacent pairs joined by "+" (word bigrams without a second vectoriser)."""
-    words = terms.split()
-    return " ".join(words + [f"{a}+{b}" for a, b in itertools.pairwise(words)])
-
-
 def _weights(counts: Counter[int], idf: FloatArray) -> tuple[IndexArray, FloatArray]:
     """Sublinear TF-IDF of the known grams' counts, L2-normalised (as ``TfidfVectorizer``)."""
     if not counts:
@@ -395,3 +313,15 @@ def train_cached(
     except OSError as exc:
         log.warning("classifier cache not written: %s", type(exc).__name__)
     return classifier
+
+
+__all__ = [
+    "Classifier",
+    "Example",
+    "Guess",
+    "TrainingRow",
+    "analyse",
+    "default_cache_dir",
+    "train_cached",
+    "training_hash",
+]

@@ -1,7 +1,7 @@
 """Fitting the classifier with scikit-learn: TF-IDF vectorisers and a logistic regression.
 
 Imported by the training child process (``python -m bot.nlu.training OUTPUT``, which reads
-:class:`bot.nlu.classifier.TrainingRow` lists as JSON on stdin and writes the fitted
+:class:`bot.nlu.features.TrainingRow` lists as JSON on stdin and writes the fitted
 :class:`bot.nlu.model.ModelData` to OUTPUT), by tests and by benches; never by the serving
 process, which only reads the plain arrays (see ``bot.nlu.classifier``).
 """
@@ -21,13 +21,7 @@ from scipy import sparse
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
-from bot.nlu.classifier import (
-    CHAR_NGRAMS,
-    WORD_WEIGHT,
-    TrainingRow,
-    analyse,
-    with_pairs,
-)
+from bot.nlu.features import CHAR_NGRAMS, WORD_WEIGHT, TrainingRow, analyse, with_pairs
 from bot.nlu.lexicon import Lexicon
 from bot.nlu.model import ModelData
 

@@ -11,16 +11,9 @@ import pytest
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from bot.nlu import Lexicon, SearchDocument
-from bot.nlu.classifier import (
-    CHAR_NGRAMS,
-    Classifier,
-    Example,
-    Guess,
-    TrainingRow,
-    analyse,
-    char_ngrams,
-)
+from bot.nlu.classifier import Classifier, Guess
 from bot.nlu.evaluation import load_labelled
+from bot.nlu.features import CHAR_NGRAMS, Example, TrainingRow, analyse, char_ngrams
 from bot.nlu.intents import load_intents, training_examples
 from bot.nlu.training import Fitted, fit
 from bot.policy import load_catalogue
