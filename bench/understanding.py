@@ -29,9 +29,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.nlu import SearchDocument, fold, load_lexicon  # noqa: E402
+from bot.nlu import Lexicon, SearchDocument, fold, load_lexicon  # noqa: E402
 from bot.nlu.classifier import Classifier, Example  # noqa: E402
 from bot.nlu.evaluation import evaluate, format_report, load_labelled, percentile  # noqa: E402
+from bot.nlu.features import TrainingRow  # noqa: E402
 from bot.nlu.intents import OUT_OF_SCOPE, load_intents, training_examples  # noqa: E402
 from bot.nlu.understanding import Decision, Interpreter, Understanding, Verdict  # noqa: E402
 from bot.policy import load_catalogue  # noqa: E402
@@ -158,16 +159,17 @@ def index_reader(understanding: Understanding) -> Callable[[str], Decision]:
 
 
 def sklearn_reader(
-    examples: Sequence[Example], classifier: Classifier, kind: str
+    examples: Sequence[Example], lexicon: Lexicon, kind: str
 ) -> Callable[[str], Decision]:
     """A linear SVM or 1-nearest-neighbour (cosine) on the classifier's own features; both
     act on their best guess (neither gives a calibrated probability)."""
-    from scipy import sparse
     from sklearn.neighbors import KNeighborsClassifier
     from sklearn.svm import LinearSVC
 
-    rows = [classifier.features(example.text) for example in examples]
-    matrix = sparse.vstack(rows)
+    from bot.nlu.training import fit
+
+    fitted = fit([TrainingRow.of(example, lexicon) for example in examples])
+    matrix = fitted.features([example.text for example in examples], lexicon)
     labels = [example.label for example in examples]
     model = (
         LinearSVC(C=1.0).fit(matrix, labels)
@@ -176,7 +178,7 @@ def sklearn_reader(
     )
 
     def read(text: str) -> Decision:
-        label = str(model.predict(classifier.features(text))[0])
+        label = str(model.predict(fitted.features([text], lexicon))[0])
         if label == OUT_OF_SCOPE:
             return Decision(Verdict.OUT_OF_SCOPE, label, 1.0, ())
         return Decision(Verdict.ACT, label, 1.0, ())
@@ -212,8 +214,8 @@ def main() -> int:
             "search index (before)": index_reader(
                 Understanding(Index.build(real, lexicon), threshold=DEFAULT_THRESHOLD)
             ),
-            "linear SVM, same features": sklearn_reader(examples, classifier, "svm"),
-            "nearest neighbour, same features": sklearn_reader(examples, classifier, "knn"),
+            "linear SVM, same features": sklearn_reader(examples, lexicon, "svm"),
+            "nearest neighbour, same features": sklearn_reader(examples, lexicon, "knn"),
         }
         print("\n== alternatives on the same set (overall accuracy)")
         for name, read in alternatives.items():

@@ -1,17 +1,21 @@
-"""Apply Alembic migrations from async code (``khuyencong db upgrade`` and ``serve``)."""
+"""Apply Alembic migrations from async code (``khuyencong db upgrade`` and ``serve``).
+
+Alembic (with Mako and Pygments, about 11 MB) is imported when a migration is checked or
+run, not with ``storage``: commands and processes that never migrate do without it.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from storage.database import Database
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 #: pg_advisory_xact_lock key held while migrating: processes starting together on an empty
@@ -20,6 +24,8 @@ MIGRATION_LOCK_KEY = 4_211_626_801
 
 
 def alembic_config() -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     return config
@@ -27,6 +33,8 @@ def alembic_config() -> Config:
 
 async def upgrade(database: Database, *, revision: str = "head") -> None:
     """Bring the schema to ``revision``; a no-op when it is already there."""
+    from alembic import command
+
     config = alembic_config()
 
     def _run(connection: Connection) -> None:
@@ -45,6 +53,9 @@ async def upgrade(database: Database, *, revision: str = "head") -> None:
 
 async def pending_revisions(database: Database) -> list[str]:
     """Revisions not yet applied (empty when the schema is current)."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
     script = ScriptDirectory.from_config(alembic_config())
 
     def _current(connection: Connection) -> set[str]:

@@ -19,72 +19,64 @@ and why this design won:
   examples are closest (cosine similarity), which also keeps the model small when a
   programme holds a thousand FAQ entries.
 
-Training takes a second or two; :func:`train_cached` keeps the fitted model in a cache file
-named by the hash of everything it was trained from, so start-up normally only reads it.
+Serving and training are apart: this module (numpy only) ranks the groups from the plain
+arrays of :class:`bot.nlu.model.ModelData`; ``bot.nlu.training`` fits them with scikit-learn;
+both read messages with ``bot.nlu.features``.
+The serving process never imports scikit-learn or scipy (about 100 MB of its memory, issue 16):
+:func:`train_cached` reads the fitted model from a cache file named by the hash of everything
+it was trained from, and on a miss fits it in a child process (``isolated=True``, the bot's
+path) or in this one (tests and benches, which import scikit-learn anyway).
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata
 import itertools
 import json
 import logging
 import os
-import pickle
-import re
+import subprocess
+import sys
 import tempfile
-import unicodedata
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import cast
 
 import numpy as np
-import sklearn
-from scipy import sparse
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
 
+from bot.nlu.features import (
+    WORD_WEIGHT,
+    Example,
+    TrainingRow,
+    analyse,
+    with_pairs,
+    word_ngrams,
+)
 from bot.nlu.lexicon import Lexicon
+from bot.nlu.model import FORMAT_VERSION, READ_ERRORS, FloatArray, IndexArray, ModelData
 
 log = logging.getLogger(__name__)
 
-#: Bump when the features or the model change, so an old cache file is never read.
-FORMAT_VERSION = 2
-CHAR_NGRAMS = (2, 5)
-WORD_NGRAMS = (1, 2)
-#: Weight of the word features next to the character ones (both L2-normalised).
-WORD_WEIGHT = 0.8
-#: Inverse regularisation strength of the logistic regression (measured: 30 to 100 beat 10).
-REGULARISATION_C = 30.0
-MAX_ITERATIONS = 2000
-#: Bounds the model's size whatever the content grows to.
-MAX_CHAR_FEATURES = 60_000
-MAX_WORD_FEATURES = 20_000
 CACHE_ENV = "KHUYENCONG_CACHE_DIR"
 CACHE_SUBDIR = "khuyencong"
 CACHE_PREFIX = "nlu-"
-#: Symbols (emoji) kept as features: "👍" alone says "thanks".
-_SYMBOL_CATEGORY = "So"
-#: A phone number reads as the word "sđt": typing one means "contact me".
-_PHONE = re.compile(r"\+?\d(?:[\s.\-]?\d){8,}")
-PHONE_WORD = " sdt "
-#: Negation words: dropped as stop words ("không" also ends questions), so the word after
-#: them are marked ("!nhận", "!gửi"), so "nhận tin" differs from "không nhận tin".
-NEGATIONS = frozenset({"khong", "dung", "chang", "cha", "ngung", "thoi"})
-_NEGATION_PREFIX = "!"
-#: "không muốn nhận": the negation reaches this many words.
-NEGATION_SPAN = 2
-
-
-@dataclass(frozen=True, slots=True)
-class Example:
-    """One training sentence: ``label`` is what to answer with (an intent, a document, a rule),
-    ``group`` what the model decides between (see the module docstring)."""
-
-    text: str
-    label: str
-    group: str
+CACHE_SUFFIX = ".npz"
+#: Characters of the training hash in the cache file's name.
+CACHE_HASH_CHARS = 32
+#: The module run as ``python -m`` to fit in a child process.
+TRAINING_MODULE = "bot.nlu.training"
+#: The distribution whose version is part of the training hash (read without importing it).
+SKLEARN_DISTRIBUTION = "scikit-learn"
+MIN_GROUPS = 2
+#: A group whose examples carry fewer labels needs no similarity to pick one.
+MIN_LABELS = 2
+#: Words whose character n-gram columns a classifier remembers (a few MB at most).
+MAX_CACHED_WORDS = 20_000
+#: The package folder's parent, put on the training child's ``PYTHONPATH``.
+_PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,108 +88,68 @@ class Guess:
     score: float
 
 
-class Classifier:
-    """A fitted model; :meth:`rank` is the only thing the bot calls per message."""
+@dataclass(frozen=True, slots=True)
+class _GroupExamples:
+    """One group's examples: their labels and, when the labels differ, the examples' feature
+    rows transposed (features × the group's examples, CSR), so a query's columns reach only
+    the examples that have them."""
 
-    def __init__(
-        self,
-        *,
-        lexicon: Lexicon,
-        chars: TfidfVectorizer,
-        words: TfidfVectorizer,
-        model: LogisticRegression,
-        examples: Any,
-        labels: Sequence[str],
-        groups: Sequence[str],
-    ) -> None:
+    labels: tuple[str, ...]
+    indptr: IndexArray | None = None
+    indices: IndexArray | None = None
+    data: FloatArray | None = None
+
+
+class Classifier:
+    """A fitted model; :meth:`rank` is the only thing the bot calls per message.
+
+    Features are computed here with plain dict look-ups and numpy, exactly as scikit-learn's
+    vectorisers would (``tests/nlu/test_training.py`` compares them)."""
+
+    def __init__(self, *, lexicon: Lexicon, model: ModelData) -> None:
         self._lexicon = lexicon
-        self._chars = chars
-        self._words = words
-        self._model = model
-        self._classes: tuple[str, ...] = tuple(str(name) for name in model.classes_)
-        # The per-message path avoids scikit-learn's per-call validation (about 4 ms a
-        # message on a busy machine): the same analysers, vocabularies, idf weights and
-        # coefficients, applied to one message with plain dict look-ups and numpy.
-        self._char_analyser = chars.build_analyzer()
-        self._char_vocabulary: dict[str, int] = chars.vocabulary_
-        self._char_idf = chars.idf_.astype(np.float64)
-        self._word_vocabulary: dict[str, int] = words.vocabulary_
-        self._word_idf = words.idf_.astype(np.float64)
-        self._word_offset = len(self._char_vocabulary)
-        self._coefficients = np.ascontiguousarray(model.coef_.T, dtype=np.float64)
-        self._intercepts = model.intercept_.astype(np.float64)
-        #: Every training example's feature row (L2-normalised), for the label inside a group.
-        self._examples = examples
-        self._labels = tuple(labels)
-        self._groups = np.asarray(groups)
-        #: Group → (its examples' rows as a transposed matrix, their labels): a query is
-        #: compared with the examples of its few best groups only.
-        self._by_group: dict[str, tuple[Any, tuple[str, ...]]] = {}
-        for group in set(groups):
-            rows = np.flatnonzero(self._groups == group)
-            self._by_group[group] = (
-                examples[rows].T.tocsr(),
-                tuple(self._labels[row] for row in rows),
-            )
+        self.model = model
+        self._char_vocabulary = {term: column for column, term in enumerate(model.char_terms)}
+        self._word_vocabulary = {term: column for column, term in enumerate(model.word_terms)}
+        self._word_offset = len(model.char_terms)
+        #: Word → its known character n-gram columns: a word's n-grams never reach past it,
+        #: and owners' words repeat, so most are looked up once (bounded, cleared when full).
+        self._word_columns: dict[str, tuple[int, ...]] = {}
+        self._by_group = _split_by_group(model)
 
     @classmethod
-    def train(cls, examples: Sequence[Example], lexicon: Lexicon) -> Classifier:
-        """Fit on ``examples``; at least two groups are needed."""
-        if len({example.group for example in examples}) < 2:
-            msg = "the classifier needs examples of at least two groups"
-            raise ValueError(msg)
-        chars = TfidfVectorizer(
-            analyzer="char_wb",
-            ngram_range=CHAR_NGRAMS,
-            sublinear_tf=True,
-            max_features=MAX_CHAR_FEATURES,
-            dtype=np.float32,
-        )
-        words = TfidfVectorizer(
-            analyzer=str.split,
-            sublinear_tf=True,
-            max_features=MAX_WORD_FEATURES,
-            dtype=np.float32,
-        )
-        surfaces, terms = zip(
-            *(analyse(example.text, lexicon) for example in examples), strict=True
-        )
-        char_rows = chars.fit_transform(surfaces)
-        word_rows = words.fit_transform([_with_pairs(text) for text in terms])
-        features = _combine(char_rows, word_rows)
-        groups = [example.group for example in examples]
-        model = LogisticRegression(C=REGULARISATION_C, max_iter=MAX_ITERATIONS)
-        model.fit(features, groups)
-        return cls(
-            lexicon=lexicon,
-            chars=chars,
-            words=words,
-            model=model,
-            examples=features.tocsr(),
-            labels=[example.label for example in examples],
-            groups=groups,
-        )
+    def train(
+        cls, examples: Sequence[Example], lexicon: Lexicon, *, isolated: bool = False
+    ) -> Classifier:
+        """Fit on ``examples`` (at least two groups); ``isolated`` fits in a child process,
+        so this one never imports scikit-learn."""
+        return cls(lexicon=lexicon, model=ModelData.from_bytes(_fit(examples, lexicon, isolated)))
 
     @property
     def groups(self) -> tuple[str, ...]:
-        return self._classes
+        return self.model.classes
 
-    def features(self, text: str) -> Any:
-        """The message's feature row as scikit-learn computes it (tests compare with it)."""
+    def vector(self, text: str) -> tuple[IndexArray, FloatArray]:
+        """The message's L2-normalised feature row as (column indices, values)."""
         surface, terms = analyse(text, self._lexicon)
-        return _combine(
-            self._chars.transform([surface]), self._words.transform([_with_pairs(terms)])
-        )
-
-    def _vector(self, text: str) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
-        """The same row as :meth:`features`, as (column indices, values)."""
-        surface, terms = analyse(text, self._lexicon)
-        chars = _weights(self._char_analyser(surface), self._char_vocabulary, self._char_idf)
-        words = _weights(_with_pairs(terms).split(), self._word_vocabulary, self._word_idf)
+        model = self.model
+        columns = itertools.chain.from_iterable(map(self._columns, surface.lower().split()))
+        chars = _weights(Counter(columns), model.char_idf)
+        known = map(self._word_vocabulary.get, with_pairs(terms).split())
+        words = _weights(Counter(column for column in known if column is not None), model.word_idf)
         indices = np.concatenate([chars[0], words[0] + self._word_offset])
         values = np.concatenate([chars[1], words[1] * WORD_WEIGHT])
         norm = float(np.sqrt(values @ values))
         return indices, values / norm if norm else values
+
+    def _columns(self, word: str) -> tuple[int, ...]:
+        columns = self._word_columns.get(word)
+        if columns is None:
+            if len(self._word_columns) >= MAX_CACHED_WORDS:
+                self._word_columns.clear()
+            known = map(self._char_vocabulary.get, word_ngrams(word))
+            columns = self._word_columns[word] = tuple(c for c in known if c is not None)
+        return columns
 
     def mentions_other_topic(self, text: str) -> bool:
         """True when the text names a topic the Center does not deal with ("vay vốn")."""
@@ -206,92 +158,121 @@ class Classifier:
 
     def rank(self, text: str, *, limit: int = 3) -> list[Guess]:
         """The ``limit`` most likely groups, best first, each with its closest label."""
-        indices, values = self._vector(text)
-        logits = values @ self._coefficients[indices] + self._intercepts
+        model = self.model
+        indices, values = self.vector(text)
+        logits = values @ model.coefficients[indices] + model.intercepts
         exponentials = np.exp(logits - logits.max())
         probabilities = exponentials / exponentials.sum()
-        order = np.argsort(-probabilities)[:limit]
         guesses = []
-        for index in order:
-            group = self._classes[index]
-            columns, labels = self._by_group[group]
-            label = labels[0]
-            if len(labels) > 1 and labels.count(label) != len(labels) and len(indices):
-                label = labels[int(np.argmax(_similarities(columns, indices, values)))]
+        for index in np.argsort(-probabilities)[:limit]:
+            group = model.classes[index]
+            examples = self._by_group[group]
+            label = examples.labels[0]
+            if examples.indptr is not None and len(indices):
+                label = examples.labels[int(np.argmax(_similarities(examples, indices, values)))]
             guesses.append(Guess(group, label, float(probabilities[index])))
         return guesses
 
 
-def analyse(text: str, lexicon: Lexicon) -> tuple[str, str]:
-    """The text as the features see it: folded words with abbreviations expanded (plus any
-    emoji), and the terms after synonyms and stop words."""
-    tokens = lexicon.tokens(_PHONE.sub(PHONE_WORD, text))
-    symbols = [char for char in text if unicodedata.category(char) == _SYMBOL_CATEGORY]
-    negated = [
-        f"{_NEGATION_PREFIX}{after.key}"
-        for position, before in enumerate(tokens)
-        if before.key in NEGATIONS
-        for after in tokens[position + 1 : position + 1 + NEGATION_SPAN]
-        if after.key not in NEGATIONS
-    ]
-    surface = " ".join([token.key for token in tokens] + symbols)
-    terms = " ".join([term.key for term in lexicon.terms(tokens)] + symbols + negated)
-    return surface, terms
+def _split_by_group(model: ModelData) -> dict[str, _GroupExamples]:
+    """Each group's examples, with their own transposed rows when their labels differ."""
+    features = len(model.example_indptr) - 1
+    group_of_example = np.asarray([model.classes.index(group) for group in model.groups])
+    entry_feature = np.repeat(np.arange(features), np.diff(model.example_indptr))
+    entry_group = group_of_example[model.example_indices]
+    by_group = {}
+    for number, group in enumerate(model.classes):
+        members = np.flatnonzero(group_of_example == number)
+        labels = tuple(model.labels[member] for member in members)
+        if len(set(labels)) < MIN_LABELS:
+            by_group[group] = _GroupExamples(labels)
+            continue
+        position = np.zeros(len(model.labels), dtype=np.intp)
+        position[members] = np.arange(len(members))
+        mine = entry_group == number
+        counts = np.bincount(entry_feature[mine], minlength=features)
+        by_group[group] = _GroupExamples(
+            labels,
+            indptr=np.concatenate(([0], np.cumsum(counts))),
+            indices=position[model.example_indices[mine]],
+            data=model.example_data[mine],
+        )
+    return by_group
 
 
-def _weights(
-    grams: list[str], vocabulary: dict[str, int], idf: np.ndarray[Any, Any]
-) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]:
-    """Sublinear TF-IDF of the known grams, L2-normalised (as ``TfidfVectorizer`` does)."""
-    counts: dict[int, int] = {}
-    for gram in grams:
-        column = vocabulary.get(gram)
-        if column is not None:
-            counts[column] = counts.get(column, 0) + 1
+def _weights(counts: Counter[int], idf: FloatArray) -> tuple[IndexArray, FloatArray]:
+    """Sublinear TF-IDF of the known grams' counts, L2-normalised (as ``TfidfVectorizer``)."""
     if not counts:
         return np.zeros(0, dtype=np.intp), np.zeros(0)
     indices = np.fromiter(counts, dtype=np.intp, count=len(counts))
-    values = (np.log(np.fromiter(counts.values(), dtype=np.float64)) + 1.0) * idf[indices]
+    tf = np.fromiter(counts.values(), dtype=np.float64, count=len(counts))
+    values = (np.log(tf) + 1.0) * idf[indices]
     return indices, values / np.sqrt(values @ values)
 
 
-def _similarities(
-    columns: Any, indices: np.ndarray[Any, Any], values: np.ndarray[Any, Any]
-) -> np.ndarray[Any, Any]:
-    """``values @ columns[indices]`` for a CSR matrix (features × examples), gathered with
-    numpy: scipy's row slicing costs more than the product for one short message."""
-    starts = columns.indptr[indices]
-    lengths = columns.indptr[indices + 1] - starts
+def _similarities(examples: _GroupExamples, indices: IndexArray, values: FloatArray) -> FloatArray:
+    """Cosine similarity of the query with each of the group's examples: ``values`` times
+    the query's columns of the group's CSR matrix, gathered with numpy. Measured against a
+    product over all the group's entries: 2.6× faster with 1,000 FAQ entries, where groups
+    are big and a query's columns reach few of their examples."""
+    assert examples.indptr is not None and examples.indices is not None
+    assert examples.data is not None
+    starts = examples.indptr[indices]
+    lengths = examples.indptr[indices + 1] - starts
     total = int(lengths.sum())
     if not total:
-        return np.zeros(columns.shape[1])
+        return np.zeros(len(examples.labels))
     shifts = starts - np.concatenate(([0], np.cumsum(lengths)[:-1]))
     positions = np.repeat(shifts, lengths) + np.arange(total)
-    weights = columns.data[positions] * np.repeat(values, lengths)
-    return np.bincount(columns.indices[positions], weights=weights, minlength=columns.shape[1])
+    weights = examples.data[positions] * np.repeat(values, lengths)
+    similarities = np.bincount(
+        examples.indices[positions], weights=weights, minlength=len(examples.labels)
+    )
+    return cast(FloatArray, similarities)
 
 
-def _with_pairs(terms: str) -> str:
-    """Terms plus adjacent pairs joined by "+" (word bigrams without a second vectoriser)."""
-    words = terms.split()
-    return " ".join(words + [f"{a}+{b}" for a, b in itertools.pairwise(words)])
+# --- training and the cache -------------------------------------------------------------------
 
 
-def _combine(char_rows: Any, word_rows: Any) -> Any:
-    combined = sparse.hstack([char_rows, word_rows * WORD_WEIGHT], format="csr")
-    norms = np.sqrt(np.asarray(combined.multiply(combined).sum(axis=1)).ravel())
-    norms[norms == 0] = 1.0
-    return sparse.diags(1.0 / norms) @ combined
+def _fit(examples: Sequence[Example], lexicon: Lexicon, isolated: bool) -> bytes:
+    """The fitted model's file content, fitted here or in a child process."""
+    if len({example.group for example in examples}) < MIN_GROUPS:
+        msg = "the classifier needs examples of at least two groups"
+        raise ValueError(msg)
+    rows = [TrainingRow.of(example, lexicon) for example in examples]
+    if not isolated:
+        from bot.nlu.training import fit
+
+        return fit(rows).data().to_bytes()
+    return _fit_in_child(rows)
 
 
-# --- the cache --------------------------------------------------------------------------------
+def _fit_in_child(rows: Sequence[TrainingRow]) -> bytes:
+    """Run ``python -m bot.nlu.training`` on ``rows`` (JSON on its stdin): scikit-learn and
+    scipy live and die with that process. Its errors go to this process's stderr."""
+    paths = [str(_PROJECT_ROOT), *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
+    environment = {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
+    payload = json.dumps([[row.surface, row.terms, row.label, row.group] for row in rows])
+    with tempfile.TemporaryDirectory(prefix="khuyencong-nlu-") as folder:
+        output = Path(folder) / f"model{CACHE_SUFFIX}"
+        subprocess.run(
+            [sys.executable, "-m", TRAINING_MODULE, str(output)],
+            input=payload.encode(),
+            stdout=subprocess.DEVNULL,
+            env=environment,
+            check=True,
+        )
+        return output.read_bytes()
 
 
 def training_hash(examples: Sequence[Example], lexicon: Lexicon) -> str:
     """Everything the model depends on: the examples, the lexicon, the code's format and the
-    library version (a pickle from another scikit-learn is not read)."""
+    version of the library that fits it (another scikit-learn may fit another model)."""
     digest = hashlib.sha256()
-    header = {"format": FORMAT_VERSION, "sklearn": sklearn.__version__}
+    header = {
+        "format": FORMAT_VERSION,
+        "sklearn": importlib.metadata.version(SKLEARN_DISTRIBUTION),
+    }
     digest.update(json.dumps(header, sort_keys=True).encode())
     for example in examples:
         digest.update(f"{example.group}\t{example.label}\t{example.text}\n".encode())
@@ -311,35 +292,45 @@ def default_cache_dir() -> Path:
 
 
 def train_cached(
-    examples: Sequence[Example], lexicon: Lexicon, *, cache_dir: Path | None = None
+    examples: Sequence[Example],
+    lexicon: Lexicon,
+    *,
+    cache_dir: Path | None = None,
+    isolated: bool = False,
 ) -> Classifier:
-    """Read the model fitted on exactly these examples from the cache, or fit and store it.
+    """Read the model fitted on exactly these examples from the cache, or fit and store it
+    (``isolated``: in a child process, see :meth:`Classifier.train`).
 
     The cache is only an optimisation: a missing, unreadable or unwritable cache means
     training again, never an error.
     """
     folder = cache_dir or default_cache_dir()
-    path = folder / f"{CACHE_PREFIX}{training_hash(examples, lexicon)[:32]}.pickle"
+    name = training_hash(examples, lexicon)[:CACHE_HASH_CHARS]
+    path = folder / f"{CACHE_PREFIX}{name}{CACHE_SUFFIX}"
     try:
-        with path.open("rb") as handle:
-            state = pickle.load(handle)
-        return Classifier(lexicon=lexicon, **state)
-    except (OSError, pickle.UnpicklingError, EOFError, TypeError, AttributeError):
-        pass
-    classifier = Classifier.train(examples, lexicon)
-    state = {
-        "chars": classifier._chars,
-        "words": classifier._words,
-        "model": classifier._model,
-        "examples": classifier._examples,
-        "labels": classifier._labels,
-        "groups": [str(group) for group in classifier._groups],
-    }
+        return Classifier(lexicon=lexicon, model=ModelData.from_bytes(path.read_bytes()))
+    except READ_ERRORS as exc:
+        if not isinstance(exc, FileNotFoundError):
+            log.warning("classifier cache not read, training again: %s", type(exc).__name__)
+    content = _fit(examples, lexicon, isolated)
+    classifier = Classifier(lexicon=lexicon, model=ModelData.from_bytes(content))
     try:
         folder.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=folder, delete=False, suffix=".tmp") as temporary:
-            pickle.dump(state, temporary, protocol=pickle.HIGHEST_PROTOCOL)
+            temporary.write(content)
         Path(temporary.name).replace(path)
     except OSError as exc:
         log.warning("classifier cache not written: %s", type(exc).__name__)
     return classifier
+
+
+__all__ = [
+    "Classifier",
+    "Example",
+    "Guess",
+    "TrainingRow",
+    "analyse",
+    "default_cache_dir",
+    "train_cached",
+    "training_hash",
+]

@@ -7,6 +7,7 @@ a thread (:func:`hash_password_async`, :func:`verify_password_async`).
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import hmac
 import secrets
@@ -21,8 +22,15 @@ ONE_TIME_PASSWORD_BYTES = 12
 TOKEN_BYTES = 32
 LINK_CODE_DIGITS = 8
 MIN_PASSWORD_LENGTH = 10
-#: Verified when the username is unknown, so both cases take the same time.
-_DUMMY_HASH: Final = _HASHER.hash("not a real password, only for timing")
+_DUMMY_PASSWORD: Final = "not a real password, only for timing"
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified when the username is unknown, so both cases take the same time. Hashed on
+    first use, not at import: argon2 fills 64 MB to hash, which set every process's peak
+    RSS (issue 16), login or not."""
+    return _HASHER.hash(_DUMMY_PASSWORD)
 
 
 def hash_password(password: str) -> str:
@@ -31,7 +39,7 @@ def hash_password(password: str) -> str:
 
 def verify_password(stored_hash: str | None, password: str) -> bool:
     try:
-        return _HASHER.verify(stored_hash or _DUMMY_HASH, password) and stored_hash is not None
+        return _HASHER.verify(stored_hash or _dummy_hash(), password) and stored_hash is not None
     except (VerificationError, InvalidHashError):
         return False
 

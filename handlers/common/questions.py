@@ -85,7 +85,8 @@ class QuestionIndex:
 
 def load_question_index(root: Path) -> QuestionIndex:
     """Train (or read from the cache) the classifier over the catalogue and the intent files;
-    cached with ``ctx.content.get(load_question_index)``."""
+    cached with ``ctx.content.get(load_question_index)``. Training runs in a child process,
+    so the bot never imports scikit-learn (issue 16's memory)."""
     catalogue = load_catalogue(root)
     lexicon = load_lexicon(root)
     documents = [
@@ -93,7 +94,7 @@ def load_question_index(root: Path) -> QuestionIndex:
         for doc in catalogue.search_documents()
     ]
     intents = load_intents(root)
-    classifier = train_cached(training_examples(documents, intents), lexicon)
+    classifier = train_cached(training_examples(documents, intents), lexicon, isolated=True)
     return QuestionIndex(
         interpreter=Interpreter(classifier),
         intents=intents,

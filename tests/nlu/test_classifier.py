@@ -1,14 +1,23 @@
 from __future__ import annotations
 
+import io
+import subprocess
+import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from bot.nlu import load_lexicon
 from bot.nlu.classifier import Example, train_cached
 from bot.nlu.entities import extract, find_amount
 from bot.nlu.masking import mask_personal_data
-from tests.conftest import CONTENT_DIR
+from bot.nlu.model import ModelData
+from handlers.common.questions import load_question_index
+from tests.conftest import CONTENT_DIR, ROOT
+
+#: A fresh interpreter importing the whole bot on a busy machine.
+SUBPROCESS_TIMEOUT = 120
 
 EXAMPLES = [
     Example("xoá dữ liệu của tôi", "delete_data", "delete_data"),
@@ -23,29 +32,73 @@ EXAMPLES = [
 def test_the_model_is_cached_by_content_hash(tmp_path: Path) -> None:
     lexicon = load_lexicon(CONTENT_DIR)
     first = train_cached(EXAMPLES, lexicon, cache_dir=tmp_path)
-    assert len(list(tmp_path.glob("nlu-*.pickle"))) == 1
+    assert len(list(tmp_path.glob("nlu-*.npz"))) == 1
     again = train_cached(EXAMPLES, lexicon, cache_dir=tmp_path)
     assert again.rank("xoa du lieu")[0] == first.rank("xoa du lieu")[0]
     train_cached([*EXAMPLES, Example("mua máy cũ", "may.old", "may")], lexicon, cache_dir=tmp_path)
-    assert len(list(tmp_path.glob("nlu-*.pickle"))) == 2
+    assert len(list(tmp_path.glob("nlu-*.npz"))) == 2
+
+
+def _broken(content: bytes) -> list[bytes]:
+    """Not a zip, a cut-off file, a member missing, and a model whose arrays disagree."""
+    model = ModelData.from_bytes(content)
+    inconsistent = io.BytesIO()
+    with np.load(io.BytesIO(content)) as arrays:
+        members = {name: arrays[name] for name in arrays.files}
+    np.savez(inconsistent, **{**members, "intercepts": model.intercepts[:-1]})
+    missing = io.BytesIO()
+    np.savez(missing, **{name: array for name, array in members.items() if name != "meta"})
+    cut = content[: len(content) // 2]
+    return [b"not a model", cut, missing.getvalue(), inconsistent.getvalue()]
 
 
 def test_a_broken_cache_file_means_training_again(tmp_path: Path) -> None:
     lexicon = load_lexicon(CONTENT_DIR)
-    train_cached(EXAMPLES, lexicon, cache_dir=tmp_path)
-    (cached,) = tmp_path.glob("nlu-*.pickle")
-    cached.write_bytes(b"not a pickle")
-    assert train_cached(EXAMPLES, lexicon, cache_dir=tmp_path).rank("mua may")[0].group == "may"
+    expected = train_cached(EXAMPLES, lexicon, cache_dir=tmp_path).rank("mua may")
+    (cached,) = tmp_path.glob("nlu-*.npz")
+    good = cached.read_bytes()
+    for broken in _broken(good):
+        cached.write_bytes(broken)
+        assert train_cached(EXAMPLES, lexicon, cache_dir=tmp_path).rank("mua may") == expected
+        assert cached.read_bytes() == good
 
 
-def test_the_fast_path_gives_scikit_learns_features(tmp_path: Path) -> None:
-    classifier = train_cached(EXAMPLES, load_lexicon(CONTENT_DIR), cache_dir=tmp_path)
-    for text in ("mua máy bao nhiêu tiền", "xoá hết 👍", "zzz"):
-        indices, values = classifier._vector(text)
-        row = classifier.features(text).toarray().ravel()
-        assert dict(zip(indices.tolist(), values.tolist(), strict=True)) == pytest.approx(
-            {index: value for index, value in enumerate(row) if value}
-        )
+def test_an_unwritable_cache_means_training_each_time(tmp_path: Path) -> None:
+    blocked = tmp_path / "a file, not a folder"
+    blocked.write_text("")
+    classifier = train_cached(EXAMPLES, load_lexicon(CONTENT_DIR), cache_dir=blocked)
+    assert classifier.rank("mua may")[0].group == "may"
+
+
+def test_training_in_a_child_process_gives_the_same_model(tmp_path: Path) -> None:
+    lexicon = load_lexicon(CONTENT_DIR)
+    isolated = train_cached(EXAMPLES, lexicon, cache_dir=tmp_path / "child", isolated=True)
+    here = train_cached(EXAMPLES, lexicon, cache_dir=tmp_path / "here")
+    assert isolated.model.to_bytes() == here.model.to_bytes()
+    assert len(list((tmp_path / "child").glob("nlu-*.npz"))) == 1
+
+
+def test_the_bot_never_imports_scikit_learn_or_scipy() -> None:
+    """Serving reads the fitted arrays: scikit-learn and scipy (about 100 MB) stay out of the
+    bot's process. The session's cache is warmed first, as a deployed bot's is."""
+    load_question_index(CONTENT_DIR)
+    script = (
+        "import sys\n"
+        "import bot.app.runtime\n"
+        "from pathlib import Path\n"
+        "from handlers.common.questions import load_question_index\n"
+        f"load_question_index(Path({str(CONTENT_DIR)!r})).interpreter.read('mua may')\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'sklearn', 'scipy'}))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+        timeout=SUBPROCESS_TIMEOUT,
+    )
+    assert done.stdout.strip() == "[]", done.stderr
 
 
 @pytest.mark.parametrize(
@@ -101,8 +154,6 @@ def test_the_content_check_finds_intent_mistakes(tmp_path: Path) -> None:
 
 
 def test_a_greeting_before_a_question_gives_way_to_the_question() -> None:
-    from handlers.common.questions import load_question_index
-
     interpreter = load_question_index(CONTENT_DIR).interpreter
     greeting = interpreter.read("chào em nha")
     assert (greeting.verdict.value, greeting.label) == ("act", "greeting")
@@ -113,7 +164,6 @@ def test_a_greeting_before_a_question_gives_way_to_the_question() -> None:
 
 def test_thresholds_are_checked() -> None:
     from bot.nlu.understanding import Interpreter
-    from handlers.common.questions import load_question_index
 
     classifier = load_question_index(CONTENT_DIR).interpreter.classifier
     with pytest.raises(ValueError, match="thresholds"):
