@@ -100,6 +100,15 @@ class _GroupExamples:
     data: FloatArray | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """One message read by the classifier: its ranking, and whether it names a topic the
+    Center does not deal with."""
+
+    guesses: list[Guess]
+    other_topic: bool
+
+
 class Classifier:
     """A fitted model; :meth:`rank` is the only thing the bot calls per message.
 
@@ -131,7 +140,9 @@ class Classifier:
 
     def vector(self, text: str) -> tuple[IndexArray, FloatArray]:
         """The message's L2-normalised feature row as (column indices, values)."""
-        surface, terms = analyse(text, self._lexicon)
+        return self._vector(*analyse(text, self._lexicon))
+
+    def _vector(self, surface: str, terms: str) -> tuple[IndexArray, FloatArray]:
         model = self.model
         columns = itertools.chain.from_iterable(map(self._columns, surface.lower().split()))
         chars = _weights(Counter(columns), model.char_idf)
@@ -153,13 +164,19 @@ class Classifier:
 
     def mentions_other_topic(self, text: str) -> bool:
         """True when the text names a topic the Center does not deal with ("vay vốn")."""
-        tokens = self._lexicon.tokens(text)
-        return any(term.key in self._lexicon.other_topics for term in self._lexicon.terms(tokens))
+        return self.read(text, limit=1).other_topic
 
     def rank(self, text: str, *, limit: int = 3) -> list[Guess]:
         """The ``limit`` most likely groups, best first, each with its closest label."""
+        return self.read(text, limit=limit).guesses
+
+    def read(self, text: str, *, limit: int = 3) -> Reading:
+        """:meth:`rank` and :meth:`mentions_other_topic` from one analysis of the text (the
+        lexicon's reading is a third of the time of a message)."""
+        surface, terms = analyse(text, self._lexicon)
+        other_topic = any(word in self._lexicon.other_topics for word in terms.split())
         model = self.model
-        indices, values = self.vector(text)
+        indices, values = self._vector(surface, terms)
         logits = values @ model.coefficients[indices] + model.intercepts
         exponentials = np.exp(logits - logits.max())
         probabilities = exponentials / exponentials.sum()
@@ -171,7 +188,7 @@ class Classifier:
             if examples.indptr is not None and len(indices):
                 label = examples.labels[int(np.argmax(_similarities(examples, indices, values)))]
             guesses.append(Guess(group, label, float(probabilities[index])))
-        return guesses
+        return Reading(guesses, other_topic)
 
 
 def _split_by_group(model: ModelData) -> dict[str, _GroupExamples]:

@@ -112,7 +112,8 @@ class Interpreter:
         self.floor = floor
 
     def read(self, text: str) -> Decision:
-        guesses = _yield_social(text, self.classifier.rank(text, limit=OFFERED + 1))
+        reading = self.classifier.read(text, limit=OFFERED + 1)
+        guesses = _yield_social(text, reading.guesses)
         top = guesses[0]
         runner_up = guesses[1].score if len(guesses) > 1 else 0.0
         nearest = tuple(
@@ -122,9 +123,7 @@ class Interpreter:
         )[:OFFERED]
         # A question naming a topic the Center does not deal with ("vay tiền mua máy") is
         # never answered with a programme, whatever else it mentions; actions still are.
-        if top.group == OUT_OF_SCOPE or (
-            DOCUMENT_SEPARATOR in top.label and self.classifier.mentions_other_topic(text)
-        ):
+        if top.group == OUT_OF_SCOPE or (DOCUMENT_SEPARATOR in top.label and reading.other_topic):
             return Decision(Verdict.OUT_OF_SCOPE, OUT_OF_SCOPE, top.score, nearest)
         sure = top.score >= self.confident or (
             top.score >= self.floor and top.score >= self.ratio * runner_up
