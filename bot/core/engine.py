@@ -333,7 +333,8 @@ class Engine:
             state.last_choices = offered  # every option of the step, as numbered
         elif step.replies:
             state.last_choices = []
-        await session.flush()  # the flow's own ORM rows first (leads, consents…)
+        if session.new or session.dirty or session.deleted:
+            await session.flush()  # the flow's own ORM rows first (leads, consents…)
         await repo.save_state(state, now=now)
         identity_id = ctx.identity.identity_id
         if not ctx.unlogged:  # an erasure step leaves no trace of itself
