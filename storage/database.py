@@ -61,7 +61,9 @@ class _WriteClaim:
 class Database:
     """Owns the engine; hand out sessions with :meth:`session`."""
 
-    def __init__(self, url: str | URL, *, echo: bool = False) -> None:
+    def __init__(
+        self, url: str | URL, *, echo: bool = False, pool_size: int = POSTGRES_POOL_SIZE
+    ) -> None:
         self.url = make_url(url)
         # hide_parameters: an error logged with its SQL must not print names or phones.
         kwargs: dict[str, Any] = {"echo": echo, "hide_parameters": True}
@@ -71,7 +73,7 @@ class Database:
                 "statement_timeout": str(POSTGRES_STATEMENT_TIMEOUT_MS),
             }
             kwargs.update(
-                pool_size=POSTGRES_POOL_SIZE,
+                pool_size=pool_size,
                 max_overflow=POSTGRES_POOL_OVERFLOW,
                 # No ping before each checkout (three round trips: BEGIN, ";", ROLLBACK): a
                 # connection the server dropped fails its first statement, is invalidated,

@@ -75,7 +75,7 @@ class BotRuntime:
         settings = self.settings
         content = await asyncio.to_thread(Content, settings.content_dir)
         await asyncio.to_thread(warm_up, content)
-        self.database = Database(settings.database_url)
+        self.database = Database(settings.database_url, pool_size=settings.database_pool_size)
         await upgrade(self.database)
         router = build_router()
         engine = Engine(

@@ -20,6 +20,9 @@ from bot.core.loop import EventLoopKind, uvloop_available
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///khuyencong.sqlite3"
 DEFAULT_PORT = 8080
+#: PostgreSQL pool per process (storage.database.POSTGRES_POOL_SIZE), and a sane ceiling.
+DEFAULT_POOL_SIZE = 32
+MAX_POOL_SIZE = 500
 MAX_PORT = 65_535
 DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
 DEFAULT_HANDOFF_IDLE_HOURS = 48
@@ -72,6 +75,9 @@ class Settings(BaseSettings):
         default=DEFAULT_DEDUP_RETENTION_HOURS, ge=MIN_DEDUP_RETENTION_HOURS
     )
     log_level: str = "INFO"
+    #: PostgreSQL connections each server process keeps open (storage.database): at least the
+    #: updates in flight at once; N workers hold N × (this + 8) of the server's connections.
+    database_pool_size: int = Field(default=DEFAULT_POOL_SIZE, ge=1, le=MAX_POOL_SIZE)
     #: "auto" (uvloop when installed), "asyncio" or "uvloop": see bot/loop.py.
     event_loop: EventLoopKind = "auto"
     #: Broadcasts (bot/broadcasts): the pace, under Telegram's ~30 messages/s.

@@ -6,6 +6,7 @@ from bot.app.runtime import BotRuntime
 from bot.channels.telegram import TelegramSettings
 from bot.channels.webchat import WebChatSettings
 from bot.core.config import ConfigError, load_settings
+from storage import Database
 
 
 def test_defaults_run_the_web_chat_on_sqlite_without_telegram(
@@ -70,3 +71,14 @@ def test_channel_settings_come_from_the_environment_or_the_caller(
     assert load_settings(_env_file=None).section(TelegramSettings).bot_token == "1:from-env"
     given = load_settings(_env_file=None, telegram_bot_token="2:given")
     assert given.section(TelegramSettings).bot_token == "2:given"
+
+
+def test_the_postgresql_pool_size_is_a_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATABASE_POOL_SIZE", "12")
+    settings = load_settings(database_url="postgresql+asyncpg://postgres@127.0.0.1/test")
+    assert settings.database_pool_size == 12
+    database = Database(settings.database_url, pool_size=settings.database_pool_size)
+    assert database.engine.pool.size() == 12  # type: ignore[attr-defined]
+    monkeypatch.setenv("DATABASE_POOL_SIZE", "0")
+    with pytest.raises(ConfigError, match="DATABASE_POOL_SIZE"):
+        load_settings()
