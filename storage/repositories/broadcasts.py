@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, literal, select, true, update
+from sqlalchemy import Select, func, literal, select, true, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Dialect
@@ -349,27 +349,7 @@ class Broadcasts:
         Rows whose owner unsubscribed or became unreachable since the snapshot are skipped;
         rows whose owner is in an open hand-off with staff wait (``hold``) until it ends.
         """
-        query = (
-            select(
-                BroadcastDelivery.id,
-                BroadcastDelivery.broadcast_id,
-                BroadcastDelivery.person_id,
-                BroadcastDelivery.identity_id,
-                BroadcastDelivery.chat_id,
-                BroadcastDelivery.attempts,
-            )
-            .join(Broadcast, Broadcast.id == BroadcastDelivery.broadcast_id)
-            .where(
-                BroadcastDelivery.channel == channel,
-                BroadcastDelivery.status.in_(OPEN_DELIVERY_STATUSES),
-                BroadcastDelivery.next_attempt_at <= now,
-                Broadcast.status == BroadcastStatus.RUNNING,
-            )
-            .order_by(BroadcastDelivery.id)
-            .limit(limit)
-        )
-        if skip_locked:
-            query = query.with_for_update(skip_locked=True, of=BroadcastDelivery)
+        query = self.claim_query(channel, now=now, limit=limit, skip_locked=skip_locked)
         rows = [ClaimedDelivery(*row) for row in await self.session.execute(query)]
         claim = Claim()
         if not rows:
@@ -406,6 +386,47 @@ class Broadcasts:
             )
         claim.rows, claim.skipped, claim.held = keep, len(skipped_ids), len(held_ids)
         return claim
+
+    def claim_query(
+        self, channel: str, *, now: datetime, limit: int, skip_locked: bool
+    ) -> Select[int, int, int, int, str, int]:
+        """Due rows of running broadcasts, in an order each database reads without sorting.
+
+        PostgreSQL walks the primary key (``id``). SQLite reads the due-rows index, whose
+        order is (status, due time, id): ordered by ``id`` alone it sorted every open row
+        on each claim, 100 ms a claim at 100,000 open rows, growing with the broadcast.
+        """
+        order = (
+            (BroadcastDelivery.id,)
+            if self.session.get_bind().dialect.name != "sqlite"
+            else (
+                BroadcastDelivery.status,
+                BroadcastDelivery.next_attempt_at,
+                BroadcastDelivery.id,
+            )
+        )
+        query = (
+            select(
+                BroadcastDelivery.id,
+                BroadcastDelivery.broadcast_id,
+                BroadcastDelivery.person_id,
+                BroadcastDelivery.identity_id,
+                BroadcastDelivery.chat_id,
+                BroadcastDelivery.attempts,
+            )
+            .join(Broadcast, Broadcast.id == BroadcastDelivery.broadcast_id)
+            .where(
+                BroadcastDelivery.channel == channel,
+                BroadcastDelivery.status.in_(OPEN_DELIVERY_STATUSES),
+                BroadcastDelivery.next_attempt_at <= now,
+                Broadcast.status == BroadcastStatus.RUNNING,
+            )
+            .order_by(*order)
+            .limit(limit)
+        )
+        if skip_locked:
+            query = query.with_for_update(skip_locked=True, of=BroadcastDelivery)
+        return query
 
     async def _unsubscribed_or_unreachable(self, rows: Sequence[ClaimedDelivery]) -> set[int]:
         """Delivery ids whose owner stopped the broadcast's topics or blocked the bot."""

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import event, select, update
+from sqlalchemy import event, select, text, update
 
 from storage import Database
 from storage.models import ChannelIdentity
@@ -161,3 +161,33 @@ async def test_more_sent_rows_than_one_statement_takes_are_all_written(
     assert all(rows[row.id].status == DeliveryStatus.SENT for row in claimed)
     assert all(rows[row.id].message_id == str(9000 + row.id) for row in claimed)
     assert all(rows[row.id].attempts == 1 for row in claimed)
+
+
+async def test_a_claim_takes_the_first_due_rows_without_sorting_them_all(
+    sqlite_database: Database,
+) -> None:
+    """SQLite reads the claim in the due-rows index's order: no sort of every open row
+    (which cost 100 ms a claim at 100,000 open rows)."""
+    database = sqlite_database
+    claimed = await _claimed(database, 5)
+    await seed_recipients(database, 20, now=NOW, first_chat=50_000)
+    second = await start_broadcast(database, now=NOW)
+    async with database.transaction() as session:
+        repo = Broadcasts(session)
+        query = repo.claim_query("telegram", now=LATER, limit=10, skip_locked=False)
+        compiled = query.compile(session.get_bind(), compile_kwargs={"literal_binds": True})
+        plan = [row[-1] for row in await session.execute(text(f"EXPLAIN QUERY PLAN {compiled}"))]
+        rows = [row[0] for row in await session.execute(query)]
+
+    assert not any("TEMP B-TREE" in step for step in plan), plan
+    # Pending rows first, oldest due first, then by id; expired leases after them.
+    async with database.transaction() as session:
+        pending = (
+            await session.execute(
+                select(BroadcastDelivery.id)
+                .where(BroadcastDelivery.broadcast_id == second)
+                .order_by(BroadcastDelivery.id)
+            )
+        ).scalars()
+        assert rows == list(pending)[:10]
+    assert not set(rows) & {row.id for row in claimed}
