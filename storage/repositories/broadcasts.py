@@ -8,14 +8,15 @@ out and that are sent again (at least once; the duplicates are at most the rows 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, literal, select, true, update
+from sqlalchemy import Select, func, literal, select, true, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import ChannelIdentity
@@ -40,6 +41,16 @@ from storage.repositories.subscriptions import TOPIC_ALL
 
 #: How long after a delivery an unsubscription counts against the broadcast.
 UNSUBSCRIBE_WINDOW = timedelta(hours=24)
+#: Sent rows written by one statement at most: two parameters a row and the id again.
+SENT_ROWS_PER_STATEMENT = 512
+#: Placeholders by DB-API parameter style (the position counts from 1).
+PLACEHOLDERS: dict[str, Callable[[int], str]] = {
+    "qmark": lambda _: "?",
+    "numeric": lambda n: f":{n}",
+    "numeric_dollar": lambda n: f"${n}",
+    "format": lambda _: "%s",
+    "pyformat": lambda _: "%s",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -338,27 +349,7 @@ class Broadcasts:
         Rows whose owner unsubscribed or became unreachable since the snapshot are skipped;
         rows whose owner is in an open hand-off with staff wait (``hold``) until it ends.
         """
-        query = (
-            select(
-                BroadcastDelivery.id,
-                BroadcastDelivery.broadcast_id,
-                BroadcastDelivery.person_id,
-                BroadcastDelivery.identity_id,
-                BroadcastDelivery.chat_id,
-                BroadcastDelivery.attempts,
-            )
-            .join(Broadcast, Broadcast.id == BroadcastDelivery.broadcast_id)
-            .where(
-                BroadcastDelivery.channel == channel,
-                BroadcastDelivery.status.in_(OPEN_DELIVERY_STATUSES),
-                BroadcastDelivery.next_attempt_at <= now,
-                Broadcast.status == BroadcastStatus.RUNNING,
-            )
-            .order_by(BroadcastDelivery.id)
-            .limit(limit)
-        )
-        if skip_locked:
-            query = query.with_for_update(skip_locked=True, of=BroadcastDelivery)
+        query = self.claim_query(channel, now=now, limit=limit, skip_locked=skip_locked)
         rows = [ClaimedDelivery(*row) for row in await self.session.execute(query)]
         claim = Claim()
         if not rows:
@@ -395,6 +386,47 @@ class Broadcasts:
             )
         claim.rows, claim.skipped, claim.held = keep, len(skipped_ids), len(held_ids)
         return claim
+
+    def claim_query(
+        self, channel: str, *, now: datetime, limit: int, skip_locked: bool
+    ) -> Select[int, int, int, int, str, int]:
+        """Due rows of running broadcasts, in an order each database reads without sorting.
+
+        PostgreSQL walks the primary key (``id``). SQLite reads the due-rows index, whose
+        order is (status, due time, id): ordered by ``id`` alone it sorted every open row
+        on each claim, 100 ms a claim at 100,000 open rows, growing with the broadcast.
+        """
+        order = (
+            (BroadcastDelivery.id,)
+            if self.session.get_bind().dialect.name != "sqlite"
+            else (
+                BroadcastDelivery.status,
+                BroadcastDelivery.next_attempt_at,
+                BroadcastDelivery.id,
+            )
+        )
+        query = (
+            select(
+                BroadcastDelivery.id,
+                BroadcastDelivery.broadcast_id,
+                BroadcastDelivery.person_id,
+                BroadcastDelivery.identity_id,
+                BroadcastDelivery.chat_id,
+                BroadcastDelivery.attempts,
+            )
+            .join(Broadcast, Broadcast.id == BroadcastDelivery.broadcast_id)
+            .where(
+                BroadcastDelivery.channel == channel,
+                BroadcastDelivery.status.in_(OPEN_DELIVERY_STATUSES),
+                BroadcastDelivery.next_attempt_at <= now,
+                Broadcast.status == BroadcastStatus.RUNNING,
+            )
+            .order_by(*order)
+            .limit(limit)
+        )
+        if skip_locked:
+            query = query.with_for_update(skip_locked=True, of=BroadcastDelivery)
+        return query
 
     async def _unsubscribed_or_unreachable(self, rows: Sequence[ClaimedDelivery]) -> set[int]:
         """Delivery ids whose owner stopped the broadcast's topics or blocked the bot."""
@@ -456,15 +488,27 @@ class Broadcasts:
     async def record(
         self, outcomes: Sequence[DeliveryOutcome], *, now: datetime, content_error_limit: int
     ) -> list[int]:
-        """Write the outcomes; returns the broadcasts paused by a run of content errors."""
+        """Write the outcomes; returns the broadcasts paused by a run of content errors.
+
+        Sent rows, nearly all of them, go in one statement whatever their number (only the
+        message id differs between them: a ``CASE`` picks it); the rest, rare and each
+        different, row by row.
+        """
         if not outcomes:
             return []
+        sent: list[DeliveryOutcome] = []
         rows: list[dict[str, Any]] = []
         unreachable: set[int] = set()
         sent_by_broadcast: dict[int, int] = {}
         bad_by_broadcast: dict[int, int] = {}
         for outcome in outcomes:
             delivery = outcome.delivery
+            if outcome.status is DeliveryStatus.SENT and outcome.attempted and not outcome.error:
+                sent.append(outcome)
+                sent_by_broadcast[delivery.broadcast_id] = (
+                    sent_by_broadcast.get(delivery.broadcast_id, 0) + 1
+                )
+                continue
             values: dict[str, Any] = {
                 "id": delivery.id,
                 "status": outcome.status.value,
@@ -486,7 +530,10 @@ class Broadcasts:
                     bad_by_broadcast.get(delivery.broadcast_id, 0) + 1
                 )
             rows.append(values)
-        await self.session.execute(update(BroadcastDelivery), rows)
+        if sent:
+            await self._record_sent(sent, now=now)
+        if rows:
+            await self.session.execute(update(BroadcastDelivery), rows)
         if unreachable:
             await self.session.execute(
                 update(ChannelIdentity)
@@ -496,6 +543,26 @@ class Broadcasts:
         return await self._count_content_errors(
             sent_by_broadcast, bad_by_broadcast, now=now, limit=content_error_limit
         )
+
+    async def _record_sent(self, outcomes: Sequence[DeliveryOutcome], *, now: datetime) -> None:
+        """Sent rows in one statement a chunk: ``UPDATE … SET message_id = CASE id WHEN …``.
+
+        Written in SQL text: built by SQLAlchemy, each ``WHEN`` cost about 40 µs to
+        construct, and row by row (``executemany``) binding three timestamps a row cost
+        more than the database's own work. The shared values are bound once; the attempts
+        are counted from the claimed value, as for any other outcome. A chunk is padded to
+        a power of two (repeating its last row) so the database sees few distinct
+        statements and reuses their prepared plans.
+        """
+        connection = await self.session.connection()
+        dialect = connection.dialect
+        table = BroadcastDelivery.__table__
+        moment = _bind_value(table.c.updated_at.type, now, dialect)
+        for start in range(0, len(outcomes), SENT_ROWS_PER_STATEMENT):
+            chunk = list(outcomes[start : start + SENT_ROWS_PER_STATEMENT])
+            chunk.extend(chunk[-1:] * (_padded(len(chunk)) - len(chunk)))
+            statement, parameters = _sent_statement(chunk, moment, dialect.paramstyle)
+            await connection.exec_driver_sql(statement, tuple(parameters))
 
     async def _count_content_errors(
         self, sent: dict[int, int], bad: dict[int, int], *, now: datetime, limit: int
@@ -620,3 +687,49 @@ class Broadcasts:
                 )
                 .values(status=DeliveryStatus.PENDING, next_attempt_at=now, updated_at=now)
             )
+
+
+def _padded(count: int) -> int:
+    """The next power of two from ``count``."""
+    return 1 << max(count - 1, 0).bit_length()
+
+
+def _bind_value(type_: Any, value: Any, dialect: Dialect) -> Any:
+    """``value`` as SQLAlchemy would bind it for a column of ``type_`` (UTC, SQLite text)."""
+    processor = type_.dialect_impl(dialect).bind_processor(dialect)
+    return processor(value) if processor is not None else value
+
+
+def _sent_statement(
+    chunk: Sequence[DeliveryOutcome], moment: Any, paramstyle: str
+) -> tuple[str, list[Any]]:
+    """The SQL and positional parameters marking ``chunk`` sent at ``moment``.
+
+    Parameters are bound in the order they appear in the text (``?`` is positional).
+    """
+    placeholder = PLACEHOLDERS[paramstyle]
+    parameters: list[Any] = []
+
+    def bind(value: Any) -> str:
+        parameters.append(value)
+        return placeholder(len(parameters))
+
+    status = bind(DeliveryStatus.SENT.value)
+    attempts = {outcome.delivery.attempts + 1 for outcome in chunk}
+    if len(attempts) == 1:
+        attempts_sql = bind(attempts.pop())
+    else:
+        whens = " ".join(
+            f"WHEN {bind(o.delivery.id)} THEN {bind(o.delivery.attempts + 1)}" for o in chunk
+        )
+        attempts_sql = f"CASE id {whens} ELSE attempts END"
+    message_ids = " ".join(f"WHEN {bind(o.delivery.id)} THEN {bind(o.message_id)}" for o in chunk)
+    sent_at, updated_at, due = bind(moment), bind(moment), bind(moment)
+    ids = ", ".join(bind(o.delivery.id) for o in chunk)
+    statement = (
+        f"UPDATE {BroadcastDelivery.__tablename__} SET status = {status},"
+        f" attempts = {attempts_sql}, message_id = CASE id {message_ids} ELSE message_id END,"
+        f" sent_at = {sent_at}, updated_at = {updated_at}, next_attempt_at = {due}"
+        f" WHERE id IN ({ids})"
+    )
+    return statement, parameters

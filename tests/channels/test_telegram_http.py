@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import socket
 from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
@@ -12,9 +13,18 @@ from typing import Any
 import pytest
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
+from telegram.request import BaseRequest
 
-from bot.channels.telegram_http import AiohttpRequest
+from bot.channels.telegram_http import AiohttpRequest, api_error, api_result
 from tests.fakes.telegram_api import DEFAULT_BOT_USERNAME, HOST, FakeTelegramAPI
 
 LAN = 7000001
@@ -218,6 +228,121 @@ async def test_refused_connection_is_a_network_error(make_bot: BotFactory) -> No
     assert not isinstance(info.value, TimedOut)
     assert "aiohttp.ClientConnectorError" in str(info.value)
     assert bot.token not in str(info.value)  # the URL, and so the token, is never quoted
+
+
+# -- prepared JSON (the broadcast transport's path) ---------------------------------------
+
+
+class CannedRequest(BaseRequest):
+    """PTB's own request logic over one canned answer: the reference for ``api_error``."""
+
+    def __init__(self, status: int, body: bytes) -> None:
+        self._answer = (status, body)
+
+    @property
+    def read_timeout(self) -> float | None:
+        return None
+
+    async def initialize(self) -> None:
+        return None
+
+    async def shutdown(self) -> None:
+        return None
+
+    async def do_request(self, *args: Any, **kwargs: Any) -> tuple[int, bytes]:
+        return self._answer
+
+
+def _error_answer(status: int, description: str, **parameters: Any) -> bytes:
+    body: dict[str, Any] = {"ok": False, "error_code": status, "description": description}
+    if parameters:
+        body["parameters"] = parameters
+    return json.dumps(body).encode()
+
+
+ERROR_ANSWERS = [
+    (403, _error_answer(403, "Forbidden: bot was blocked by the user")),
+    (400, _error_answer(400, "Bad Request: chat not found")),
+    (400, _error_answer(400, "Bad Request: can't parse entities")),
+    (429, _error_answer(429, "Too Many Requests: retry after 7", retry_after=7)),
+    (400, _error_answer(400, "Bad Request: group chat was upgraded", migrate_to_chat_id=-1007)),
+    (400, _error_answer(400, "Bad Request: odd", unknown=1)),
+    (401, _error_answer(401, "Unauthorized")),
+    (404, _error_answer(404, "Not Found")),
+    (409, _error_answer(409, "Conflict: terminated by other getUpdates request")),
+    (500, _error_answer(500, "Internal Server Error")),
+    (502, b"<html>Bad Gateway</html>"),
+    (503, _error_answer(503, "")),
+    (599, b"{}"),
+]
+
+
+@pytest.mark.parametrize(("status", "body"), ERROR_ANSWERS)
+async def test_api_error_is_the_exception_ptb_raises(status: int, body: bytes) -> None:
+    with pytest.raises(TelegramError) as info:
+        await CannedRequest(status, body).post("http://fake/botTOKEN/sendMessage")
+    expected = info.value
+
+    ours = api_error(status, body)
+
+    assert type(ours) is type(expected)
+    assert ours.message == expected.message
+    if isinstance(expected, RetryAfter):
+        assert isinstance(ours, RetryAfter)
+        assert ours.retry_after == expected.retry_after
+    if isinstance(expected, ChatMigrated):
+        assert isinstance(ours, ChatMigrated)
+        assert ours.new_chat_id == expected.new_chat_id
+    with pytest.raises(type(expected)):
+        api_result(status, body)
+
+
+def test_api_result_of_a_success_is_its_result() -> None:
+    assert api_result(200, b'{"ok":true,"result":{"message_id":5}}') == {"message_id": 5}
+    with pytest.raises(TelegramError, match="Invalid server response"):
+        api_result(200, b"not json")
+
+
+async def test_post_json_sends_prepared_json(fake: FakeTelegramAPI) -> None:
+    request = AiohttpRequest()
+    await request.initialize()
+    try:
+        url = f"{fake.base_url}{fake.token}/sendMessage"
+        keyboard = {"inline_keyboard": [[{"text": "Có", "callback_data": "yes"}]]}
+        status, body = await request.post_json(
+            url,
+            {
+                "chat_id": LAN,
+                "text": "<b>Xin chào</b>",
+                "parse_mode": "HTML",
+                "reply_markup": keyboard,
+            },
+        )
+    finally:
+        await request.shutdown()
+
+    assert status == 200
+    assert api_result(status, body)["message_id"]
+    [sent] = fake.sent(LAN)
+    assert sent["text"] == "<b>Xin chào</b>"
+    assert sent["reply_markup"] == keyboard
+
+
+async def test_post_json_before_initialize_or_to_nowhere() -> None:
+    request = AiohttpRequest()
+    with pytest.raises(RuntimeError):
+        await request.post_json("http://127.0.0.1:9/botTOKEN/getMe", {})
+    with socket.socket() as probe:
+        probe.bind((HOST, 0))
+        port = probe.getsockname()[1]
+    await request.initialize()
+    try:
+        with pytest.raises(NetworkError) as info:
+            await request.post_json(f"http://{HOST}:{port}/botSECRET/getMe", {})
+    finally:
+        await request.shutdown()
+
+    assert "SECRET" not in str(info.value)
 
 
 # -- lifecycle -----------------------------------------------------------------------------
