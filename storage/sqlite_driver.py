@@ -13,6 +13,7 @@ aiosqlite's own.
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Sequence
@@ -27,6 +28,8 @@ from sqlalchemy.engine import URL
 BEGIN_IMMEDIATE = "BEGIN IMMEDIATE"
 #: Rows handed out per ``fetchmany`` when the caller gives no size (aiosqlite's default).
 DEFAULT_ARRAY_SIZE = 64
+#: How long a failed connection's worker thread is given to stop.
+THREAD_STOP_SECONDS = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,7 +162,15 @@ def connection_factory(url: URL) -> Callable[[], Awaitable[aiosqlite.Connection]
             partial(sqlite3.connect, *args, **kwargs), DEFAULT_ARRAY_SIZE
         )
         connection._thread.daemon = True  # as the dialect does: never blocks interpreter exit
-        return await connection
+        try:
+            return await connection
+        except BaseException:
+            # aiosqlite stops its worker thread after a failed connect, and that thread then
+            # reports to this event loop; wait for it here, or a command that exits at once
+            # (``serve`` with a wrong DATABASE_URL) closes the loop first and the thread prints
+            # a traceback ("Event loop is closed") on the way out.
+            await asyncio.to_thread(connection._thread.join, THREAD_STOP_SECONDS)
+            raise
 
     return connect
 

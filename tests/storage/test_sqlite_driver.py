@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
 from collections.abc import AsyncIterator, Callable
 from functools import partial
 from pathlib import Path
@@ -116,3 +117,16 @@ async def test_the_database_handle_uses_it(tmp_path: Path) -> None:
             assert await connection.scalar(text("PRAGMA journal_mode")) == "wal"
     finally:
         await database.dispose()
+
+
+async def test_a_failed_connect_leaves_no_worker_thread_behind(tmp_path: Path) -> None:
+    """The thread would otherwise report to an event loop that a failing command closed."""
+
+    def workers() -> set[threading.Thread]:
+        return {t for t in threading.enumerate() if "_connection_worker_thread" in t.name}
+
+    before = workers()
+    connect = connection_factory(make_url(f"sqlite+aiosqlite:///{tmp_path / 'gone' / 'x.db'}"))
+    with pytest.raises(sqlite3.OperationalError):
+        await connect()
+    assert workers() <= before
