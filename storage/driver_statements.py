@@ -20,7 +20,6 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import partial
 from typing import Any, Protocol
 
 from sqlalchemy import Executable
@@ -28,6 +27,8 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.pool import PoolProxiedConnection
+
+from storage.sqlite_driver import PrefetchingCursor
 
 #: Key of the session factory's ``info`` where the database puts its :class:`DriverStatements`.
 SESSION_INFO_KEY = "driver_statements"
@@ -213,11 +214,14 @@ class DriverStatements:
     ) -> Outcome:
         if compiled.writes and self._claim_write is not None:
             await self._claim_write(connection)
-        driver = raw.driver_connection
-        begin = driver.take_pending_begin()  # type: ignore[union-attr]
-        run = partial(_run_sqlite, driver._conn, compiled, arguments, many=many, begin=begin)  # type: ignore[union-attr]
+        # storage.sqlite_driver's cursor: BEGIN (if pending), the statement and its rows in
+        # one trip to aiosqlite's worker thread.
+        cursor: PrefetchingCursor = raw.driver_connection.cursor()  # type: ignore[union-attr]
         try:
-            outcome: Outcome = await driver._execute(run)  # type: ignore[union-attr]
+            if many:
+                await cursor.executemany(compiled.sql, arguments)
+            else:
+                await cursor.execute(compiled.sql, arguments)
         except sqlite3.Error as error:
             raise DBAPIError.instance(
                 compiled.sql,
@@ -227,30 +231,8 @@ class DriverStatements:
                 hide_parameters=True,
                 dialect=self._dialect,
             ) from error
-        return outcome
-
-
-def _run_sqlite(
-    connection: sqlite3.Connection,
-    compiled: CompiledStatement,
-    arguments: Any,
-    *,
-    many: bool,
-    begin: str | None,
-) -> Outcome:
-    """In aiosqlite's worker thread: the whole statement, in one trip."""
-    if begin is not None:
-        connection.execute(begin)
-    cursor = connection.cursor()
-    try:
-        if many:
-            cursor.executemany(compiled.sql, arguments)
-        else:
-            cursor.execute(compiled.sql, arguments)
-        rows = [compiled.row(row) for row in cursor.fetchall()] if cursor.description else []
+        rows = [compiled.row(row) for row in await cursor.fetchall()]
         return Outcome(rows, cursor.rowcount)
-    finally:
-        cursor.close()
 
 
 async def _connection_of(session: AsyncSession) -> tuple[AsyncConnection, PoolProxiedConnection]:
