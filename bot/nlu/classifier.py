@@ -162,17 +162,14 @@ class Classifier:
             columns = self._word_columns[word] = tuple(c for c in known if c is not None)
         return columns
 
-    def mentions_other_topic(self, text: str) -> bool:
-        """True when the text names a topic the Center does not deal with ("vay vốn")."""
-        return self.read(text, limit=1).other_topic
-
     def rank(self, text: str, *, limit: int = 3) -> list[Guess]:
         """The ``limit`` most likely groups, best first, each with its closest label."""
         return self.read(text, limit=limit).guesses
 
     def read(self, text: str, *, limit: int = 3) -> Reading:
-        """:meth:`rank` and :meth:`mentions_other_topic` from one analysis of the text (the
-        lexicon's reading is a third of the time of a message)."""
+        """:meth:`rank`, and whether the text names a topic the Center does not deal with
+        ("vay vốn"), from one analysis of the text (the lexicon's reading is a third of the
+        time of a message)."""
         surface, terms = analyse(text, self._lexicon)
         other_topic = any(word in self._lexicon.other_topics for word in terms.split())
         model = self.model
