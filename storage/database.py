@@ -29,10 +29,17 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.util import await_only  # await_ from 2.1 on; this name works on 2.0 too
 
 from storage.driver_statements import SESSION_INFO_KEY, DriverStatements
-from storage.sqlite_driver import BEGIN_IMMEDIATE, PrefetchingConnection, connection_factory
+from storage.sqlite_driver import (
+    BEGIN_IMMEDIATE,
+    CHECKPOINT_EVERY_COMMITS,
+    Checkpoints,
+    PrefetchingConnection,
+    connection_factory,
+)
 
 #: Another process holding SQLite's writer (a CLI tool) is waited for this long, no longer.
 SQLITE_BUSY_TIMEOUT_MS = 5_000
+MS_PER_SECOND = 1_000
 #: PostgreSQL: a step blocked on a row lock fails after this (the webhook answers 503 and
 #: Telegram retries) instead of holding the request; no statement runs longer than the other.
 POSTGRES_LOCK_TIMEOUT_MS = 5_000
@@ -62,7 +69,12 @@ class Database:
     """Owns the engine; hand out sessions with :meth:`session`."""
 
     def __init__(
-        self, url: str | URL, *, echo: bool = False, pool_size: int = POSTGRES_POOL_SIZE
+        self,
+        url: str | URL,
+        *,
+        echo: bool = False,
+        pool_size: int = POSTGRES_POOL_SIZE,
+        checkpoint_every: int = CHECKPOINT_EVERY_COMMITS,
     ) -> None:
         self.url = make_url(url)
         # hide_parameters: an error logged with its SQL must not print names or phones.
@@ -81,9 +93,17 @@ class Database:
                 pool_pre_ping=False,
                 connect_args={"server_settings": timeouts},
             )
+        #: SQLite's log checkpoints, off the event loop (see storage.sqlite_driver).
+        self.checkpoints = Checkpoints(self._sqlite_path(), every=checkpoint_every)
         if self.is_sqlite:
-            # One worker-thread hop per statement (see storage.sqlite_driver).
-            kwargs.update(async_creator=connection_factory(self.url))
+            # Statements on the event loop's thread (see storage.sqlite_driver).
+            kwargs.update(
+                async_creator=connection_factory(
+                    self.url,
+                    checkpoints=self.checkpoints,
+                    busy_seconds=SQLITE_BUSY_TIMEOUT_MS / MS_PER_SECOND,
+                )
+            )
         self.engine: AsyncEngine = create_async_engine(self.url, **kwargs)
         #: The engine's per-step statements, straight to the driver (storage.driver_statements).
         self.driver_statements = DriverStatements(
@@ -161,7 +181,14 @@ class Database:
         return True
 
     async def dispose(self) -> None:
+        await self.checkpoints.wait()
         await self.engine.dispose()
+
+    def _sqlite_path(self) -> str | None:
+        """The SQLite database file, if this is one (not in memory)."""
+        if not self.is_sqlite or not self.url.database or self.url.database == ":memory:":
+            return None
+        return self.url.database
 
     def _configure_sqlite(self) -> None:
         sync_engine = self.engine.sync_engine
@@ -172,7 +199,10 @@ class Database:
             dbapi_connection.isolation_level = None
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+            # No busy handler sleeping on the event loop's thread, no checkpoint inside a
+            # commit: the driver waits for locks and checkpoints in a thread instead.
+            cursor.execute("PRAGMA busy_timeout=0")
+            cursor.execute("PRAGMA wal_autocheckpoint=0")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA synchronous=NORMAL")
             # The working set (every owner's identity and conversation, the tails of the

@@ -1,19 +1,29 @@
-"""aiosqlite connections that cost one thread hop per statement instead of three or four.
+"""aiosqlite connections whose statements run on the event loop's own thread.
 
-aiosqlite runs SQLite in a worker thread and SQLAlchemy's adapter makes a round trip to it
-to create a cursor, to execute, to fetch the rows and to close the cursor. Each trip waits
-for the event loop to come round, and on SQLite every step holds the single write lock
-across all of them, so under load the trips, not SQLite, set the throughput. Here the
-cursor is created, executed, fully fetched and closed in the worker thread in one call;
-the result (rows, description, rowcount, lastrowid) is kept on the async cursor.
+aiosqlite runs SQLite in a worker thread: every statement is a queue put, a thread wake-up,
+a ``call_soon_threadsafe`` back and two hand-overs of the GIL. The bot's statements take
+tens of microseconds in SQLite itself, and the process's writers already queue on one
+asyncio lock (``storage.database``), so here they run inline instead: under load the hops,
+not SQLite, set the throughput (bench/README.md, issue 16). What could block the loop is
+kept off it:
 
-Only the cursor changes: transactions, the connection's thread and everything else are
-aiosqlite's own.
+- **Waiting for a lock.** SQLite's busy handler would sleep in the loop's thread while the
+  holder (another session of this process) needs the loop to finish. The connections have
+  no busy timeout; a ``SQLITE_BUSY`` is retried after an ``asyncio.sleep`` until the same
+  deadline the busy handler had.
+- **Checkpoints.** SQLite copies the write-ahead log into the database file (and syncs it)
+  inside the commit that crosses ``wal_autocheckpoint``. Automatic checkpoints are off;
+  :class:`Checkpoints` runs a passive one in a thread every so many commits.
+
+The cursor executes, fetches every row and closes in one call; its result (rows,
+description, rowcount, lastrowid) is kept on the async cursor. Opening and closing a
+connection still go through aiosqlite's worker thread.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import sqlite3
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Sequence
@@ -30,6 +40,15 @@ BEGIN_IMMEDIATE = "BEGIN IMMEDIATE"
 DEFAULT_ARRAY_SIZE = 64
 #: How long a failed connection's worker thread is given to stop.
 THREAD_STOP_SECONDS = 5.0
+#: A statement that finds the database locked (another process writing) is tried again
+#: after this pause, until the busy deadline.
+BUSY_RETRY_SECONDS = 0.005
+#: Commits between two passive checkpoints (SQLite's own default is 1,000 pages of log,
+#: a few hundred of the bot's steps).
+CHECKPOINT_EVERY_COMMITS = 200
+CHECKPOINT_PASSIVE = "PRAGMA wal_checkpoint(PASSIVE)"
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +89,7 @@ class PrefetchingCursor(aiosqlite.Cursor):
         return self
 
     async def _trip(self, sql: str, parameters: Any, *, many: bool) -> None:
-        """One trip to the connection's worker thread; keep what it brought back."""
+        """Run the statement (see :meth:`PrefetchingConnection._execute`); keep its result."""
         begin = self._conn.take_pending_begin()
         run = partial(_run, self._conn._conn, sql, parameters, many=many, begin=begin)
         outcome: _Outcome = await self._conn._execute(run)  # type: ignore[no-untyped-call]
@@ -118,8 +137,8 @@ class PrefetchingCursor(aiosqlite.Cursor):
 def _run(
     connection: sqlite3.Connection, sql: str, parameters: Any, *, many: bool, begin: str | None
 ) -> _Outcome:
-    """In the worker thread: the whole life of one sqlite3 cursor (after ``begin``, if any)."""
-    if begin is not None:
+    """The whole life of one sqlite3 cursor (after ``begin``, if any)."""
+    if begin is not None and not connection.in_transaction:  # not again on a busy retry
         connection.execute(begin)
     cursor = connection.cursor()
     try:
@@ -133,16 +152,95 @@ def _run(
         cursor.close()
 
 
+class Checkpoints:
+    """Passive WAL checkpoints in a thread, one at a time, every so many commits of one
+    database file (its connections share one of these)."""
+
+    def __init__(self, path: str | None, *, every: int = CHECKPOINT_EVERY_COMMITS) -> None:
+        self._path = path
+        self._every = every
+        self._commits = 0
+        self._running: asyncio.Future[None] | None = None
+        #: Checkpoints finished (tests and the health of a long run read it).
+        self.done = 0
+
+    def committed(self) -> None:
+        if self._path is None:
+            return
+        self._commits += 1
+        if self._commits < self._every or self._running is not None:
+            return
+        self._commits = 0
+        running = asyncio.get_running_loop().run_in_executor(None, self._checkpoint, self._path)
+        self._running = running
+        running.add_done_callback(self._finished)
+
+    def _finished(self, future: asyncio.Future[None]) -> None:
+        self._running = None
+        if future.cancelled():
+            return
+        if (error := future.exception()) is not None:
+            # Not fatal: the log grows until the next one succeeds.
+            logger.warning("sqlite checkpoint failed: %s: %s", type(error).__name__, error)
+            return
+        self.done += 1
+
+    @staticmethod
+    def _checkpoint(path: str) -> None:
+        # A connection of its own: the pooled ones belong to the event loop's thread.
+        connection = sqlite3.connect(path, timeout=0)
+        try:
+            connection.execute(CHECKPOINT_PASSIVE).fetchall()
+        finally:
+            connection.close()
+
+    async def wait(self) -> None:
+        """Let a running checkpoint finish (before the engine is disposed)."""
+        if self._running is not None:
+            await asyncio.wait([self._running])
+
+
 class PrefetchingConnection(aiosqlite.Connection):
-    """aiosqlite's connection, handing out :class:`PrefetchingCursor` without a thread hop."""
+    """aiosqlite's connection, running its statements on the calling (event loop) thread
+    and handing out :class:`PrefetchingCursor`."""
 
     _pending_begin: str | None = None
+    _checkpoints: Checkpoints | None = None
+    _busy_seconds: float = 0.0
 
     def cursor(self) -> PrefetchingCursor:  # type: ignore[override]
         return PrefetchingCursor(self)
 
+    async def _execute(self, fn: Any, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        """Run ``fn`` here, now; a locked database is waited for without blocking the loop.
+
+        Closing still goes to the worker thread, which then stops.
+        """
+        if not self._running or self._connection is None:
+            msg = "Connection closed"
+            raise ValueError(msg)
+        if fn == self._connection.close:
+            return await super()._execute(fn, *args, **kwargs)  # type: ignore[no-untyped-call]
+        deadline: float | None = None
+        while True:
+            try:
+                return fn(*args, **kwargs)
+            except sqlite3.OperationalError as error:
+                if not is_busy(error):
+                    raise
+                now = asyncio.get_running_loop().time()
+                deadline = now + self._busy_seconds if deadline is None else deadline
+                if now >= deadline:
+                    raise
+                await asyncio.sleep(BUSY_RETRY_SECONDS)
+
+    async def commit(self) -> None:
+        await super().commit()
+        if self._checkpoints is not None:
+            self._checkpoints.committed()
+
     def begin_immediate_before_next_statement(self) -> None:
-        """Open the write transaction in the same trip as the statement that needs it
+        """Open the write transaction with the statement that needs it
         (``storage.database`` calls this when a transaction first writes)."""
         self._pending_begin = BEGIN_IMMEDIATE
 
@@ -151,16 +249,30 @@ class PrefetchingConnection(aiosqlite.Connection):
         return begin
 
 
-def connection_factory(url: URL) -> Callable[[], Awaitable[aiosqlite.Connection]]:
+def is_busy(error: sqlite3.Error) -> bool:
+    """``SQLITE_BUSY`` or one of its extended codes: another connection holds the lock."""
+    code = getattr(error, "sqlite_errorcode", None)
+    return code is not None and code & 0xFF == sqlite3.SQLITE_BUSY
+
+
+def connection_factory(
+    url: URL, *, checkpoints: Checkpoints | None = None, busy_seconds: float = 0.0
+) -> Callable[[], Awaitable[aiosqlite.Connection]]:
     """An ``async_creator`` for SQLAlchemy's aiosqlite dialect, opening ``url`` the way the
-    dialect itself would (same file, same ``sqlite3.connect`` arguments)."""
+    dialect itself would (same file, same ``sqlite3.connect`` arguments), usable from the
+    event loop's thread. ``busy_seconds``: how long a locked database is waited for;
+    ``checkpoints``: who checkpoints the log (the connections must then run with
+    ``wal_autocheckpoint=0``)."""
     args: Sequence[Any]
     args, kwargs = SQLiteDialect_aiosqlite().create_connect_args(url)
+    kwargs = kwargs | {"check_same_thread": False, "timeout": 0}
 
     async def connect() -> aiosqlite.Connection:
         connection = PrefetchingConnection(
             partial(sqlite3.connect, *args, **kwargs), DEFAULT_ARRAY_SIZE
         )
+        connection._checkpoints = checkpoints
+        connection._busy_seconds = busy_seconds
         connection._thread.daemon = True  # as the dialect does: never blocks interpreter exit
         try:
             return await connection
@@ -175,4 +287,11 @@ def connection_factory(url: URL) -> Callable[[], Awaitable[aiosqlite.Connection]
     return connect
 
 
-__all__ = ["BEGIN_IMMEDIATE", "PrefetchingConnection", "PrefetchingCursor", "connection_factory"]
+__all__ = [
+    "BEGIN_IMMEDIATE",
+    "Checkpoints",
+    "PrefetchingConnection",
+    "PrefetchingCursor",
+    "connection_factory",
+    "is_busy",
+]

@@ -1,23 +1,22 @@
-"""The one-hop aiosqlite cursor behaves like aiosqlite's own under SQLAlchemy."""
+"""The inline aiosqlite connection behaves like aiosqlite's own under SQLAlchemy, on the
+event loop's thread, without blocking it on locks or checkpoints."""
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import threading
 from collections.abc import AsyncIterator, Callable
-from functools import partial
 from pathlib import Path
-from typing import Any
 
-import aiosqlite
 import pytest
 from sqlalchemy import Column, Integer, MetaData, String, Table, insert, select, text, update
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from storage import Database
-from storage.sqlite_driver import DEFAULT_ARRAY_SIZE, PrefetchingConnection, connection_factory
+from storage.sqlite_driver import PrefetchingConnection, connection_factory
 
 METADATA = MetaData()
 ITEMS = Table(
@@ -27,16 +26,16 @@ ITEMS = Table(
     Column("name", String(20), unique=True, nullable=False),
 )
 MANY_ROWS = 150  # more than one fetchmany batch
+TICKS_WHILE_WAITING = 50
+CHECKPOINT_EVERY = 3
+WAIT_SECONDS = 10.0
+POLL_SECONDS = 0.01
 
 
-class CountingConnection(PrefetchingConnection):
-    """Counts the trips to the worker thread."""
-
-    trips = 0
-
-    async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        type(self).trips += 1
-        return await super()._execute(fn, *args, **kwargs)  # type: ignore[no-untyped-call]
+async def wait_for(condition: Callable[[], bool]) -> None:
+    async with asyncio.timeout(WAIT_SECONDS):
+        while not condition():  # noqa: ASYNC110 - a plain counter, nothing to signal
+            await asyncio.sleep(POLL_SECONDS)
 
 
 @pytest.fixture
@@ -86,26 +85,88 @@ async def test_errors_are_sqlalchemy_errors_and_leave_the_connection_usable(
         assert await connection.scalar(text("SELECT count(*) FROM item")) == 1
 
 
-async def test_one_trip_to_the_worker_thread_per_statement(tmp_path: Path) -> None:
-    path = tmp_path / "trips.sqlite3"
+async def test_statements_run_on_the_event_loop_thread(engine: AsyncEngine) -> None:
+    """No hop to aiosqlite's worker thread: the statement runs where it is awaited."""
+    async with engine.connect() as connection:
+        raw = await connection.get_raw_connection()
+        sqlite: sqlite3.Connection = raw.driver_connection._connection  # type: ignore[union-attr]
+        sqlite.create_function("thread_id", 0, threading.get_ident)
+        assert await connection.scalar(text("SELECT thread_id()")) == threading.get_ident()
 
-    async def counting() -> aiosqlite.Connection:
-        connection = CountingConnection(partial(sqlite3.connect, str(path)), DEFAULT_ARRAY_SIZE)
-        connection._thread.daemon = True
-        return await connection
 
-    made = create_async_engine(f"sqlite+aiosqlite:///{path}", async_creator=counting)
+async def test_a_locked_database_is_waited_for_without_blocking_the_loop(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "locked.sqlite3"
+    url = make_url(f"sqlite+aiosqlite:///{path}")
+    made = create_async_engine(url, async_creator=connection_factory(url, busy_seconds=5.0))
+    other = sqlite3.connect(path, isolation_level=None)
     try:
         async with made.begin() as connection:
             await connection.run_sync(METADATA.create_all)
+        other.execute("BEGIN IMMEDIATE")  # another process's writer
+        other.execute("INSERT INTO item (name) VALUES ('theirs')")
+        ticks = 0
+
+        async def tick() -> None:
+            nonlocal ticks
+            while True:
+                ticks += 1
+                await asyncio.sleep(0)
+
+        async def write() -> None:
+            async with made.begin() as connection:
+                await connection.execute(insert(ITEMS).values(name="ours"))
+
+        ticker = asyncio.create_task(tick())
+        writing = asyncio.create_task(write())
+        await wait_for(lambda: ticks > TICKS_WHILE_WAITING)
+        assert not writing.done()
+        other.execute("COMMIT")
+        await writing
+        ticker.cancel()
         async with made.connect() as connection:
-            CountingConnection.trips = 0
-            await connection.execute(select(ITEMS.c.id).where(ITEMS.c.name == "x"))
-            await connection.execute(insert(ITEMS).values(name="y"))
-            # aiosqlite's own cursor needs 3 to 4 trips for each (cursor, execute, fetch, close).
-            assert CountingConnection.trips == 2
+            names = await connection.scalars(select(ITEMS.c.name).order_by(ITEMS.c.id))
+            assert list(names) == ["theirs", "ours"]
     finally:
+        other.close()
         await made.dispose()
+
+
+async def test_a_lock_held_past_the_deadline_is_an_error(tmp_path: Path) -> None:
+    path = tmp_path / "held.sqlite3"
+    url = make_url(f"sqlite+aiosqlite:///{path}")
+    made = create_async_engine(url, async_creator=connection_factory(url, busy_seconds=0.05))
+    other = sqlite3.connect(path, isolation_level=None)
+    try:
+        async with made.begin() as connection:
+            await connection.run_sync(METADATA.create_all)
+        other.execute("BEGIN IMMEDIATE")
+        with pytest.raises(OperationalError, match="locked"):
+            async with made.begin() as connection:
+                await connection.execute(insert(ITEMS).values(name="late"))
+    finally:
+        other.close()
+        await made.dispose()
+
+
+async def test_the_log_is_checkpointed_in_a_thread_every_so_many_commits(
+    tmp_path: Path,
+) -> None:
+    database = Database(
+        f"sqlite+aiosqlite:///{tmp_path / 'log.sqlite3'}", checkpoint_every=CHECKPOINT_EVERY
+    )
+    try:
+        async with database.engine.begin() as connection:
+            await connection.run_sync(METADATA.create_all)
+        for index in range(CHECKPOINT_EVERY * 2):
+            async with database.engine.begin() as connection:
+                await connection.execute(insert(ITEMS).values(name=f"n{index}"))
+        await wait_for(lambda: database.checkpoints.done >= 1)
+        async with database.engine.connect() as connection:
+            assert await connection.scalar(text("PRAGMA wal_autocheckpoint")) == 0
+    finally:
+        await database.dispose()
 
 
 async def test_the_database_handle_uses_it(tmp_path: Path) -> None:
