@@ -92,7 +92,7 @@ class PrefetchingCursor(aiosqlite.Cursor):
         """Run the statement (see :meth:`PrefetchingConnection._execute`); keep its result."""
         begin = self._conn.take_pending_begin()
         run = partial(_run, self._conn._conn, sql, parameters, many=many, begin=begin)
-        outcome: _Outcome = await self._conn._execute(run)  # type: ignore[no-untyped-call]
+        outcome: _Outcome = await self._conn._execute(run)
         self._rows = deque(outcome.rows)
         self._description = outcome.description
         self._rowcount = outcome.rowcount
@@ -211,7 +211,7 @@ class PrefetchingConnection(aiosqlite.Connection):
     def cursor(self) -> PrefetchingCursor:  # type: ignore[override]
         return PrefetchingCursor(self)
 
-    async def _execute(self, fn: Any, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+    async def _execute(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
         """Run ``fn`` here, now; a locked database is waited for without blocking the loop.
 
         Closing still goes to the worker thread, which then stops.
@@ -264,8 +264,8 @@ def connection_factory(
     ``checkpoints``: who checkpoints the log (the connections must then run with
     ``wal_autocheckpoint=0``)."""
     args: Sequence[Any]
-    args, kwargs = SQLiteDialect_aiosqlite().create_connect_args(url)
-    kwargs = kwargs | {"check_same_thread": False, "timeout": 0}
+    args, dialect_kwargs = SQLiteDialect_aiosqlite().create_connect_args(url)
+    kwargs = {**dialect_kwargs, "check_same_thread": False, "timeout": 0}
 
     async def connect() -> aiosqlite.Connection:
         connection = PrefetchingConnection(
