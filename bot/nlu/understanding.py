@@ -13,6 +13,7 @@ confidence. The threshold is a constructor argument so tests and the benchmark c
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -27,6 +28,12 @@ DEFAULT_THRESHOLD = 0.6
 NEAREST_COUNT = 2
 #: A topic scoring below this shares too little with the question to be worth offering.
 MIN_NEAREST_SCORE = 0.15
+#: Decisions remembered per interpreter, by exact text: owners send the same few questions
+#: and words ("hồ sơ gồm gì", "ok", "cảm ơn") over and over, and a decision depends on the
+#: text alone. Bounded, so a flood of distinct texts costs memory once, not without end.
+DECISIONS_REMEMBERED = 4_096
+#: Longer texts are not remembered: they are rarely sent twice word for word.
+REMEMBERED_TEXT_CHARS = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +109,7 @@ class Interpreter:
         confident: float = CONFIDENT,
         ratio: float = CONFIDENT_RATIO,
         floor: float = CONFIDENT_FLOOR,
+        remember: int = DECISIONS_REMEMBERED,
     ) -> None:
         if not 0 < floor <= confident <= 1:
             msg = f"thresholds must satisfy 0 < floor <= confident <= 1: {floor}, {confident}"
@@ -110,8 +118,23 @@ class Interpreter:
         self.confident = confident
         self.ratio = ratio
         self.floor = floor
+        self._remember = remember
+        self._remembered: OrderedDict[str, Decision] = OrderedDict()
 
     def read(self, text: str) -> Decision:
+        """The decision for ``text``; the same text always gets the same decision."""
+        remembered = self._remembered.get(text)
+        if remembered is not None:
+            self._remembered.move_to_end(text)
+            return remembered
+        decision = self._decide(text)
+        if len(text) <= REMEMBERED_TEXT_CHARS:
+            self._remembered[text] = decision
+            if len(self._remembered) > self._remember:
+                self._remembered.popitem(last=False)
+        return decision
+
+    def _decide(self, text: str) -> Decision:
         reading = self.classifier.read(text, limit=OFFERED + 1)
         guesses = _yield_social(text, reading.guesses)
         top = guesses[0]

@@ -4,12 +4,13 @@ import io
 import subprocess
 import sys
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import pytest
 
 from bot.nlu import load_lexicon
-from bot.nlu.classifier import Example, train_cached
+from bot.nlu.classifier import Classifier, Example, Reading, train_cached
 from bot.nlu.entities import extract, find_amount
 from bot.nlu.masking import mask_personal_data
 from bot.nlu.model import ModelData
@@ -168,3 +169,35 @@ def test_thresholds_are_checked() -> None:
     classifier = load_question_index(CONTENT_DIR).interpreter.classifier
     with pytest.raises(ValueError, match="thresholds"):
         Interpreter(classifier, confident=0.1, floor=0.3)
+
+
+class CountingClassifier:
+    """The real classifier, counting the texts it reads."""
+
+    def __init__(self, inner: Classifier) -> None:
+        self.inner = inner
+        self.reads: list[str] = []
+
+    def read(self, text: str, *, limit: int = 3) -> Reading:
+        self.reads.append(text)
+        return self.inner.read(text, limit=limit)
+
+
+def test_a_text_read_before_gets_the_same_decision_without_reading_it_again() -> None:
+    from bot.nlu.understanding import REMEMBERED_TEXT_CHARS, Interpreter
+
+    counting = CountingClassifier(load_question_index(CONTENT_DIR).interpreter.classifier)
+    interpreter = Interpreter(cast(Classifier, counting), remember=2)
+    first = interpreter.read("hồ sơ gồm gì")
+    assert interpreter.read("hồ sơ gồm gì") == first
+    assert counting.reads == ["hồ sơ gồm gì"]
+    interpreter.read("hội chợ có mất phí ko")
+    interpreter.read("hồ sơ gồm gì")  # the most recent two are kept
+    interpreter.read("cảm ơn")  # pushes out the least recent: the fair question
+    interpreter.read("hội chợ có mất phí ko")
+    assert counting.reads.count("hội chợ có mất phí ko") == 2
+    assert counting.reads.count("hồ sơ gồm gì") == 1
+    long_text = "máy " * REMEMBERED_TEXT_CHARS
+    interpreter.read(long_text)
+    interpreter.read(long_text)
+    assert counting.reads.count(long_text) == 2
