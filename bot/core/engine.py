@@ -43,7 +43,7 @@ from bot.core.sanitize import MalformedInputError, clean_event
 from bot.core.unsent import RETRYABLE, first_unsent, queue_unsent
 from bot.nlu.normalize import fold
 from storage import Database
-from storage.repositories.conversations import Conversations, StateRow
+from storage.repositories.conversations import Conversations, LogLine, StateRow
 
 log = logging.getLogger(__name__)
 
@@ -263,7 +263,6 @@ class Engine:
                 )
             step.replies = number_choices(step.replies)
             await self._save(ctx, event=event, state=state, step=step, now=now)
-            await self._record_processed(session, event, now=now, replies=step.replies)
         if ctx.notices:
             self.outbox_ready.set()
         return step.replies
@@ -322,7 +321,8 @@ class Engine:
         step: Step,
         now: datetime,
     ) -> None:
-        """Write the step: new state, message log, outbox and the replies, in its transaction."""
+        """Write the step: new state, message log, outbox, the event id and its replies, in
+        its transaction (on PostgreSQL one statement: ``Conversations.save_step``)."""
         session = ctx.session
         repo = Conversations(session)
         conv = step.conversation
@@ -335,27 +335,10 @@ class Engine:
             state.last_choices = []
         if session.new or session.dirty or session.deleted:
             await session.flush()  # the flow's own ORM rows first (leads, consents…)
-        await repo.save_state(state, now=now)
-        identity_id = ctx.identity.identity_id
+        log: list[LogLine] = []
         if not ctx.unlogged:  # an erasure step leaves no trace of itself
-            inbound = {
-                "identity_id": identity_id,
-                "direction": "in",
-                "kind": event.kind.value,
-                "text": _describe_inbound(event, offered_before),
-                "created_at": now,
-            }
-            outbound = [
-                {
-                    "identity_id": identity_id,
-                    "direction": "out",
-                    "kind": "reply",
-                    "text": reply.text,
-                    "created_at": now,
-                }
-                for reply in step.replies
-            ]
-            await repo.log_messages([inbound, *outbound])
+            log.append(LogLine("in", event.kind.value, _describe_inbound(event, offered_before)))
+            log.extend(LogLine("out", "reply", reply.text) for reply in step.replies)
         for notice in ctx.notices:
             repo.enqueue(
                 channel=notice.channel,
@@ -364,6 +347,16 @@ class Engine:
                 topic=notice.topic,
                 now=now,
             )
+        fresh = await repo.save_step(
+            state,
+            now=now,
+            log=log,
+            channel=event.channel,
+            event_id=event.event_id,
+            replies=[message_to_dict(reply) for reply in step.replies] or None,
+        )
+        if not fresh:
+            raise _AlreadyProcessedError
 
 
 def number_choices(replies: list[OutboundMessage]) -> list[OutboundMessage]:

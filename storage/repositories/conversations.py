@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Executable, Table, bindparam, delete, select, update
+from sqlalchemy import Executable, Integer, Table, bindparam, column, delete, select, text, update
 from sqlalchemy import insert as insert_into
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -143,6 +143,61 @@ _INSERT_STATE_SQLITE = (
     .on_conflict_do_nothing(index_elements=["identity_id"])
     .returning(*_STATE_COLUMNS)
 )
+
+#: PostgreSQL: a step's whole write (new state, message log, processed event id) in one
+#: statement, one round trip instead of three. Each part depends on the state's version
+#: check, so a conflict writes nothing; a repeated event id records nothing (``recorded``
+#: 0) and the caller rolls the transaction back, as with the separate statements.
+_SAVE_STEP_PG = (
+    text(
+        """
+WITH saved AS (
+    UPDATE conversation_state
+    SET flow = :new_flow, step = :new_step, data = :new_data,
+        last_choices = :new_last_choices, version = :new_version,
+        updated_at = :new_updated_at
+    WHERE identity_id = :key_identity_id AND version = :key_version
+    RETURNING identity_id
+), logged AS (
+    INSERT INTO message_log (identity_id, direction, kind, text, created_at)
+    SELECT saved.identity_id, rows.direction, rows.kind, rows.text, :log_created_at
+    FROM saved, json_to_recordset(:log_rows) AS rows(direction varchar, kind varchar, text text)
+), recorded AS (
+    INSERT INTO processed_event (channel, event_id, processed_at, replies)
+    SELECT :channel, :event_id, :processed_at, :replies FROM saved
+    ON CONFLICT (channel, event_id) DO NOTHING
+    RETURNING 1
+)
+SELECT (SELECT count(*) FROM saved) AS saved, (SELECT count(*) FROM recorded) AS recorded
+"""
+    )
+    .bindparams(
+        bindparam("new_flow", type_=STATE.c.flow.type),
+        bindparam("new_step", type_=STATE.c.step.type),
+        bindparam("new_data", type_=STATE.c.data.type),
+        bindparam("new_last_choices", type_=STATE.c.last_choices.type),
+        bindparam("new_version", type_=STATE.c.version.type),
+        bindparam("new_updated_at", type_=STATE.c.updated_at.type),
+        bindparam("key_identity_id", type_=STATE.c.identity_id.type),
+        bindparam("key_version", type_=STATE.c.version.type),
+        bindparam("log_created_at", type_=MESSAGE_LOG.c.created_at.type),
+        bindparam("log_rows", type_=PROCESSED_EVENT.c.replies.type),
+        bindparam("channel", type_=PROCESSED_EVENT.c.channel.type),
+        bindparam("event_id", type_=PROCESSED_EVENT.c.event_id.type),
+        bindparam("processed_at", type_=PROCESSED_EVENT.c.processed_at.type),
+        bindparam("replies", type_=PROCESSED_EVENT.c.replies.type),
+    )
+    .columns(column("saved", Integer), column("recorded", Integer))
+)
+
+
+@dataclass(frozen=True, slots=True)
+class LogLine:
+    """One message-log row of a step (its identity and time are the step's)."""
+
+    direction: str
+    kind: str
+    text: str
 
 
 @dataclass(slots=True)
@@ -420,6 +475,65 @@ class Conversations:
         if result.rowcount == 0:
             msg = f"conversation of identity {state.identity_id} changed meanwhile"
             raise StaleDataError(msg)
+
+    async def save_step(
+        self,
+        state: StateRow,
+        *,
+        now: datetime,
+        log: Sequence[LogLine],
+        channel: str,
+        event_id: str,
+        replies: list[dict[str, Any]] | None,
+    ) -> bool:
+        """The end of a step: the new state (optimistic check: :class:`StaleDataError` if
+        another writer came first), its message-log lines and the processed event id.
+        False when the event id was already there (a redelivery: roll the step back)."""
+        if not _is_postgres(self.session):
+            await self.save_state(state, now=now)
+            await self.log_messages(
+                [
+                    {
+                        "identity_id": state.identity_id,
+                        "direction": line.direction,
+                        "kind": line.kind,
+                        "text": line.text,
+                        "created_at": now,
+                    }
+                    for line in log
+                ]
+            )
+            return await self.record_processed(
+                channel=channel, event_id=event_id, now=now, replies=replies
+            )
+        params = {
+            "key_identity_id": state.identity_id,
+            "key_version": state.version,
+            "new_flow": state.flow,
+            "new_step": state.step,
+            "new_data": state.data,
+            "new_last_choices": state.last_choices,
+            "new_version": state.version + 1,
+            "new_updated_at": now,
+            "log_created_at": now,
+            "log_rows": [
+                {
+                    "direction": line.direction,
+                    "kind": line.kind,
+                    "text": str(line.text)[:LOG_TEXT_LIMIT],
+                }
+                for line in log
+            ],
+            "channel": channel,
+            "event_id": event_id,
+            "processed_at": now,
+            "replies": replies,
+        }
+        ((saved, recorded),) = (await _run(self.session, _SAVE_STEP_PG, params)).rows
+        if saved == 0:
+            msg = f"conversation of identity {state.identity_id} changed meanwhile"
+            raise StaleDataError(msg)
+        return bool(recorded)
 
     async def log_messages(self, rows: list[dict[str, Any]]) -> None:
         """All of a step's message-log rows in one statement."""

@@ -11,11 +11,12 @@ from sqlalchemy import func, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
 
 from bot.core.messages import EventKind
 from storage import ConversationState, Database, MessageLog, ProcessedEvent
 from storage.driver_statements import driver_statements
-from storage.repositories.conversations import Conversations
+from storage.repositories.conversations import LOG_TEXT_LIMIT, Conversations, LogLine
 from tests.conftest import _admin_execute, drop_database, make_database
 from tests.harness import TEST_NOW, User, make_engine
 
@@ -59,6 +60,69 @@ async def test_state_and_log_written_by_the_driver_read_back_through_the_orm(
             channel="test", user_id="u1", chat_id="u1", now=now
         )
         assert (again.data, again.version) == (UNICODE_DATA, 1)
+
+
+async def test_a_step_saved_whole_reads_back_through_the_orm(database: Database) -> None:
+    """``save_step`` (one statement on PostgreSQL): state, log lines, event id and replies."""
+    now = TEST_NOW.astimezone(UTC)
+    long_text = "x" * (LOG_TEXT_LIMIT + 10)
+    async with database.transaction() as session:
+        repo = Conversations(session)
+        identity, state = await repo.load_step(channel="test", user_id="u1", chat_id="u1", now=now)
+        state.flow, state.step, state.data = "policy", "topics", UNICODE_DATA
+        lines = [LogLine("in", "text", "hỗ trợ máy móc"), LogLine("out", "reply", long_text)]
+        replies = [{"text": "Dạ", "choices": []}]
+        fresh = await repo.save_step(
+            state, now=now, log=lines, channel="test", event_id="e1", replies=replies
+        )
+        assert fresh
+    async with database.transaction() as session:
+        stored = await session.get(ConversationState, identity.id)
+        assert stored is not None
+        assert (stored.flow, stored.step, stored.data, stored.version) == (
+            "policy",
+            "topics",
+            UNICODE_DATA,
+            1,
+        )
+        logged = (await session.execute(select(MessageLog).order_by(MessageLog.id))).scalars()
+        assert [(m.identity_id, m.direction, m.kind, m.text, m.created_at) for m in logged] == [
+            (identity.id, "in", "text", "hỗ trợ máy móc", now),
+            (identity.id, "out", "reply", long_text[:LOG_TEXT_LIMIT], now),
+        ]
+        processed = await session.get(ProcessedEvent, ("test", "e1"))
+        assert processed is not None
+        assert (processed.replies, processed.processed_at) == (replies, now)
+
+
+async def test_a_step_saved_whole_writes_nothing_on_a_conflict_or_a_repeat(
+    database: Database,
+) -> None:
+    now = TEST_NOW.astimezone(UTC)
+    line = [LogLine("in", "text", "a")]
+    async with database.transaction() as session:
+        repo = Conversations(session)
+        _, state = await repo.load_step(channel="test", user_id="u1", chat_id="u1", now=now)
+        assert await repo.save_step(
+            state, now=now, log=line, channel="test", event_id="e1", replies=None
+        )
+    with pytest.raises(StaleDataError):
+        async with database.transaction() as session:
+            # state.version is still 0: another writer saved version 1 meanwhile
+            await Conversations(session).save_step(
+                state, now=now, log=line, channel="test", event_id="e2", replies=None
+            )
+    with pytest.raises(RuntimeError):
+        async with database.transaction() as session:
+            repo = Conversations(session)
+            _, state = await repo.load_step(channel="test", user_id="u1", chat_id="u1", now=now)
+            assert not await repo.save_step(
+                state, now=now, log=line, channel="test", event_id="e1", replies=None
+            )
+            raise RuntimeError  # a repeat: the engine rolls the step back
+    async with database.transaction() as session:
+        assert await session.scalar(select(func.count()).select_from(ProcessedEvent)) == 1
+        assert await session.scalar(select(func.count()).select_from(MessageLog)) == 1
 
 
 async def test_a_repeated_event_id_is_not_recorded_twice(database: Database) -> None:
