@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final, Protocol
 
+import orjson
 from aiohttp import web
 from aiohttp.web_protocol import RequestPayloadError
 from pydantic import field_validator
@@ -407,6 +408,15 @@ class ReplyBot(ExtBot[Any]):
 # -- update processing ---------------------------------------------------------------------
 
 
+def parse_update_body(body: bytes) -> Any:
+    """A webhook POST's JSON: orjson, or the standard library for what it refuses but
+    ``json`` reads (a lone surrogate escaped in a text), so no update is dropped for it."""
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return json.loads(body)
+
+
 def _order_key(update: object) -> str | None:
     """Updates with the same key are handled one after another, in arrival order."""
     if isinstance(update, Update):
@@ -637,7 +647,7 @@ class TelegramChannel:
         if self._app is None or self._stopping:
             return web.Response(status=503)  # Telegram retries; the next instance takes it
         try:
-            data = json.loads(await request.read())
+            data = parse_update_body(await request.read())
             if not isinstance(data, dict):
                 raise TypeError(type(data).__name__)
             event = event_from_json(data)

@@ -608,6 +608,24 @@ async def test_webhook_refuses_bad_requests(  # malformed: 200 and dropped, neve
     assert recorder.events == []
 
 
+async def test_webhook_text_with_a_lone_surrogate_is_still_dispatched(
+    webhook: tuple[TelegramChannel, str], recorder: Recorder
+) -> None:
+    """orjson refuses an escaped lone surrogate that Python's json reads: not dropped."""
+    _, public_url = webhook
+    message = {"message_id": 1, "date": 1, "chat": {"id": LAN, "type": "private"}}
+    message |= {"from": {"id": LAN, "is_bot": False, "first_name": "Lan"}}
+    body = json.dumps({"update_id": 9, "message": message | {"text": "TEXT"}})
+    body = body.replace("TEXT", "b\\ud800nh p\\u00eda")
+    headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
+    async with (
+        ClientSession() as http,
+        http.post(public_url + WEBHOOK_PATH, data=body, headers=headers) as response,
+    ):
+        assert response.status == 200
+    assert [e.text for e in recorder.events] == ["b\ud800nh pía"]
+
+
 async def test_webhook_without_secret_is_refused(texts: Texts, recorder: Recorder) -> None:
     channel = TelegramChannel("1:x", dispatch=recorder, texts=texts)
     with pytest.raises(ValueError, match="secret"):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -10,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select, text
 
-from storage import Database, Person
+from storage import ChannelIdentity, ConversationState, Database, Person
 from storage.database import SQLITE_CACHE_KIB, SQLITE_MMAP_BYTES
 
 NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
@@ -126,3 +127,39 @@ async def test_connections_get_a_page_cache_for_thousands_of_owners(sqlite: Data
         mapped = await connection.scalar(text("PRAGMA mmap_size"))
     assert cache == -SQLITE_CACHE_KIB  # negative: KiB, not pages
     assert mapped == SQLITE_MMAP_BYTES
+
+
+async def test_json_columns_take_what_orjson_refuses_and_read_older_rows(
+    database: Database,
+) -> None:
+    """orjson writes and reads JSON columns; integers past 64 bits and ``NaN`` (written by
+    the standard library before) still round-trip."""
+    big = {"so": 2**70, "ten": "Cơ sở bánh pía", "7": [1.5, None]}
+    async with database.transaction() as session:
+        person = Person(created_at=NOW)
+        session.add(person)
+        await session.flush()
+        identity = ChannelIdentity(
+            person_id=person.id,
+            channel="test",
+            user_id="u1",
+            chat_id="u1",
+            created_at=NOW,
+            last_seen_at=NOW,
+        )
+        session.add(identity)
+        await session.flush()
+        session.add(ConversationState(identity_id=identity.id, data=big, updated_at=NOW))
+    async with database.transaction() as session:
+        stored = await session.get(ConversationState, identity.id)
+        assert stored is not None
+        assert stored.data == big
+        if database.is_sqlite:  # PostgreSQL's json type never took NaN
+            await session.execute(
+                text("UPDATE conversation_state SET data = :d"), {"d": '{"x": NaN}'}
+            )
+    async with database.transaction() as session:
+        data = await session.scalar(select(ConversationState.data))
+        assert data is not None
+        if database.is_sqlite:
+            assert math.isnan(data["x"])
