@@ -3,7 +3,7 @@
 # Staff tables, and the ORM events that keep the lead's derived columns in step: loaded
 # with the package, so no code path writes a lead without them.
 from storage.database import Database
-from storage.migrate import pending_revisions, upgrade
+from storage.migrate import MigrationError, ensure_current, pending_revisions, upgrade
 from storage.models import (
     Base,
     ChannelIdentity,
@@ -21,9 +21,11 @@ __all__ = [
     "ConversationState",
     "Database",
     "MessageLog",
+    "MigrationError",
     "OutboxMessage",
     "Person",
     "ProcessedEvent",
+    "ensure_current",
     "pending_revisions",
     "upgrade",
 ]

@@ -78,12 +78,12 @@ def serve_workers(
     settings: Settings, workers: int, *, command: Sequence[str] | None = None
 ) -> int:
     """Migrate once, run ``workers`` processes until a signal, return the exit code."""
-    from storage import Database, upgrade
+    from storage import Database, ensure_current
 
     async def migrate() -> None:
         database = Database(settings.database_url)
         try:
-            await upgrade(database)
+            await ensure_current(database)
         finally:
             await database.dispose()
 

@@ -29,7 +29,7 @@ from bot.core.engine import Engine
 from bot.staff.digest import DigestWorker
 from handlers import build_router, warm_up
 from handlers.handoff import close_idle_handoffs
-from storage import Database, upgrade
+from storage import Database, ensure_current
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +76,7 @@ class BotRuntime:
         content = await asyncio.to_thread(Content, settings.content_dir)
         await asyncio.to_thread(warm_up, content)
         self.database = Database(settings.database_url, pool_size=settings.database_pool_size)
-        await upgrade(self.database)
+        await ensure_current(self.database)  # Alembic stays out of this process
         router = build_router()
         engine = Engine(
             database=self.database,
