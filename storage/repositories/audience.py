@@ -98,9 +98,14 @@ class Audience:
 
 
 def _verdict_like(verdict: str) -> ColumnElement[bool]:
-    # The JSON text as SQLAlchemy wrote it (json.dumps: ``"outcome": "eligible"``), the same
-    # on SQLite and PostgreSQL's json type; portable where JSON path operators are not.
-    return cast(Lead.eligibility, String).like(f'%"outcome": "{verdict}"%')
+    # The JSON text as written, the same on SQLite and PostgreSQL's json type; portable
+    # where JSON path operators are not. orjson writes ``"outcome":"eligible"``; rows from
+    # before it (json.dumps) have a space after the colon.
+    text = cast(Lead.eligibility, String)
+    return or_(
+        text.like(f'%"outcome":"{verdict}"%'),
+        text.like(f'%"outcome": "{verdict}"%'),
+    )
 
 
 def _lead_conditions(audience: Audience) -> list[ColumnElement[bool]]:
