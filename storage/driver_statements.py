@@ -238,6 +238,16 @@ class DriverStatements:
 async def _connection_of(session: AsyncSession) -> tuple[AsyncConnection, PoolProxiedConnection]:
     """The session's connection and its pooled driver connection, looked up once per
     transaction (each lookup is two greenlet switches; a step runs several statements)."""
+    bind = session.bind
+    if isinstance(bind, AsyncConnection):
+        # Database.step_transaction: the session is bound to the step's connection, and
+        # asking it for the connection would start its ORM transaction for nothing.
+        found = session.info.get(_CONNECTION_KEY)
+        if found is not None and found[1] is bind:
+            return bind, found[2]
+        raw_of_bind = await bind.get_raw_connection()
+        session.info[_CONNECTION_KEY] = (None, bind, raw_of_bind)
+        return bind, raw_of_bind
     transaction = session.sync_session.get_transaction()
     cached = session.info.get(_CONNECTION_KEY)
     if cached is not None and transaction is not None and cached[0] is transaction:

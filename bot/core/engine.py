@@ -223,7 +223,7 @@ class Engine:
         if not event.private and not staff_chat:
             log.info("ignored an event from a group chat", extra={"channel": event.channel})
             return []  # owner flows run in private chats only
-        async with self.database.transaction() as session:
+        async with self.database.step_transaction() as session:
             repo = Conversations(session)
             identity, state = await repo.load_step(
                 channel=event.channel,

@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select, text
 
-from storage import ChannelIdentity, ConversationState, Database, Person
+from storage import ChannelIdentity, ConversationState, Database, Person, ProcessedEvent
 from storage.database import SQLITE_CACHE_KIB, SQLITE_MMAP_BYTES
+from storage.repositories.conversations import Conversations, LogLine
 
 NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 #: A wrongly blocked read or write would wait for ever; a busy CI machine still answers in this.
@@ -163,3 +164,39 @@ async def test_json_columns_take_what_orjson_refuses_and_read_older_rows(
         assert data is not None
         if database.is_sqlite:
             assert math.isnan(data["x"])
+
+
+async def test_a_step_without_orm_work_never_starts_the_sessions_transaction(
+    database: Database,
+) -> None:
+    """The engine's statements go to the step's connection; the ORM stays idle."""
+    async with database.step_transaction() as session:
+        repo = Conversations(session)
+        _, state = await repo.load_step(channel="test", user_id="u1", chat_id="u1", now=NOW)
+        assert await repo.save_step(
+            state,
+            now=NOW,
+            log=[LogLine("in", "text", "a")],
+            channel="test",
+            event_id="e1",
+            replies=None,
+        )
+        assert not session.in_transaction()
+    async with database.transaction() as session:
+        assert await session.scalar(select(func.count()).select_from(ProcessedEvent)) == 1
+
+
+async def test_a_flows_orm_rows_commit_and_roll_back_with_the_step(database: Database) -> None:
+    async with database.step_transaction() as session:
+        await Conversations(session).load_step(channel="test", user_id="u1", chat_id="u1", now=NOW)
+        session.add(Person(created_at=NOW))  # flushed by the step, not by the flow
+    with pytest.raises(RuntimeError):
+        async with database.step_transaction() as session:
+            await Conversations(session).load_step(
+                channel="test", user_id="u2", chat_id="u2", now=NOW
+            )
+            session.add(Person(created_at=NOW))
+            await session.flush()
+            raise RuntimeError
+    # u1's person (first contact) and the flow's; nothing of u2's step
+    assert await count_people(database) == 2
