@@ -48,6 +48,8 @@ POSTGRES_LOCK_TIMEOUT_MS = 5_000
 POSTGRES_STATEMENT_TIMEOUT_MS = 30_000
 #: Page cache per connection, in KiB (SQLite's default is 2,000).
 SQLITE_CACHE_KIB = 65_536
+#: Size the write-ahead log file is cut back to when it starts over.
+SQLITE_WAL_LIMIT_BYTES = 16 * 1024 * 1024
 #: Reads through a memory map instead of a read() per page missing from the cache.
 SQLITE_MMAP_BYTES = 256 * 1024 * 1024
 #: Connections kept open per process: at least the updates in flight at once (the webhook
@@ -102,7 +104,10 @@ class Database:
                 connect_args={"server_settings": timeouts},
             )
         #: SQLite's log checkpoints, off the event loop (see storage.sqlite_driver).
-        self.checkpoints = Checkpoints(self._sqlite_path(), every=checkpoint_every)
+        self._write_lock = asyncio.Lock()
+        self.checkpoints = Checkpoints(
+            self._sqlite_path(), every=checkpoint_every, writers=self._write_lock
+        )
         if self.is_sqlite:
             # Statements on the event loop's thread (see storage.sqlite_driver).
             kwargs.update(
@@ -120,7 +125,6 @@ class Database:
         self.sessions = async_sessionmaker(
             self.engine, expire_on_commit=False, info={SESSION_INFO_KEY: self.driver_statements}
         )
-        self._write_lock = asyncio.Lock()
         #: (device, inode) of the SQLite file when first opened: a file deleted or replaced
         #: while running shows up in the health check instead of silently losing data.
         self.file_identity: tuple[int, int] | None = None
@@ -244,6 +248,8 @@ class Database:
             # commit: the driver waits for locks and checkpoints in a thread instead.
             cursor.execute("PRAGMA busy_timeout=0")
             cursor.execute("PRAGMA wal_autocheckpoint=0")
+            # The log file is cut back to this when it starts over after a checkpoint.
+            cursor.execute(f"PRAGMA journal_size_limit={SQLITE_WAL_LIMIT_BYTES}")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA synchronous=NORMAL")
             # The working set (every owner's identity and conversation, the tails of the

@@ -4,6 +4,7 @@ event loop's thread, without blocking it on locks or checkpoints."""
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
 import threading
 from collections.abc import AsyncIterator, Callable
@@ -28,6 +29,9 @@ ITEMS = Table(
 MANY_ROWS = 150  # more than one fetchmany batch
 TICKS_WHILE_WAITING = 50
 CHECKPOINT_EVERY = 3
+PAGE_BYTES = 4096
+STEADY_COMMITS = 240
+STEADY_IN_FLIGHT = 8
 WAIT_SECONDS = 10.0
 POLL_SECONDS = 0.01
 
@@ -191,3 +195,32 @@ async def test_a_failed_connect_leaves_no_worker_thread_behind(tmp_path: Path) -
     with pytest.raises(sqlite3.OperationalError):
         await connect()
     assert workers() <= before
+
+
+async def test_the_log_starts_over_after_each_checkpoint_under_steady_writes(
+    tmp_path: Path,
+) -> None:
+    """Checkpoints hold the writers back, so the log is copied to its end and reused: its
+    file stays near one checkpoint's worth of pages instead of growing with every write."""
+    path = tmp_path / "steady.sqlite3"
+    database = Database(f"sqlite+aiosqlite:///{path}", checkpoint_every=CHECKPOINT_EVERY)
+    try:
+        async with database.transaction() as session:
+            await session.execute(text("CREATE TABLE page (id INTEGER PRIMARY KEY, body TEXT)"))
+
+        async def write(index: int) -> None:
+            async with database.transaction() as session:
+                await session.execute(
+                    text("INSERT INTO page (body) VALUES (:body)"), {"body": "x" * PAGE_BYTES}
+                )
+
+        for batch in range(STEADY_COMMITS // STEADY_IN_FLIGHT):
+            await asyncio.gather(
+                *(write(batch * STEADY_IN_FLIGHT + i) for i in range(STEADY_IN_FLIGHT))
+            )
+        await database.checkpoints.wait()
+        assert database.checkpoints.done >= STEADY_COMMITS // CHECKPOINT_EVERY // 4
+        wal = await asyncio.to_thread(os.path.getsize, f"{path}-wal")
+        assert wal < STEADY_COMMITS * PAGE_BYTES // 4  # without restarts: > every page
+    finally:
+        await database.dispose()
