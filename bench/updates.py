@@ -447,7 +447,17 @@ class OurBotService:
         }
         code = "import sys; from bot.app.cli import main; sys.exit(main(sys.argv[1:]))"
         self.workers_process = await asyncio.create_subprocess_exec(
-            sys.executable, "-c", code, "serve", "--workers", str(self.workers), env=env, cwd=ROOT
+            sys.executable,
+            "-c",
+            code,
+            "serve",
+            "--workers",
+            str(self.workers),
+            env=env,
+            cwd=ROOT,
+            # Its "open http://…" lines must not reach this process's stdout: the bench
+            # reads its answers there, one JSON line each.
+            stdout=asyncio.subprocess.DEVNULL,
         )
         url = f"http://127.0.0.1:{port}/healthz"
         async with asyncio.timeout(START_TIMEOUT_SECONDS), aiohttp.ClientSession() as client:
