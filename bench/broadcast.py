@@ -36,6 +36,7 @@ import aiohttp  # noqa: E402
 
 from bot.app.workers.broadcasts import BroadcastSender  # noqa: E402
 from bot.broadcasts import SendPolicy  # noqa: E402
+from bot.broadcasts.policy import FREE_CONCURRENCY, PAID_CONCURRENCY  # noqa: E402
 from bot.channels.telegram_broadcast import TelegramBroadcastTransport  # noqa: E402
 from bot.core.clock import SystemClock  # noqa: E402
 from storage import Database, upgrade  # noqa: E402
@@ -134,7 +135,7 @@ async def send_run(
         SendPolicy(),
         rate_per_second=950.0 if paid else 28.0,
         quiet_hours=None,
-        concurrency=256 if paid else 64,
+        concurrency=PAID_CONCURRENCY if paid else FREE_CONCURRENCY,
     )
     transport = TelegramBroadcastTransport(token, base_url=f"{fake_url}/bot", paid=paid)
     await transport.start()

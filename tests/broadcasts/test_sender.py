@@ -362,3 +362,23 @@ async def test_a_429_slows_the_pace_for_a_while(sqlite_database: Database) -> No
     assert slower > base
     clock.advance(timedelta(seconds=31))
     assert base < sender._interval() < slower  # coming back step by step
+
+
+async def test_the_429s_of_one_burst_slow_the_pace_once(sqlite_database: Database) -> None:
+    """Sends in flight when the first 429 came get theirs too: one pause, one slow-down."""
+    from storage.repositories import ClaimedDelivery
+
+    clock = FixedClock(datetime(2026, 5, 4, 3, 0, tzinfo=UTC))
+    policy = replace(TEST_POLICY, rate_per_second=950)
+    sender = BroadcastSender(
+        sqlite_database, RefusingTransport(), clock=clock, policy=policy, texts=texts()
+    )
+    flood = SendResult(SendStatus.RETRY_AFTER, retry_after=1)
+    sender._outcome(ClaimedDelivery(1, 1, 1, 1, "10000", 0), flood, clock.now())
+    once = sender._interval()
+    for index in range(2, 6):  # the rest of the burst, within the pause
+        sender._outcome(ClaimedDelivery(index, 1, index, index, "10000", 0), flood, clock.now())
+    assert sender._interval() == once
+    clock.advance(timedelta(seconds=2))  # a new stall after the pause: slower again
+    sender._outcome(ClaimedDelivery(9, 1, 9, 9, "10000", 0), flood, clock.now())
+    assert sender._interval() > once

@@ -341,8 +341,11 @@ class BroadcastSender:
         if status is SendStatus.RETRY_AFTER:
             self.stats.flood_errors += 1
             # Slow down a little for a while: a 429 at this pace means the platform (or the
-            # network's jitter) wants less; the pace comes back step by step.
-            self._slowdown = max(MIN_PACE_FACTOR, self._slowdown * SLOWDOWN_FACTOR)
+            # network's jitter) wants less; the pace comes back step by step. Once per pause:
+            # the sends in flight when the first 429 came get theirs too, and counting each
+            # took the pace to its floor after one stall (0.95 → 0.7 of the paid limit).
+            if self._flood_until is None or now >= self._flood_until:
+                self._slowdown = max(MIN_PACE_FACTOR, self._slowdown * SLOWDOWN_FACTOR)
             self._last_flood = now
             until = now + timedelta(seconds=max(result.retry_after, 1.0))
             if self._flood_until is None or until > self._flood_until:
