@@ -36,7 +36,12 @@ import aiohttp  # noqa: E402
 
 from bot.app.workers.broadcasts import BroadcastSender  # noqa: E402
 from bot.broadcasts import SendPolicy  # noqa: E402
-from bot.broadcasts.policy import FREE_CONCURRENCY, PAID_CONCURRENCY  # noqa: E402
+from bot.broadcasts.policy import (  # noqa: E402
+    FREE_CONCURRENCY,
+    FREE_SLOWDOWN,
+    PAID_CONCURRENCY,
+    PAID_SLOWDOWN,
+)
 from bot.channels.telegram_broadcast import TelegramBroadcastTransport  # noqa: E402
 from bot.core.clock import SystemClock  # noqa: E402
 from storage import Database, upgrade  # noqa: E402
@@ -136,6 +141,7 @@ async def send_run(
         rate_per_second=950.0 if paid else 28.0,
         quiet_hours=None,
         concurrency=PAID_CONCURRENCY if paid else FREE_CONCURRENCY,
+        slowdown=PAID_SLOWDOWN if paid else FREE_SLOWDOWN,
     )
     transport = TelegramBroadcastTransport(token, base_url=f"{fake_url}/bot", paid=paid)
     await transport.start()

@@ -382,3 +382,30 @@ async def test_the_429s_of_one_burst_slow_the_pace_once(sqlite_database: Databas
     clock.advance(timedelta(seconds=2))  # a new stall after the pause: slower again
     sender._outcome(ClaimedDelivery(9, 1, 9, 9, "10000", 0), flood, clock.now())
     assert sender._interval() > once
+
+
+def test_paid_mode_keeps_few_sends_in_flight_and_slows_gently() -> None:
+    """What piles up while Telegram stalls arrives at once: paid mode keeps it small, and
+    its 429s (bunched arrivals at 95 % of the limit) cost a small step of pace."""
+    from bot.broadcasts.policy import PAID_CONCURRENCY, PAID_SLOWDOWN, policy_for
+    from bot.core.config import load_settings
+
+    paid = policy_for(load_settings(broadcast_paid=True), "telegram")
+    free = policy_for(load_settings(broadcast_paid=False), "telegram")
+    assert (paid.concurrency, paid.slowdown) == (PAID_CONCURRENCY, PAID_SLOWDOWN)
+    assert paid.concurrency < free.concurrency
+    assert paid.slowdown > free.slowdown
+
+
+async def test_the_pace_after_a_429_follows_the_policy(sqlite_database: Database) -> None:
+    from storage.repositories import ClaimedDelivery
+
+    clock = FixedClock(datetime(2026, 5, 4, 3, 0, tzinfo=UTC))
+    policy = replace(TEST_POLICY, rate_per_second=950, slowdown=0.97)
+    sender = BroadcastSender(
+        sqlite_database, RefusingTransport(), clock=clock, policy=policy, texts=texts()
+    )
+    base = sender._interval()
+    flood = SendResult(SendStatus.RETRY_AFTER, retry_after=1)
+    sender._outcome(ClaimedDelivery(1, 1, 1, 1, "10000", 0), flood, clock.now())
+    assert sender._interval() == base / 0.97

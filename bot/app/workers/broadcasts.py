@@ -60,9 +60,8 @@ LATE_SECONDS = 0.03
 LEAD_SECONDS = 0.02
 #: The next batch is claimed this long before the current one's last slot.
 PREFETCH_SECONDS = 0.25
-#: After a 429 the pace drops to this share (not below the minimum), and comes back by a
-#: step after each calm period.
-SLOWDOWN_FACTOR = 0.9
+#: After a 429 the pace drops to the policy's ``slowdown`` share (not below the minimum),
+#: and comes back by a step after each calm period.
 MIN_PACE_FACTOR = 0.7
 RECOVERY_SECONDS = 30.0
 RECOVERY_STEP = 0.05
@@ -345,7 +344,7 @@ class BroadcastSender:
             # the sends in flight when the first 429 came get theirs too, and counting each
             # took the pace to its floor after one stall (0.95 → 0.7 of the paid limit).
             if self._flood_until is None or now >= self._flood_until:
-                self._slowdown = max(MIN_PACE_FACTOR, self._slowdown * SLOWDOWN_FACTOR)
+                self._slowdown = max(MIN_PACE_FACTOR, self._slowdown * self._policy.slowdown)
             self._last_flood = now
             until = now + timedelta(seconds=max(result.retry_after, 1.0))
             if self._flood_until is None or until > self._flood_until:
