@@ -124,7 +124,7 @@ async def ensure_current(database: Database) -> None:
         return
     url = database.url.render_as_string(hide_password=False)
     child = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "storage.migrate", env=os.environ | {MIGRATE_URL_ENV: url}
+        sys.executable, "-c", _CHILD_CODE, env=os.environ | {MIGRATE_URL_ENV: url}
     )
     if await child.wait() != 0:
         msg = "the database schema could not be upgraded (see the lines above)"
@@ -147,5 +147,13 @@ async def _upgrade_from_environment() -> int:
     return 0
 
 
-if __name__ == "__main__":
-    sys.exit(asyncio.run(_upgrade_from_environment()))
+def upgrade_from_environment() -> int:
+    """Entry point of the child process (its exit code)."""
+    return asyncio.run(_upgrade_from_environment())
+
+
+#: Not ``python -m storage.migrate``: the package imports this module first, and runpy then
+#: warns on the console that it runs a second copy.
+_CHILD_CODE = (
+    "import sys; from storage.migrate import upgrade_from_environment as run; sys.exit(run())"
+)
