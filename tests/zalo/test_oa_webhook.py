@@ -11,12 +11,13 @@ from sqlalchemy import func, select
 
 from bot.app.runtime import BotRuntime
 from bot.app.web import create_app
+from bot.channels.zalo.tokens import TokenPair
 from bot.core.config import load_settings
 from storage import ChannelIdentity, Database
 from storage.models.channels import InboxStatus, WebhookInbox
 from storage.models.leads import Handoff
 from tests.fakes.zalo_api import FakeZaloOA
-from tests.harness import fixed_clock, grant_zalo, make_engine, zalo_oa_values
+from tests.harness import fixed_clock, make_engine, zalo_oa_values
 from tests.zalo.conftest import OASetup, build_oa_channel
 
 USER = "2468458835296117922"
@@ -98,6 +99,14 @@ async def test_an_event_stored_before_a_crash_is_handled_after_restart(
     await upgrade(database)
     engine, _ = make_engine(database, settings=settings)
     channel = build_oa_channel(engine, zalo_oa)
+    # The OA was connected before the crash: the second life may answer the moment it starts
+    # (before a grant made after its start, the reply would wait in the outbox instead).
+    await channel.start()
+    pair = zalo_oa.grant()
+    await channel.tokens.save_grant(
+        TokenPair(pair["access_token"], pair["refresh_token"], int(pair["expires_in"]))
+    )
+    await channel.stop()  # its inbox worker no longer runs: the event below stays stored
     async with TestClient(TestServer(create_app(engine, channel.routes()))) as client:
         zalo_oa.webhook_url = str(client.make_url("/zalo/oa/webhook"))
         assert await zalo_oa.deliver(zalo_oa.text_event(USER, "/start")) == 200
@@ -108,7 +117,6 @@ async def test_an_event_stored_before_a_crash_is_handled_after_restart(
     runtime = BotRuntime(settings, clock=fixed_clock())
     await runtime.start()
     try:
-        await grant_zalo(runtime, zalo_oa)
         [reply, *_] = await zalo_oa.wait_for_sent(USER, 1)
         assert "Xin chào" in reply["text"]
     finally:
