@@ -285,7 +285,7 @@ class Database:
                 return
             await_only(self._write_lock.acquire())
             claim.held = True
-            # Sent with this statement, in the same trip to the connection's thread.
+            # Sent with this statement, in the same call.
             driver: PrefetchingConnection = connection.connection.driver_connection
             driver.begin_immediate_before_next_statement()
 

@@ -4,7 +4,7 @@ Why: a prebuilt SQLAlchemy Core statement still costs about 0.3 ms of CPU to exe
 (execution context, result set-up, a greenlet switch each way), against 0.1 ms for the same
 statement through the driver itself (``bench/README.md``, issue 16). A step runs four or
 five of them, so the engine's hot path compiles its statements once per dialect and sends
-them to the driver (asyncpg, or SQLite in aiosqlite's worker thread).
+them to the driver (asyncpg, or sqlite3 through ``storage.sqlite_driver``).
 
 Nothing else changes: the statements are the Core statements of the repositories; values go
 through the columns' own type processors both ways, so rows written here read back
@@ -215,7 +215,7 @@ class DriverStatements:
         if compiled.writes and self._claim_write is not None:
             await self._claim_write(connection)
         # storage.sqlite_driver's cursor: BEGIN (if pending), the statement and its rows in
-        # one trip to aiosqlite's worker thread.
+        # one call.
         cursor: PrefetchingCursor = raw.driver_connection.cursor()  # type: ignore[union-attr]
         try:
             if many:

@@ -61,14 +61,14 @@ class _Outcome:
 
 
 class PrefetchingCursor(aiosqlite.Cursor):
-    """An aiosqlite cursor whose statement runs, is fetched and closed in one thread call.
+    """An aiosqlite cursor whose statement runs, is fetched and closed in one call.
 
     Every row is read at once: the bot's statements return a handful of rows, and nothing
     here streams large results.
     """
 
     def __init__(self, connection: PrefetchingConnection) -> None:
-        # No sqlite3 cursor is held: one is made and closed inside each worker-thread call.
+        # No sqlite3 cursor is held: one is made and closed inside each call.
         self.iter_chunk_size = connection._iter_chunk_size
         self._conn: PrefetchingConnection = connection
         self._rows: deque[Any] = deque()
@@ -111,7 +111,7 @@ class PrefetchingCursor(aiosqlite.Cursor):
         return rows
 
     async def close(self) -> None:
-        """Nothing is held in the worker thread; drop any unread rows."""
+        """No sqlite3 cursor is held; drop any unread rows."""
         self._rows.clear()
 
     @property

@@ -219,6 +219,26 @@ class StateRow:
     version: int
 
 
+def _state_params(state: StateRow, *, now: datetime) -> dict[str, Any]:
+    """The parameters of ``_UPDATE_STATE`` (and of the same update in ``_SAVE_STEP_PG``):
+    the new values, and the version they replace."""
+    return {
+        "key_identity_id": state.identity_id,
+        "key_version": state.version,
+        "new_flow": state.flow,
+        "new_step": state.step,
+        "new_data": state.data,
+        "new_last_choices": state.last_choices,
+        "new_version": state.version + 1,
+        "new_updated_at": now,
+    }
+
+
+def _changed_meanwhile(state: StateRow) -> StaleDataError:
+    """The optimistic check failed: another writer saved this conversation first."""
+    return StaleDataError(f"conversation of identity {state.identity_id} changed meanwhile")
+
+
 def _state_row(identity_id: int, columns: Sequence[Any]) -> StateRow:
     """A :class:`StateRow` from the values of ``_STATE_COLUMNS``, in that order."""
     flow, step, data, last_choices, version = columns
@@ -461,20 +481,9 @@ class Conversations:
 
     async def save_state(self, state: StateRow, *, now: datetime) -> None:
         """Write the new state; a concurrent writer in between is a conflict (optimistic check)."""
-        params = {
-            "key_identity_id": state.identity_id,
-            "key_version": state.version,
-            "new_flow": state.flow,
-            "new_step": state.step,
-            "new_data": state.data,
-            "new_last_choices": state.last_choices,
-            "new_version": state.version + 1,
-            "new_updated_at": now,
-        }
-        result = await _run(self.session, _UPDATE_STATE, params)
+        result = await _run(self.session, _UPDATE_STATE, _state_params(state, now=now))
         if result.rowcount == 0:
-            msg = f"conversation of identity {state.identity_id} changed meanwhile"
-            raise StaleDataError(msg)
+            raise _changed_meanwhile(state)
 
     async def save_step(
         self,
@@ -507,14 +516,7 @@ class Conversations:
                 channel=channel, event_id=event_id, now=now, replies=replies
             )
         params = {
-            "key_identity_id": state.identity_id,
-            "key_version": state.version,
-            "new_flow": state.flow,
-            "new_step": state.step,
-            "new_data": state.data,
-            "new_last_choices": state.last_choices,
-            "new_version": state.version + 1,
-            "new_updated_at": now,
+            **_state_params(state, now=now),
             "log_created_at": now,
             "log_rows": [
                 {
@@ -531,8 +533,7 @@ class Conversations:
         }
         ((saved, recorded),) = (await _run(self.session, _SAVE_STEP_PG, params)).rows
         if saved == 0:
-            msg = f"conversation of identity {state.identity_id} changed meanwhile"
-            raise StaleDataError(msg)
+            raise _changed_meanwhile(state)
         return bool(recorded)
 
     async def log_messages(self, rows: list[dict[str, Any]]) -> None:
