@@ -8,6 +8,7 @@ import os
 import sqlite3
 import threading
 from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
@@ -98,16 +99,33 @@ async def test_statements_run_on_the_event_loop_thread(engine: AsyncEngine) -> N
         assert await connection.scalar(text("SELECT thread_id()")) == threading.get_ident()
 
 
-async def test_a_locked_database_is_waited_for_without_blocking_the_loop(
-    tmp_path: Path,
-) -> None:
-    path = tmp_path / "locked.sqlite3"
+@asynccontextmanager
+async def beside_another_writer(
+    path: Path, *, busy_seconds: float
+) -> AsyncIterator[tuple[AsyncEngine, sqlite3.Connection]]:
+    """An engine on ``path`` (its tables made) and a plain sqlite3 connection to the same
+    file, as another process would hold it."""
     url = make_url(f"sqlite+aiosqlite:///{path}")
-    made = create_async_engine(url, async_creator=connection_factory(url, busy_seconds=5.0))
+    made = create_async_engine(
+        url, async_creator=connection_factory(url, busy_seconds=busy_seconds)
+    )
     other = sqlite3.connect(path, isolation_level=None)
     try:
         async with made.begin() as connection:
             await connection.run_sync(METADATA.create_all)
+        yield made, other
+    finally:
+        other.close()
+        await made.dispose()
+
+
+async def test_a_locked_database_is_waited_for_without_blocking_the_loop(
+    tmp_path: Path,
+) -> None:
+    async with beside_another_writer(tmp_path / "locked.sqlite3", busy_seconds=5.0) as (
+        made,
+        other,
+    ):
         other.execute("BEGIN IMMEDIATE")  # another process's writer
         other.execute("INSERT INTO item (name) VALUES ('theirs')")
         ticks = 0
@@ -132,26 +150,17 @@ async def test_a_locked_database_is_waited_for_without_blocking_the_loop(
         async with made.connect() as connection:
             names = await connection.scalars(select(ITEMS.c.name).order_by(ITEMS.c.id))
             assert list(names) == ["theirs", "ours"]
-    finally:
-        other.close()
-        await made.dispose()
 
 
 async def test_a_lock_held_past_the_deadline_is_an_error(tmp_path: Path) -> None:
-    path = tmp_path / "held.sqlite3"
-    url = make_url(f"sqlite+aiosqlite:///{path}")
-    made = create_async_engine(url, async_creator=connection_factory(url, busy_seconds=0.05))
-    other = sqlite3.connect(path, isolation_level=None)
-    try:
-        async with made.begin() as connection:
-            await connection.run_sync(METADATA.create_all)
+    async with beside_another_writer(tmp_path / "held.sqlite3", busy_seconds=0.05) as (
+        made,
+        other,
+    ):
         other.execute("BEGIN IMMEDIATE")
         with pytest.raises(OperationalError, match="locked"):
             async with made.begin() as connection:
                 await connection.execute(insert(ITEMS).values(name="late"))
-    finally:
-        other.close()
-        await made.dispose()
 
 
 async def test_the_log_is_checkpointed_in_a_thread_every_so_many_commits(
