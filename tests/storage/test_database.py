@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select, text
 
-from storage import ChannelIdentity, ConversationState, Database, Person, ProcessedEvent
+from storage import ConversationState, Database, Person, ProcessedEvent
 from storage.database import SQLITE_CACHE_KIB, SQLITE_MMAP_BYTES
 from storage.repositories.conversations import Conversations, LogLine
 
@@ -136,21 +136,13 @@ async def test_json_columns_take_what_orjson_refuses_and_read_older_rows(
     """orjson writes and reads JSON columns; integers past 64 bits and ``NaN`` (written by
     the standard library before) still round-trip."""
     big = {"so": 2**70, "ten": "Cơ sở bánh pía", "7": [1.5, None]}
-    async with database.transaction() as session:
-        person = Person(created_at=NOW)
-        session.add(person)
-        await session.flush()
-        identity = ChannelIdentity(
-            person_id=person.id,
-            channel="test",
-            user_id="u1",
-            chat_id="u1",
-            created_at=NOW,
-            last_seen_at=NOW,
+    async with database.transaction() as session:  # first contact: person, identity, state
+        identity, _ = await Conversations(session).load_step(
+            channel="test", user_id="u1", chat_id="u1", now=NOW
         )
-        session.add(identity)
-        await session.flush()
-        session.add(ConversationState(identity_id=identity.id, data=big, updated_at=NOW))
+        state = await session.get(ConversationState, identity.id)
+        assert state is not None
+        state.data = big  # written by the ORM at the commit
     async with database.transaction() as session:
         stored = await session.get(ConversationState, identity.id)
         assert stored is not None
