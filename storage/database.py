@@ -162,15 +162,8 @@ class Database:
         the latest commit each; the engine's per-user lock and the state's version check
         keep a step's own rows consistent.
         """
-        claim = _WriteClaim() if self.is_sqlite else None
-        token = self._claim.set(claim)
-        try:
-            async with self.sessions() as session, session.begin():
-                yield session
-        finally:
-            self._claim.reset(token)
-            if claim is not None and claim.held:
-                self._write_lock.release()
+        async with self._write_claim(), self.sessions() as session, session.begin():
+            yield session
 
     @asynccontextmanager
     async def step_transaction(self) -> AsyncIterator[AsyncSession]:
@@ -182,24 +175,34 @@ class Database:
         (``storage.driver_statements``); a flow's ORM work joins the same transaction. Rows a
         flow added are flushed before the commit; a failure anywhere rolls all of it back.
         """
+        async with (
+            self._write_claim(),
+            self.engine.connect() as connection,
+            connection.begin(),
+        ):
+            session = AsyncSession(
+                bind=connection,
+                expire_on_commit=False,
+                info={SESSION_INFO_KEY: self.driver_statements},
+                # The session never commits the step: the connection's transaction does.
+                join_transaction_mode="rollback_only",
+            )
+            try:
+                yield session
+                if session.new or session.dirty or session.deleted:
+                    await session.flush()
+            finally:
+                if session.in_transaction():
+                    await session.close()
+
+    @asynccontextmanager
+    async def _write_claim(self) -> AsyncIterator[None]:
+        """The SQLite write claim of one transaction (taken at its first write by the
+        listeners and :meth:`_claim_write`), released when the transaction has ended."""
         claim = _WriteClaim() if self.is_sqlite else None
         token = self._claim.set(claim)
         try:
-            async with self.engine.connect() as connection, connection.begin():
-                session = AsyncSession(
-                    bind=connection,
-                    expire_on_commit=False,
-                    info={SESSION_INFO_KEY: self.driver_statements},
-                    # The session never commits the step: the connection's transaction does.
-                    join_transaction_mode="rollback_only",
-                )
-                try:
-                    yield session
-                    if session.new or session.dirty or session.deleted:
-                        await session.flush()
-                finally:
-                    if session.in_transaction():
-                        await session.close()
+            yield
         finally:
             self._claim.reset(token)
             if claim is not None and claim.held:
