@@ -12,7 +12,16 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.models.core import CHANNEL_LENGTH, EXTERNAL_ID_LENGTH, Base
@@ -54,6 +63,12 @@ class DeliveryStatus(StrEnum):
 
 
 OPEN_DELIVERY_STATUSES = (DeliveryStatus.PENDING, DeliveryStatus.SENDING)
+#: The open rows' condition as SQL text, with the statuses written out: the partial index
+#: of open rows carries it, and a query's condition must spell the same literals for the
+#: planner to prove the index applies (a bound parameter never matches).
+OPEN_DELIVERY_CONDITION = "status IN ({})".format(
+    ", ".join(f"'{status.value}'" for status in OPEN_DELIVERY_STATUSES)
+)
 
 
 class Broadcast(Base):
@@ -100,6 +115,17 @@ class BroadcastDelivery(Base):
     __table_args__ = (
         UniqueConstraint("broadcast_id", "person_id", name="uq_delivery_broadcast_person"),
         Index("ix_delivery_channel_status_due", "channel", "status", "next_attempt_at"),
+        # The sender's claim reads this in order and stops after a batch: without it
+        # PostgreSQL walked past every row already sent (or sorted every open row) on each
+        # claim, 0.1-0.6 s a claim at 100,000 rows.
+        Index(
+            "ix_delivery_open_due",
+            "channel",
+            "next_attempt_at",
+            "id",
+            postgresql_where=text(OPEN_DELIVERY_CONDITION),
+            sqlite_where=text(OPEN_DELIVERY_CONDITION),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, func, literal, select, true, update
+from sqlalchemy import Select, func, literal, literal_column, select, text, true, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Dialect
@@ -43,6 +43,10 @@ from storage.repositories.subscriptions import TOPIC_ALL
 UNSUBSCRIBE_WINDOW = timedelta(hours=24)
 #: Sent rows written by one statement at most: two parameters a row and the id again.
 SENT_ROWS_PER_STATEMENT = 512
+#: Open rows, the statuses as literals (see ``OPEN_DELIVERY_CONDITION``).
+_OPEN_ROWS = BroadcastDelivery.status.in_(
+    [literal_column(f"'{status.value}'") for status in OPEN_DELIVERY_STATUSES]
+)
 #: Placeholders by DB-API parameter style (the position counts from 1).
 PLACEHOLDERS: dict[str, Callable[[int], str]] = {
     "qmark": lambda _: "?",
@@ -240,6 +244,10 @@ class Broadcasts:
             .on_conflict_do_nothing(index_elements=["broadcast_id", "person_id"])
         )
         await self.session.execute(statement)
+        if dialect == "postgresql":
+            # The sender's first claims come before autovacuum has looked at the new rows;
+            # with the table's old statistics PostgreSQL sorted every open row per claim.
+            await self.session.execute(text("ANALYZE broadcast_delivery"))
         total = await self.session.scalar(
             select(func.count())
             .select_from(BroadcastDelivery)
@@ -390,21 +398,13 @@ class Broadcasts:
     def claim_query(
         self, channel: str, *, now: datetime, limit: int, skip_locked: bool
     ) -> Select[int, int, int, int, str, int]:
-        """Due rows of running broadcasts, in an order each database reads without sorting.
+        """Due rows of running broadcasts, oldest due first, read in the order of the partial
+        index of open rows (``ix_delivery_open_due``) and stopped after ``limit``.
 
-        PostgreSQL walks the primary key (``id``). SQLite reads the due-rows index, whose
-        order is (status, due time, id): ordered by ``id`` alone it sorted every open row
-        on each claim, 100 ms a claim at 100,000 open rows, growing with the broadcast.
+        The statuses are literals so that both databases see the index's own condition.
+        Ordered by the primary key, PostgreSQL walked past every row already sent on each
+        claim (0.1-0.6 s a claim late in a 100,000-row broadcast); SQLite sorted.
         """
-        order = (
-            (BroadcastDelivery.id,)
-            if self.session.get_bind().dialect.name != "sqlite"
-            else (
-                BroadcastDelivery.status,
-                BroadcastDelivery.next_attempt_at,
-                BroadcastDelivery.id,
-            )
-        )
         query = (
             select(
                 BroadcastDelivery.id,
@@ -417,11 +417,11 @@ class Broadcasts:
             .join(Broadcast, Broadcast.id == BroadcastDelivery.broadcast_id)
             .where(
                 BroadcastDelivery.channel == channel,
-                BroadcastDelivery.status.in_(OPEN_DELIVERY_STATUSES),
+                _OPEN_ROWS,
                 BroadcastDelivery.next_attempt_at <= now,
                 Broadcast.status == BroadcastStatus.RUNNING,
             )
-            .order_by(*order)
+            .order_by(BroadcastDelivery.next_attempt_at, BroadcastDelivery.id)
             .limit(limit)
         )
         if skip_locked:
@@ -429,37 +429,48 @@ class Broadcasts:
         return query
 
     async def _unsubscribed_or_unreachable(self, rows: Sequence[ClaimedDelivery]) -> set[int]:
-        """Delivery ids whose owner stopped the broadcast's topics or blocked the bot."""
-        ids = [row.id for row in rows]
-        audiences = {
-            broadcast_id: Audience.from_dict(audience)
+        """Delivery ids whose owner stopped the broadcast's topics or blocked the bot.
+
+        Two lookups by key (the identities, the people's subscriptions), matched here: a join
+        from the delivery table filtered by a list of ids made PostgreSQL test every row of
+        the broadcast against the list, 0.3-0.5 s a claim at 100,000 rows.
+        """
+        blocked = set(
+            (
+                await self.session.execute(
+                    select(ChannelIdentity.id).where(
+                        ChannelIdentity.id.in_({row.identity_id for row in rows}),
+                        ChannelIdentity.blocked_at.is_not(None),
+                    )
+                )
+            ).scalars()
+        )
+        topics_of: dict[int, set[str]] = {}
+        for person_id, topic in await self.session.execute(
+            select(Subscription.person_id, Subscription.topic).where(
+                Subscription.person_id.in_({row.person_id for row in rows}),
+                Subscription.active.is_(True),
+            )
+        ):
+            topics_of.setdefault(int(person_id), set()).add(str(topic))
+        wanted = {
+            broadcast_id: set(Audience.from_dict(audience).topics)
             for broadcast_id, audience in await self.session.execute(
                 select(Broadcast.id, Broadcast.audience).where(
                     Broadcast.id.in_({row.broadcast_id for row in rows})
                 )
             )
         }
-        subscribed: set[int] = set()
-        for broadcast_id, audience in audiences.items():
-            topics = [*audience.topics, TOPIC_ALL] if audience.topics else None
-            query = (
-                select(BroadcastDelivery.id)
-                .join(ChannelIdentity, ChannelIdentity.id == BroadcastDelivery.identity_id)
-                .where(
-                    BroadcastDelivery.id.in_(ids),
-                    BroadcastDelivery.broadcast_id == broadcast_id,
-                    ChannelIdentity.blocked_at.is_(None),
-                    select(Subscription.id)
-                    .where(
-                        Subscription.person_id == BroadcastDelivery.person_id,
-                        Subscription.active.is_(True),
-                        *([Subscription.topic.in_(topics)] if topics else []),
-                    )
-                    .exists(),
-                )
+        gone: set[int] = set()
+        for row in rows:
+            topics = topics_of.get(row.person_id, set())
+            audience_topics = wanted.get(row.broadcast_id, set())
+            subscribed = bool(topics) and (
+                not audience_topics or TOPIC_ALL in topics or bool(topics & audience_topics)
             )
-            subscribed.update((await self.session.execute(query)).scalars())
-        return set(ids) - subscribed
+            if row.identity_id in blocked or not subscribed:
+                gone.add(row.id)
+        return gone
 
     async def _in_handoff(self, rows: Sequence[ClaimedDelivery]) -> set[int]:
         query = select(Handoff.person_id).where(
