@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from bot.app import zalo_cli
+from bot.app.heap import freeze_startup_heap
 from bot.app.logs import setup_logging
 from bot.app.startup import describe_startup_failure, secrets_of
 from bot.core import loop
@@ -181,7 +182,7 @@ def _run(args: argparse.Namespace, settings: Settings, *, clock: Clock) -> int:
             return serve_workers(settings, args.workers)
         try:
             runtime = BotRuntime(settings, clock=clock)
-            loop.run(runtime.run_until_signal(on_ready=announce_address), kind=settings.event_loop)
+            loop.run(runtime.run_until_signal(on_ready=on_ready), kind=settings.event_loop)
         except (ConfigError, ContentError):
             raise
         except Exception as exc:  # one line naming the setting, never a traceback
@@ -215,6 +216,12 @@ def _run(args: argparse.Namespace, settings: Settings, *, clock: Clock) -> int:
 
         return run_broadcast(args, settings, clock=clock)
     return EXIT_USAGE  # pragma: no cover - argparse enforces the choices
+
+
+def on_ready(runtime: BotRuntime) -> None:
+    """Once ``serve`` is up: start-up's objects out of the collector's way, then the address."""
+    freeze_startup_heap()
+    announce_address(runtime)
 
 
 def announce_address(runtime: BotRuntime) -> None:
