@@ -34,6 +34,7 @@ if str(ROOT) not in sys.path:
 
 import aiohttp  # noqa: E402
 
+from bot.app.heap import freeze_startup_heap  # noqa: E402
 from bot.app.workers.broadcasts import BroadcastSender  # noqa: E402
 from bot.broadcasts import SendPolicy  # noqa: E402
 from bot.broadcasts.policy import (  # noqa: E402
@@ -52,15 +53,21 @@ POSTGRES_URL: Final = os.environ.get(
 )
 FREE_LIMIT: Final = 30.0
 PAID_LIMIT: Final = 1000.0
+#: The fake keeps every message it accepted (tests read them back): 100,000 of them made its
+#: full collections take up to 340 ms, and a stalled fake answers late, then counts the
+#: backlog in one instant (the sender lost its send slots and met 429s that Telegram would
+#: not give). What it keeps is frozen every second, out of its collector's way.
 FAKE_SERVER: Final = """
-import asyncio, sys
+import asyncio, gc, sys
 sys.path.insert(0, {root!r})
 from tests.fakes.telegram_api import FakeTelegramAPI, RateLimits
 
 async def main():
     async with FakeTelegramAPI(rate_limits=RateLimits(), record_calls=False) as fake:
         print(fake.url, flush=True)
-        await asyncio.Event().wait()
+        while True:
+            await asyncio.sleep(1.0)
+            gc.freeze()
 
 asyncio.run(main())
 """
@@ -146,6 +153,7 @@ async def send_run(
     transport = TelegramBroadcastTransport(token, base_url=f"{fake_url}/bot", paid=paid)
     await transport.start()
     sender = BroadcastSender(database, transport, clock=clock, policy=policy, texts=texts())
+    freeze_startup_heap()  # as ``serve`` does once it is up
     samples: list[tuple[float, int, float]] = []
     async with aiohttp.ClientSession() as session:
         before = await stats(session, fake_url)
