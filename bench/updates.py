@@ -408,6 +408,7 @@ class OurBotService:
         self.runtime: Any = None
 
     async def start(self) -> dict[str, Any]:
+        from bot.app.heap import freeze_startup_heap
         from bot.app.runtime import BotRuntime
         from bot.core.config import load_settings
 
@@ -429,6 +430,7 @@ class OurBotService:
         )
         self.runtime = BotRuntime(settings)
         await self.runtime.start()
+        freeze_startup_heap()  # as ``serve`` does once it is up (bot.app.cli.on_ready)
         return {"port": port}
 
     async def _start_workers(self, port: int) -> dict[str, Any]:
