@@ -58,11 +58,6 @@ SQLITE_MMAP_BYTES = 256 * 1024 * 1024
 #: they were a fifth of a step's CPU at 32 updates in flight (bench/README.md, issue 16).
 POSTGRES_POOL_SIZE = 32
 POSTGRES_POOL_OVERFLOW = 8
-#: SQLite connections per process, and never more. Their statements all run on the event
-#: loop's thread and the writers queue on one lock, so more connections only let more steps
-#: wait inside a transaction; each costs some 650 KB (its own parsed schema), and fifteen
-#: (SQLAlchemy's default 5 + 10) left RSS 10 MB up after a load (bench/README.md, issue 16).
-SQLITE_POOL_SIZE = 4
 
 
 @dataclass(slots=True)
@@ -116,13 +111,11 @@ class Database:
         if self.is_sqlite:
             # Statements on the event loop's thread (see storage.sqlite_driver).
             kwargs.update(
-                pool_size=SQLITE_POOL_SIZE,
-                max_overflow=0,
                 async_creator=connection_factory(
                     self.url,
                     checkpoints=self.checkpoints,
                     busy_seconds=SQLITE_BUSY_TIMEOUT_MS / MS_PER_SECOND,
-                ),
+                )
             )
         self.engine: AsyncEngine = create_async_engine(self.url, **kwargs)
         #: The engine's per-step statements, straight to the driver (storage.driver_statements).

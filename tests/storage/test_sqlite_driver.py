@@ -18,7 +18,6 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from storage import Database
-from storage.database import SQLITE_POOL_SIZE
 from storage.sqlite_driver import PrefetchingConnection, connection_factory
 
 METADATA = MetaData()
@@ -34,7 +33,6 @@ CHECKPOINT_EVERY = 3
 PAGE_BYTES = 4096
 STEADY_COMMITS = 240
 STEADY_IN_FLIGHT = 8
-CONCURRENT_STEPS = 32
 WAIT_SECONDS = 10.0
 POLL_SECONDS = 0.01
 
@@ -235,31 +233,3 @@ async def test_the_log_starts_over_after_each_checkpoint_under_steady_writes(
         assert wal < STEADY_COMMITS * PAGE_BYTES // 4  # without restarts: > every page
     finally:
         await database.dispose()
-
-
-async def test_many_transactions_at_once_share_a_few_connections(tmp_path: Path) -> None:
-    """32 steps at once (the webhook's load) all finish, on at most SQLITE_POOL_SIZE
-    connections: each more held its own parsed schema, 10 MB of RSS for SQLAlchemy's 15."""
-    database = Database(f"sqlite+aiosqlite:///{tmp_path / 'pool.sqlite3'}")
-    most_open = 0
-
-    async def step(index: int) -> None:
-        nonlocal most_open
-        async with database.transaction() as session:
-            await session.execute(text("SELECT 1"))
-            most_open = max(most_open, database.engine.pool.checkedout())  # type: ignore[attr-defined]
-            await asyncio.sleep(0)  # others start meanwhile, as awaiting steps do
-            await session.execute(
-                text("INSERT INTO page (body) VALUES (:body)"), {"body": str(index)}
-            )
-
-    try:
-        async with database.transaction() as session:
-            await session.execute(text("CREATE TABLE page (id INTEGER PRIMARY KEY, body TEXT)"))
-        await asyncio.gather(*(step(index) for index in range(CONCURRENT_STEPS)))
-        async with database.transaction() as session:
-            written = await session.scalar(text("SELECT count(*) FROM page"))
-    finally:
-        await database.dispose()
-    assert written == CONCURRENT_STEPS
-    assert most_open == SQLITE_POOL_SIZE
