@@ -14,13 +14,16 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    ColumnElement,
     ForeignKey,
     Index,
     Integer,
+    SQLColumnExpression,
     String,
     Text,
     UniqueConstraint,
-    text,
+    column,
+    literal_column,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -63,12 +66,13 @@ class DeliveryStatus(StrEnum):
 
 
 OPEN_DELIVERY_STATUSES = (DeliveryStatus.PENDING, DeliveryStatus.SENDING)
-#: The open rows' condition as SQL text, with the statuses written out: the partial index
-#: of open rows carries it, and a query's condition must spell the same literals for the
-#: planner to prove the index applies (a bound parameter never matches).
-OPEN_DELIVERY_CONDITION = "status IN ({})".format(
-    ", ".join(f"'{status.value}'" for status in OPEN_DELIVERY_STATUSES)
-)
+
+
+def open_delivery(status: SQLColumnExpression[str]) -> ColumnElement[bool]:
+    """``status`` is open, with the statuses written out as literals: the partial index of
+    open rows carries this condition, and a query must spell the same literals for the
+    planner to prove the index applies (a bound parameter never matches)."""
+    return status.in_([literal_column(f"'{value.value}'") for value in OPEN_DELIVERY_STATUSES])
 
 
 class Broadcast(Base):
@@ -123,8 +127,8 @@ class BroadcastDelivery(Base):
             "channel",
             "next_attempt_at",
             "id",
-            postgresql_where=text(OPEN_DELIVERY_CONDITION),
-            sqlite_where=text(OPEN_DELIVERY_CONDITION),
+            postgresql_where=open_delivery(column("status")),
+            sqlite_where=open_delivery(column("status")),
         ),
     )
 

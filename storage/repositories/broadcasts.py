@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, func, literal, literal_column, select, text, true, update
+from sqlalchemy import Select, func, literal, select, text, true, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Dialect
@@ -28,6 +28,7 @@ from storage.models.broadcasts import (
     BroadcastStatus,
     DeliveryStatus,
     SendPace,
+    open_delivery,
 )
 from storage.models.leads import Consent, ConsentAction, Handoff, HandoffStatus, Lead, Subscription
 from storage.repositories.audience import (
@@ -43,10 +44,6 @@ from storage.repositories.subscriptions import TOPIC_ALL
 UNSUBSCRIBE_WINDOW = timedelta(hours=24)
 #: Sent rows written by one statement at most: two parameters a row and the id again.
 SENT_ROWS_PER_STATEMENT = 512
-#: Open rows, the statuses as literals (see ``OPEN_DELIVERY_CONDITION``).
-_OPEN_ROWS = BroadcastDelivery.status.in_(
-    [literal_column(f"'{status.value}'") for status in OPEN_DELIVERY_STATUSES]
-)
 #: Placeholders by DB-API parameter style (the position counts from 1).
 PLACEHOLDERS: dict[str, Callable[[int], str]] = {
     "qmark": lambda _: "?",
@@ -417,7 +414,7 @@ class Broadcasts:
             .join(Broadcast, Broadcast.id == BroadcastDelivery.broadcast_id)
             .where(
                 BroadcastDelivery.channel == channel,
-                _OPEN_ROWS,
+                open_delivery(BroadcastDelivery.status),
                 BroadcastDelivery.next_attempt_at <= now,
                 Broadcast.status == BroadcastStatus.RUNNING,
             )
