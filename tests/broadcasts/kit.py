@@ -9,6 +9,7 @@ from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import func, insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.app.workers.broadcasts import BroadcastSender
 from bot.broadcasts import Button, SendPolicy
@@ -121,6 +122,12 @@ async def statuses(database: Database, broadcast_id: int) -> dict[str, str]:
             )
         )
         return {str(chat): str(status) for chat, status in rows}
+
+
+async def people_by_chat(session: AsyncSession) -> dict[str, int]:
+    """Person id per chat id, of every identity seeded."""
+    rows = await session.execute(select(ChannelIdentity.chat_id, ChannelIdentity.person_id))
+    return {str(chat): int(person) for chat, person in rows}
 
 
 async def open_rows(database: Database, broadcast_id: int) -> int:

@@ -20,7 +20,7 @@ from storage.models.broadcasts import BroadcastDelivery, DeliveryStatus
 from storage.models.leads import Subscription
 from storage.repositories import Audience, Broadcasts, ClaimedDelivery, DeliveryOutcome
 from storage.repositories.broadcasts import SENT_ROWS_PER_STATEMENT
-from tests.broadcasts.kit import seed_recipients, start_broadcast
+from tests.broadcasts.kit import people_by_chat, seed_recipients, start_broadcast, statuses
 
 NOW = datetime(2026, 3, 2, 3, 0, tzinfo=UTC)
 LATER = NOW + timedelta(minutes=1)
@@ -221,14 +221,10 @@ async def test_a_claim_skips_who_left_the_topics_or_blocked_the_bot_since_the_sn
     (though following another) or blocked the bot is skipped."""
     fair = await seed_recipients(database, 3, now=NOW, topic="hoi_cho")
     everything = await seed_recipients(database, 1, now=NOW, first_chat=20_000)
-    await start_broadcast(database, now=NOW, audience=Audience(topics=("hoi_cho",)))
+    broadcast_id = await start_broadcast(database, now=NOW, audience=Audience(topics=("hoi_cho",)))
     left, blocked = fair[1], fair[2]
     async with database.transaction() as session:
-        person_of = dict(
-            (
-                await session.execute(select(ChannelIdentity.chat_id, ChannelIdentity.person_id))
-            ).all()
-        )
+        person_of = await people_by_chat(session)
         await session.execute(
             update(Subscription)
             .where(Subscription.person_id == person_of[left])
@@ -257,13 +253,7 @@ async def test_a_claim_skips_who_left_the_topics_or_blocked_the_bot_since_the_sn
             hold=timedelta(seconds=600),
             skip_locked=database.is_postgres,
         )
-    chat_of = {row.id: row.chat_id for row in claim.rows}
-    assert sorted(chat_of.values()) == sorted([fair[0], everything[0]])
+    assert sorted(row.chat_id for row in claim.rows) == sorted([fair[0], everything[0]])
     assert claim.skipped == 2
-    async with database.transaction() as session:
-        statuses = dict(
-            (
-                await session.execute(select(BroadcastDelivery.chat_id, BroadcastDelivery.status))
-            ).all()
-        )
-    assert statuses[left] == statuses[blocked] == DeliveryStatus.SKIPPED
+    now_statuses = await statuses(database, broadcast_id)
+    assert now_statuses[left] == now_statuses[blocked] == DeliveryStatus.SKIPPED

@@ -29,6 +29,7 @@ from storage.models.broadcasts import Broadcast, BroadcastDelivery, BroadcastSta
 from storage.models.leads import Handoff, HandoffStatus, Subscription
 from tests.broadcasts.kit import (
     TEST_POLICY,
+    people_by_chat,
     seed_recipients,
     start_broadcast,
     statuses,
@@ -179,11 +180,7 @@ async def test_unsubscribed_since_the_snapshot_are_skipped_and_a_handoff_holds(
     chats = await seed_recipients(database, 3, now=clock.now())
     broadcast_id = await start_broadcast(database, now=clock.now())
     async with database.transaction() as session:
-        people = dict(
-            (
-                await session.execute(select(ChannelIdentity.chat_id, ChannelIdentity.person_id))
-            ).all()
-        )
+        people = await people_by_chat(session)
         await session.execute(
             update(Subscription)
             .where(Subscription.person_id == people[chats[0]])
