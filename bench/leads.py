@@ -312,7 +312,7 @@ async def export_all(url: str) -> dict[str, float]:
     )
     size = 0
     lines = 0
-    # What the process holds before the first row (code, content, the classifier's numpy):
+    # What the process holds before the first row (code, content, the classifier):
     # the export's own cost is the peak minus this.
     before_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     started = time.perf_counter()

@@ -19,10 +19,11 @@ and why this design won:
   examples are closest (cosine similarity), which also keeps the model small when a
   programme holds a thousand FAQ entries.
 
-Serving and training are apart: this module (numpy only) ranks the groups from the plain
-arrays of :class:`bot.nlu.model.ModelData`; ``bot.nlu.training`` fits them with scikit-learn;
-both read messages with ``bot.nlu.features``.
-The serving process never imports scikit-learn or scipy (about 100 MB of its memory, issue 16):
+Serving and training are apart: this module (the standard library only) ranks the groups
+from the plain arrays of :class:`bot.nlu.model.ModelData`; ``bot.nlu.training`` fits them
+with scikit-learn; both read messages with ``bot.nlu.features``.
+The serving process never imports scikit-learn, scipy or numpy (about 120 MB of its memory,
+issue 16):
 :func:`train_cached` reads the fitted model from a cache file named by the hash of everything
 it was trained from, and on a miss fits it in a child process (``isolated=True``, the bot's
 path) or in this one (tests and benches, which import scikit-learn anyway).
@@ -35,6 +36,8 @@ import importlib.metadata
 import itertools
 import json
 import logging
+import math
+import operator
 import os
 import subprocess
 import sys
@@ -43,9 +46,6 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import cast
-
-import numpy as np
 
 from bot.nlu.features import (
     WORD_WEIGHT,
@@ -56,7 +56,15 @@ from bot.nlu.features import (
     word_ngrams,
 )
 from bot.nlu.lexicon import Lexicon
-from bot.nlu.model import FORMAT_VERSION, READ_ERRORS, FloatArray, IndexArray, ModelData
+from bot.nlu.model import (
+    FORMAT_VERSION,
+    READ_ERRORS,
+    Floats,
+    Indices,
+    ModelData,
+    float_array,
+    index_array,
+)
 
 log = logging.getLogger(__name__)
 
@@ -95,9 +103,9 @@ class _GroupExamples:
     the examples that have them."""
 
     labels: tuple[str, ...]
-    indptr: IndexArray | None = None
-    indices: IndexArray | None = None
-    data: FloatArray | None = None
+    indptr: Indices | None = None
+    indices: Indices | None = None
+    data: Floats | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,8 +120,8 @@ class Reading:
 class Classifier:
     """A fitted model; :meth:`rank` is the only thing the bot calls per message.
 
-    Features are computed here with plain dict look-ups and numpy, exactly as scikit-learn's
-    vectorisers would (``tests/nlu/test_training.py`` compares them)."""
+    Features are computed here with plain dict look-ups and the standard library, exactly as
+    scikit-learn's vectorisers would (``tests/nlu/test_training.py`` compares them)."""
 
     def __init__(self, *, lexicon: Lexicon, model: ModelData) -> None:
         self._lexicon = lexicon
@@ -124,6 +132,12 @@ class Classifier:
         #: Word → its known character n-gram columns: a word's n-grams never reach past it,
         #: and owners' words repeat, so most are looked up once (bounded, cleared when full).
         self._word_columns: dict[str, tuple[int, ...]] = {}
+        #: Each class's weights by feature (a column of the coefficients), so a message's
+        #: logit for the class is one C-level gather and one sum.
+        classes = len(model.classes)
+        self._class_weights = tuple(
+            model.coefficients[number::classes] for number in range(classes)
+        )
         self._by_group = _split_by_group(model)
 
     @classmethod
@@ -138,20 +152,22 @@ class Classifier:
     def groups(self) -> tuple[str, ...]:
         return self.model.classes
 
-    def vector(self, text: str) -> tuple[IndexArray, FloatArray]:
+    def vector(self, text: str) -> tuple[list[int], list[float]]:
         """The message's L2-normalised feature row as (column indices, values)."""
         return self._vector(*analyse(text, self._lexicon))
 
-    def _vector(self, surface: str, terms: str) -> tuple[IndexArray, FloatArray]:
+    def _vector(self, surface: str, terms: str) -> tuple[list[int], list[float]]:
         model = self.model
         columns = itertools.chain.from_iterable(map(self._columns, surface.lower().split()))
-        chars = _weights(Counter(columns), model.char_idf)
+        char_columns, char_values = _weights(Counter(columns), model.char_idf)
         known = map(self._word_vocabulary.get, with_pairs(terms).split())
-        words = _weights(Counter(column for column in known if column is not None), model.word_idf)
-        indices = np.concatenate([chars[0], words[0] + self._word_offset])
-        values = np.concatenate([chars[1], words[1] * WORD_WEIGHT])
-        norm = float(np.sqrt(values @ values))
-        return indices, values / norm if norm else values
+        words = Counter(column for column in known if column is not None)
+        word_columns, word_values = _weights(words, model.word_idf)
+        offset = self._word_offset
+        indices = [*char_columns, *(column + offset for column in word_columns)]
+        values = [*char_values, *(value * WORD_WEIGHT for value in word_values)]
+        norm = math.sqrt(sum(map(operator.mul, values, values)))
+        return indices, [value / norm for value in values] if norm else values
 
     def _columns(self, word: str) -> tuple[int, ...]:
         columns = self._word_columns.get(word)
@@ -174,75 +190,111 @@ class Classifier:
         other_topic = any(word in self._lexicon.other_topics for word in terms.split())
         model = self.model
         indices, values = self._vector(surface, terms)
-        logits = values @ model.coefficients[indices] + model.intercepts
-        exponentials = np.exp(logits - logits.max())
-        probabilities = exponentials / exponentials.sum()
+        logits = _logits(self._class_weights, model.intercepts, indices, values)
+        highest = max(logits)
+        exponentials = [math.exp(logit - highest) for logit in logits]
+        total = sum(exponentials)
+        best_first = sorted(range(len(logits)), key=logits.__getitem__, reverse=True)
         guesses = []
-        for index in np.argsort(-probabilities)[:limit]:
+        for index in best_first[:limit]:
             group = model.classes[index]
             examples = self._by_group[group]
             label = examples.labels[0]
-            if examples.indptr is not None and len(indices):
-                label = examples.labels[int(np.argmax(_similarities(examples, indices, values)))]
-            guesses.append(Guess(group, label, float(probabilities[index])))
+            if examples.indptr is not None and indices:
+                similarities = _similarities(examples, indices, values)
+                label = examples.labels[
+                    max(range(len(similarities)), key=similarities.__getitem__)
+                ]
+            guesses.append(Guess(group, label, exponentials[index] / total))
         return Reading(guesses, other_topic)
+
+
+def _logits(
+    class_weights: Sequence[Floats], intercepts: Floats, indices: list[int], values: list[float]
+) -> list[float]:
+    """Each class's logit: the message's values times that class's weights of its columns
+    (``itemgetter`` gathers them in C, ``sum(map(mul))`` multiplies and adds in C)."""
+    if not indices:
+        return list(intercepts)
+    if len(indices) == 1:
+        (column,) = indices
+        (value,) = values
+        return [
+            weights[column] * value + bias
+            for weights, bias in zip(class_weights, intercepts, strict=True)
+        ]
+    gather = operator.itemgetter(*indices)
+    return [
+        sum(map(operator.mul, values, gather(weights)), bias)
+        for weights, bias in zip(class_weights, intercepts, strict=True)
+    ]
 
 
 def _split_by_group(model: ModelData) -> dict[str, _GroupExamples]:
     """Each group's examples, with their own transposed rows when their labels differ."""
-    features = len(model.example_indptr) - 1
-    group_of_example = np.asarray([model.classes.index(group) for group in model.groups])
-    entry_feature = np.repeat(np.arange(features), np.diff(model.example_indptr))
-    entry_group = group_of_example[model.example_indices]
+    class_of_example = [model.classes.index(group) for group in model.groups]
+    members: list[list[int]] = [[] for _ in model.classes]
+    for example, number in enumerate(class_of_example):
+        members[number].append(example)
+    # Example → its position among its group's examples.
+    position = [0] * len(model.labels)
+    for numbers in members:
+        for place, example in enumerate(numbers):
+            position[example] = place
+    split = [
+        len({model.labels[example] for example in numbers}) >= MIN_LABELS for numbers in members
+    ]
+    rows: list[tuple[Indices, Indices, Floats]] = [
+        (index_array([0]), index_array(()), float_array(())) for _ in model.classes
+    ]
+    indptr, examples, data = model.example_indptr, model.example_indices, model.example_data
+    for feature in range(len(indptr) - 1):
+        for entry in range(indptr[feature], indptr[feature + 1]):
+            example = examples[entry]
+            number = class_of_example[example]
+            if split[number]:
+                rows[number][1].append(position[example])
+                rows[number][2].append(data[entry])
+        for number, (group_indptr, group_indices, _) in enumerate(rows):
+            if split[number]:
+                group_indptr.append(len(group_indices))
     by_group = {}
     for number, group in enumerate(model.classes):
-        members = np.flatnonzero(group_of_example == number)
-        labels = tuple(model.labels[member] for member in members)
-        if len(set(labels)) < MIN_LABELS:
+        labels = tuple(model.labels[example] for example in members[number])
+        if split[number]:
+            group_indptr, group_indices, group_data = rows[number]
+            by_group[group] = _GroupExamples(labels, group_indptr, group_indices, group_data)
+        else:
             by_group[group] = _GroupExamples(labels)
-            continue
-        position = np.zeros(len(model.labels), dtype=np.intp)
-        position[members] = np.arange(len(members))
-        mine = entry_group == number
-        counts = np.bincount(entry_feature[mine], minlength=features)
-        by_group[group] = _GroupExamples(
-            labels,
-            indptr=np.concatenate(([0], np.cumsum(counts))),
-            indices=position[model.example_indices[mine]],
-            data=model.example_data[mine],
-        )
     return by_group
 
 
-def _weights(counts: Counter[int], idf: FloatArray) -> tuple[IndexArray, FloatArray]:
+def _weights(counts: Counter[int], idf: Floats) -> tuple[list[int], list[float]]:
     """Sublinear TF-IDF of the known grams' counts, L2-normalised (as ``TfidfVectorizer``)."""
     if not counts:
-        return np.zeros(0, dtype=np.intp), np.zeros(0)
-    indices = np.fromiter(counts, dtype=np.intp, count=len(counts))
-    tf = np.fromiter(counts.values(), dtype=np.float64, count=len(counts))
-    values = (np.log(tf) + 1.0) * idf[indices]
-    return indices, values / np.sqrt(values @ values)
+        return [], []
+    columns = list(counts)
+    values = [(math.log(tf) + 1.0) * idf[column] for column, tf in counts.items()]
+    norm = math.sqrt(sum(map(operator.mul, values, values)))
+    return columns, [value / norm for value in values]
 
 
-def _similarities(examples: _GroupExamples, indices: IndexArray, values: FloatArray) -> FloatArray:
+def _similarities(
+    examples: _GroupExamples, indices: list[int], values: list[float]
+) -> list[float]:
     """Cosine similarity of the query with each of the group's examples: ``values`` times
-    the query's columns of the group's CSR matrix, gathered with numpy. Measured against a
-    product over all the group's entries: 2.6× faster with 1,000 FAQ entries, where groups
-    are big and a query's columns reach few of their examples."""
+    the query's columns of the group's CSR matrix. Only the entries of the query's columns
+    are touched: with 1,000 FAQ entries groups are big and a query's columns reach few of
+    their examples."""
     assert examples.indptr is not None and examples.indices is not None
     assert examples.data is not None
-    starts = examples.indptr[indices]
-    lengths = examples.indptr[indices + 1] - starts
-    total = int(lengths.sum())
-    if not total:
-        return np.zeros(len(examples.labels))
-    shifts = starts - np.concatenate(([0], np.cumsum(lengths)[:-1]))
-    positions = np.repeat(shifts, lengths) + np.arange(total)
-    weights = examples.data[positions] * np.repeat(values, lengths)
-    similarities = np.bincount(
-        examples.indices[positions], weights=weights, minlength=len(examples.labels)
-    )
-    return cast(FloatArray, similarities)
+    indptr, members, data = examples.indptr, examples.indices, examples.data
+    similarities = [0.0] * len(examples.labels)
+    for column, value in zip(indices, values, strict=True):
+        start, end = indptr[column], indptr[column + 1]
+        for member, weight in zip(members[start:end], data[start:end], strict=True):
+            similarities[member] += value * weight
+    return similarities
 
 
 # --- training and the cache -------------------------------------------------------------------

@@ -3,7 +3,8 @@
 Imported by the training child process (``python -m bot.nlu.training OUTPUT``, which reads
 :class:`bot.nlu.features.TrainingRow` lists as JSON on stdin and writes the fitted
 :class:`bot.nlu.model.ModelData` to OUTPUT), by tests and by benches; never by the serving
-process, which only reads the plain arrays (see ``bot.nlu.classifier``).
+process, which only reads the plain arrays (see ``bot.nlu.classifier``). numpy stays here
+with scikit-learn: the model reaches the server as the standard library's arrays.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from sklearn.linear_model import LogisticRegression
 
 from bot.nlu.features import CHAR_NGRAMS, WORD_WEIGHT, TrainingRow, analyse, with_pairs
 from bot.nlu.lexicon import Lexicon
-from bot.nlu.model import ModelData
+from bot.nlu.model import Floats, Indices, ModelData, float_array, index_array
 
 #: Inverse regularisation strength of the logistic regression (measured: 30 to 100 beat 10).
 REGULARISATION_C = 30.0
@@ -81,15 +82,15 @@ class Fitted:
         by_feature.sort_indices()
         return ModelData(
             char_terms=_terms(self.chars),
-            char_idf=np.asarray(self.chars.idf_, dtype=np.float64),
+            char_idf=_floats(self.chars.idf_),
             word_terms=_terms(self.words),
-            word_idf=np.asarray(self.words.idf_, dtype=np.float64),
-            coefficients=np.ascontiguousarray(coefficients.T),
-            intercepts=intercepts,
+            word_idf=_floats(self.words.idf_),
+            coefficients=_floats(coefficients.T),
+            intercepts=_floats(intercepts),
             classes=tuple(str(name) for name in self.model.classes_),
-            example_indptr=by_feature.indptr.astype(np.intp),
-            example_indices=by_feature.indices.astype(np.intp),
-            example_data=by_feature.data.astype(np.float64),
+            example_indptr=_indices(by_feature.indptr),
+            example_indices=_indices(by_feature.indices),
+            example_data=_floats(by_feature.data),
             labels=tuple(row.label for row in self.rows),
             groups=tuple(row.group for row in self.rows),
         )
@@ -97,6 +98,15 @@ class Fitted:
 
 def fit(rows: Sequence[TrainingRow]) -> Fitted:
     return Fitted(rows)
+
+
+def _floats(values: Any) -> Floats:
+    """A numpy array as the model's float array (C order, little-endian float64)."""
+    return float_array(np.ascontiguousarray(values, dtype="<f8").tobytes())
+
+
+def _indices(values: Any) -> Indices:
+    return index_array(np.ascontiguousarray(values, dtype="<i8").tobytes())
 
 
 def _terms(vectoriser: TfidfVectorizer) -> tuple[str, ...]:

@@ -40,17 +40,50 @@ def test_the_model_is_cached_by_content_hash(tmp_path: Path) -> None:
     assert len(list(tmp_path.glob("nlu-*.npz"))) == 2
 
 
-def _broken(content: bytes) -> list[bytes]:
-    """Not a zip, a cut-off file, a member missing, and a model whose arrays disagree."""
-    model = ModelData.from_bytes(content)
-    inconsistent = io.BytesIO()
+def _members(content: bytes) -> dict[str, np.ndarray]:
     with np.load(io.BytesIO(content)) as arrays:
-        members = {name: arrays[name] for name in arrays.files}
-    np.savez(inconsistent, **{**members, "intercepts": model.intercepts[:-1]})
-    missing = io.BytesIO()
-    np.savez(missing, **{name: array for name, array in members.items() if name != "meta"})
-    cut = content[: len(content) // 2]
-    return [b"not a model", cut, missing.getvalue(), inconsistent.getvalue()]
+        return {name: arrays[name] for name in arrays.files}
+
+
+def _saved(members: dict[str, np.ndarray]) -> bytes:
+    buffer = io.BytesIO()
+    np.savez(buffer, **members)  # type: ignore[arg-type]
+    return buffer.getvalue()
+
+
+def _broken(content: bytes) -> list[bytes]:
+    """Not a zip, a cut-off file, a member missing, a model whose arrays disagree, one whose
+    coefficients are stored transposed (Fortran order) and one whose coefficients are
+    pickled Python objects (never unpickled)."""
+    model = ModelData.from_bytes(content)
+    members = _members(content)
+    coefficients = members["coefficients"]
+    pickled = np.empty(coefficients.shape, dtype=object)
+    pickled[...] = coefficients
+    return [
+        b"not a model",
+        content[: len(content) // 2],
+        _saved({name: array for name, array in members.items() if name != "meta"}),
+        _saved({**members, "intercepts": np.asarray(model.intercepts)[:-1]}),
+        _saved({**members, "coefficients": np.asfortranarray(coefficients)}),
+        _saved({**members, "coefficients": pickled}),
+    ]
+
+
+def test_the_model_file_is_numpys_npz_both_ways(tmp_path: Path) -> None:
+    """The bot writes and reads the cache without numpy, in numpy's own format: numpy reads
+    what the bot wrote, and the bot reads what numpy wrote, to the last bit."""
+    lexicon = load_lexicon(CONTENT_DIR)
+    model = train_cached(EXAMPLES, lexicon, cache_dir=tmp_path).model
+    members = _members(model.to_bytes())
+    features = len(model.char_terms) + len(model.word_terms)
+    assert members["coefficients"].shape == (features, len(model.classes))
+    assert members["coefficients"].dtype == np.float64
+    assert members["example_indptr"].dtype == np.int64
+    assert members["coefficients"].tobytes() == model.coefficients.tobytes()
+    again = ModelData.from_bytes(_saved(members))
+    assert again.to_bytes() == model.to_bytes()
+    assert again.example_data.tobytes() == model.example_data.tobytes()
 
 
 def test_a_broken_cache_file_means_training_again(tmp_path: Path) -> None:
@@ -79,17 +112,19 @@ def test_training_in_a_child_process_gives_the_same_model(tmp_path: Path) -> Non
     assert len(list((tmp_path / "child").glob("nlu-*.npz"))) == 1
 
 
-def test_the_bot_never_imports_scikit_learn_or_scipy() -> None:
-    """Serving reads the fitted arrays: scikit-learn and scipy (about 100 MB) stay out of the
-    bot's process. The session's cache is warmed first, as a deployed bot's is."""
+def test_the_bot_never_imports_scikit_learn_scipy_or_numpy() -> None:
+    """Serving reads the fitted arrays: scikit-learn, scipy and numpy (about 120 MB) stay out
+    of the bot's process, ``serve``'s modules included. The session's cache is warmed first,
+    as a deployed bot's is."""
     load_question_index(CONTENT_DIR)
     script = (
         "import sys\n"
+        "import bot.app.cli\n"
         "import bot.app.runtime\n"
         "from pathlib import Path\n"
         "from handlers.common.questions import load_question_index\n"
         f"load_question_index(Path({str(CONTENT_DIR)!r})).interpreter.read('mua may')\n"
-        "print(sorted({m.split('.')[0] for m in sys.modules} & {'sklearn', 'scipy'}))\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'sklearn', 'scipy', 'numpy'}))\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", script],

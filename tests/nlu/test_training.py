@@ -90,7 +90,7 @@ def test_features_are_scikit_learns(fitted: Fitted, messages: list[str], lexicon
     for text, sparse_row in zip(texts, fitted.features(texts, lexicon), strict=True):
         indices, values = classifier.vector(text)
         row = sparse_row.toarray().ravel()
-        assert dict(zip(indices.tolist(), values.tolist(), strict=True)) == pytest.approx(
+        assert dict(zip(indices, values, strict=True)) == pytest.approx(
             {index: value for index, value in enumerate(row) if value}, rel=1e-12, abs=1e-15
         )
 
