@@ -21,6 +21,7 @@ from typing import Any, Final
 import orjson
 from sqlalchemy import event, text
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -58,6 +59,16 @@ SQLITE_MMAP_BYTES = 256 * 1024 * 1024
 #: they were a fifth of a step's CPU at 32 updates in flight (bench/README.md, issue 16).
 POSTGRES_POOL_SIZE = 32
 POSTGRES_POOL_OVERFLOW = 8
+#: SQLite transactions open at once per process; the others wait their turn in order.
+#: SQLAlchemy's pool queue is not first come, first served (a newcomer takes a connection
+#: just handed back before the waiter woken for it runs, and that waiter queues again at
+#: the end), and its overflow connections were opened and closed per use: with 32 updates
+#: in flight some steps waited 300 ms for a connection while others took none. Every
+#: statement runs on the event loop's one thread and the writers queue on one lock anyway,
+#: so more connections add no throughput (bench/README.md, issue 16).
+SQLITE_TRANSACTION_SLOTS = 8
+#: How long a transaction waits for its slot (SQLAlchemy's pool timeout for a connection).
+SQLITE_SLOT_TIMEOUT_SECONDS = 30.0
 
 
 @dataclass(slots=True)
@@ -79,6 +90,8 @@ class Database:
         echo: bool = False,
         pool_size: int = POSTGRES_POOL_SIZE,
         checkpoint_every: int = CHECKPOINT_EVERY_COMMITS,
+        transaction_slots: int = SQLITE_TRANSACTION_SLOTS,
+        slot_timeout: float = SQLITE_SLOT_TIMEOUT_SECONDS,
     ) -> None:
         self.url = make_url(url)
         # hide_parameters: an error logged with its SQL must not print names or phones.
@@ -128,6 +141,9 @@ class Database:
         #: (device, inode) of the SQLite file when first opened: a file deleted or replaced
         #: while running shows up in the health check instead of silently losing data.
         self.file_identity: tuple[int, int] | None = None
+        #: SQLite: transactions wait here, first come first served, not in the pool.
+        self._transaction_slots = asyncio.Semaphore(transaction_slots)
+        self._slot_timeout = slot_timeout
         #: The SQLite transaction the current task is running, if any.
         self._claim: ContextVar[_WriteClaim | None] = ContextVar(
             f"write_claim_{id(self)}", default=None
@@ -198,8 +214,13 @@ class Database:
     @asynccontextmanager
     async def _write_claim(self) -> AsyncIterator[None]:
         """The SQLite write claim of one transaction (taken at its first write by the
-        listeners and :meth:`_claim_write`), released when the transaction has ended."""
+        listeners and :meth:`_claim_write`), released when the transaction has ended; and
+        its turn among :data:`SQLITE_TRANSACTION_SLOTS`, taken before its connection."""
         claim = _WriteClaim() if self.is_sqlite else None
+        # A transaction opened inside another (same task) already has its slot.
+        gate = self._transaction_slots if claim is not None and self._claim.get() is None else None
+        if gate is not None:
+            await self._take_slot(gate)
         token = self._claim.set(claim)
         try:
             yield
@@ -207,6 +228,18 @@ class Database:
             self._claim.reset(token)
             if claim is not None and claim.held:
                 self._write_lock.release()
+            if gate is not None:
+                gate.release()
+
+    async def _take_slot(self, gate: asyncio.Semaphore) -> None:
+        """A turn among the transaction slots, or SQLAlchemy's own pool timeout error after
+        as long as its pool would have waited for a connection."""
+        try:
+            async with asyncio.timeout(self._slot_timeout):
+                await gate.acquire()
+        except TimeoutError as exc:
+            msg = f"no SQLite transaction slot free after {self._slot_timeout:g} s"
+            raise PoolTimeoutError(msg) from exc
 
     async def _claim_write(self, connection: AsyncConnection) -> None:
         """Before a statement sent straight to the driver writes: the same write claim as

@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import Column, Integer, MetaData, String, Table, insert, select, text, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from storage import Database
@@ -34,6 +35,9 @@ PAGE_BYTES = 4096
 STEADY_COMMITS = 240
 STEADY_IN_FLIGHT = 8
 WAIT_SECONDS = 10.0
+SLOTS = 3
+WAITING = 6
+SHORT_SLOT_TIMEOUT = 0.05
 POLL_SECONDS = 0.01
 
 
@@ -232,4 +236,94 @@ async def test_the_log_starts_over_after_each_checkpoint_under_steady_writes(
         wal = await asyncio.to_thread(os.path.getsize, f"{path}-wal")
         assert wal < STEADY_COMMITS * PAGE_BYTES // 4  # without restarts: > every page
     finally:
+        await database.dispose()
+
+
+async def test_transactions_take_turns_in_arrival_order_on_a_few_connections(
+    tmp_path: Path,
+) -> None:
+    """More transactions than slots: at most ``transaction_slots`` are open at once, and the
+    others get theirs in the order they asked, not whoever asks when one is handed back
+    (SQLAlchemy's pool queue let newcomers jump ahead: 300 ms waits for some steps)."""
+    database = Database(
+        f"sqlite+aiosqlite:///{tmp_path / 'turns.sqlite3'}", transaction_slots=SLOTS
+    )
+    inside: list[int] = []
+    entered: list[int] = []
+    most = 0
+    release = asyncio.Event()
+
+    async def step(number: int) -> None:
+        nonlocal most
+        async with database.transaction() as session:
+            inside.append(number)
+            entered.append(number)
+            most = max(most, len(inside))
+            await session.execute(text("SELECT 1"))
+            if number < SLOTS:
+                await release.wait()
+            else:
+                await asyncio.sleep(0)  # hand the loop to a newcomer while holding a slot
+            inside.remove(number)
+
+    try:
+        first = [asyncio.create_task(step(number)) for number in range(SLOTS)]
+        await wait_for(lambda: len(inside) == SLOTS)
+        waiting = [asyncio.create_task(step(SLOTS + number)) for number in range(WAITING)]
+        await asyncio.sleep(0)
+        release.set()
+        await asyncio.gather(*first, *waiting)
+        assert most == SLOTS
+        assert entered[SLOTS:] == list(range(SLOTS, SLOTS + WAITING))
+    finally:
+        await database.dispose()
+
+
+async def test_a_transaction_inside_another_needs_no_slot_of_its_own(tmp_path: Path) -> None:
+    """Every slot held by a transaction that opens another inside it: no deadlock."""
+    database = Database(
+        f"sqlite+aiosqlite:///{tmp_path / 'nested.sqlite3'}", transaction_slots=SLOTS
+    )
+    all_in = asyncio.Barrier(SLOTS)
+
+    async def outer() -> int:
+        async with database.transaction():
+            await all_in.wait()
+            async with database.transaction() as inner:
+                return int(await inner.scalar(text("SELECT 1")) or 0)
+
+    try:
+        async with asyncio.timeout(WAIT_SECONDS):
+            assert await asyncio.gather(*(outer() for _ in range(SLOTS))) == [1] * SLOTS
+    finally:
+        await database.dispose()
+
+
+async def test_no_slot_in_time_is_the_pools_timeout_error(tmp_path: Path) -> None:
+    database = Database(
+        f"sqlite+aiosqlite:///{tmp_path / 'busy.sqlite3'}",
+        transaction_slots=1,
+        slot_timeout=SHORT_SLOT_TIMEOUT,
+    )
+    held = asyncio.Event()
+    done = asyncio.Event()
+
+    async def holder() -> None:
+        async with database.transaction():
+            held.set()
+            await done.wait()
+
+    task = asyncio.create_task(holder())
+    try:
+        await held.wait()
+        with pytest.raises(PoolTimeoutError):
+            async with database.transaction():
+                pass
+        done.set()
+        await task
+        async with database.transaction() as session:  # the slot came back
+            assert await session.scalar(text("SELECT 1")) == 1
+    finally:
+        done.set()
+        await task
         await database.dispose()
