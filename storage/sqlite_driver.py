@@ -157,11 +157,14 @@ class Checkpoints:
     """Passive WAL checkpoints in a thread, one at a time, every so many commits of one
     database file (its connections share one of these).
 
-    A checkpoint holds ``writers`` (the process's write lock) while it runs: writers wait
-    on the event loop, not on it, and the log is copied up to its end, so the next writer
-    starts the log over from its beginning. Run alongside writers instead, a checkpoint
-    never catches up under steady load and the log grows without end (2.8 GB after 60,000
-    updates in ``bench/updates.py``).
+    Each runs twice on one connection of its own. First beside the writers: it copies the
+    bulk of the log (about 1,700 pages after 200 of the bot's steps, 9 ms) while steps go on
+    committing. Then holding ``writers`` (the process's write lock): writers wait on the
+    event loop, not on it, it copies the few pages committed meanwhile, and the log is then
+    copied up to its end, so the next writer starts it over from its beginning. Run only
+    alongside writers, a checkpoint never catches up under steady load and the log grows
+    without end (2.8 GB after 60,000 updates in ``bench/updates.py``); held for the whole
+    copy, it stopped every step for 10 ms three times a second (bench/README.md, issue 16).
     """
 
     def __init__(
@@ -178,6 +181,8 @@ class Checkpoints:
         self._running: asyncio.Task[None] | None = None
         #: Checkpoints finished (tests and the health of a long run read it).
         self.done = 0
+        #: Pages the last checkpoint copied beside the writers, and while holding them.
+        self.last_pages: tuple[int, int] = (0, 0)
 
     def committed(self) -> None:
         if self._path is None:
@@ -190,24 +195,37 @@ class Checkpoints:
 
     async def _run(self, path: str) -> None:
         try:
-            async with self._writers:
-                await asyncio.to_thread(self._checkpoint, path)
+            connection, beside = await asyncio.to_thread(self._open_and_checkpoint, path)
+            try:
+                async with self._writers:
+                    held = await asyncio.to_thread(self._checkpoint, connection)
+            finally:
+                connection.close()
         except sqlite3.Error as error:
             # Not fatal: the log grows until the next one succeeds.
             logger.warning("sqlite checkpoint failed: %s: %s", type(error).__name__, error)
         else:
             self.done += 1
+            # A log started over between the two runs counts from zero again.
+            self.last_pages = (beside, held - beside if held >= beside else held)
         finally:
             self._running = None
 
-    @staticmethod
-    def _checkpoint(path: str) -> None:
+    @classmethod
+    def _open_and_checkpoint(cls, path: str) -> tuple[sqlite3.Connection, int]:
         # A connection of its own: the pooled ones belong to the event loop's thread.
-        connection = sqlite3.connect(path, timeout=0)
+        connection = sqlite3.connect(path, timeout=0, check_same_thread=False)
         try:
-            connection.execute(CHECKPOINT_PASSIVE).fetchall()
-        finally:
+            return connection, cls._checkpoint(connection)
+        except BaseException:
             connection.close()
+            raise
+
+    @staticmethod
+    def _checkpoint(connection: sqlite3.Connection) -> int:
+        """Pages of the log copied to the database file so far (SQLite's own count)."""
+        ((_busy, _log, copied),) = connection.execute(CHECKPOINT_PASSIVE).fetchall()
+        return int(copied)
 
     async def wait(self) -> None:
         """Let a running checkpoint finish (before the engine is disposed)."""

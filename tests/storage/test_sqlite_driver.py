@@ -186,6 +186,27 @@ async def test_the_log_is_checkpointed_in_a_thread_every_so_many_commits(
         await database.dispose()
 
 
+async def test_the_bulk_of_the_log_is_copied_beside_the_writers(tmp_path: Path) -> None:
+    """The writers are held only for what was committed while the first run copied: with
+    nothing committed meanwhile, the held run copies no page at all."""
+    path = tmp_path / "bulk.sqlite3"
+    database = Database(f"sqlite+aiosqlite:///{path}", checkpoint_every=CHECKPOINT_EVERY)
+    try:
+        async with database.transaction() as session:
+            await session.execute(text("CREATE TABLE page (id INTEGER PRIMARY KEY, body TEXT)"))
+        for _ in range(CHECKPOINT_EVERY - 1):
+            async with database.transaction() as session:
+                await session.execute(
+                    text("INSERT INTO page (body) VALUES (:body)"), {"body": "x" * PAGE_BYTES}
+                )
+        await wait_for(lambda: database.checkpoints.done >= 1)
+        beside, held = database.checkpoints.last_pages
+        assert beside >= CHECKPOINT_EVERY - 1  # a page of body per commit, at least
+        assert held == 0
+    finally:
+        await database.dispose()
+
+
 async def test_the_database_handle_uses_it(tmp_path: Path) -> None:
     database = Database(f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite3'}")
     try:
