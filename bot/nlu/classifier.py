@@ -23,7 +23,8 @@ Serving and training are apart: this module (the standard library only) ranks th
 from the plain arrays of :class:`bot.nlu.model.ModelData`; ``bot.nlu.training`` fits them
 with scikit-learn; both read messages with ``bot.nlu.features``.
 The serving process never imports scikit-learn, scipy or numpy (about 120 MB of its memory,
-issue 16):
+issue 16; numpy only for content with a group past :data:`NUMPY_GROUP_ENTRIES`, see
+``bot.nlu.large_groups``):
 :func:`train_cached` reads the fitted model from a cache file named by the hash of everything
 it was trained from, and on a miss fits it in a child process (``isolated=True``, the bot's
 path) or in this one (tests and benches, which import scikit-learn anyway).
@@ -46,6 +47,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.nlu.features import (
     WORD_WEIGHT,
@@ -66,6 +68,9 @@ from bot.nlu.model import (
     index_array,
 )
 
+if TYPE_CHECKING:
+    from bot.nlu.large_groups import LargeGroup
+
 log = logging.getLogger(__name__)
 
 CACHE_ENV = "KHUYENCONG_CACHE_DIR"
@@ -83,6 +88,10 @@ MIN_GROUPS = 2
 MIN_LABELS = 2
 #: Words whose character n-gram columns a classifier remembers (a few MB at most).
 MAX_CACHED_WORDS = 20_000
+#: A group with more feature entries than this finds its label with numpy
+#: (``bot.nlu.large_groups``): about a thousand FAQ entries on one programme. The real
+#: content's largest group has under 10,000.
+NUMPY_GROUP_ENTRIES = 30_000
 #: The package folder's parent, put on the training child's ``PYTHONPATH``.
 _PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -123,7 +132,9 @@ class Classifier:
     Features are computed here with plain dict look-ups and the standard library, exactly as
     scikit-learn's vectorisers would (``tests/nlu/test_training.py`` compares them)."""
 
-    def __init__(self, *, lexicon: Lexicon, model: ModelData) -> None:
+    def __init__(
+        self, *, lexicon: Lexicon, model: ModelData, numpy_above: int = NUMPY_GROUP_ENTRIES
+    ) -> None:
         self._lexicon = lexicon
         self.model = model
         self._char_vocabulary = {term: column for column, term in enumerate(model.char_terms)}
@@ -139,6 +150,7 @@ class Classifier:
             model.coefficients[number::classes] for number in range(classes)
         )
         self._by_group = _split_by_group(model)
+        self._large = _large_groups(self._by_group, above=numpy_above)
 
     @classmethod
     def train(
@@ -201,12 +213,39 @@ class Classifier:
             examples = self._by_group[group]
             label = examples.labels[0]
             if examples.indptr is not None and indices:
-                similarities = _similarities(examples, indices, values)
-                label = examples.labels[
-                    max(range(len(similarities)), key=similarities.__getitem__)
-                ]
+                label = examples.labels[self._closest(group, examples, indices, values)]
             guesses.append(Guess(group, label, exponentials[index] / total))
         return Reading(guesses, other_topic)
+
+    def _closest(
+        self, group: str, examples: _GroupExamples, indices: list[int], values: list[float]
+    ) -> int:
+        """The number (in the group) of the example closest to the query."""
+        large = self._large.get(group)
+        if large is not None:
+            return large.closest(indices, values)
+        similarities = _similarities(examples, indices, values)
+        return max(range(len(similarities)), key=similarities.__getitem__)
+
+
+def _large_groups(by_group: dict[str, _GroupExamples], *, above: int) -> dict[str, LargeGroup]:
+    """The groups past ``above`` entries, with numpy (imported only if there are any)."""
+    large = [
+        (group, examples.indptr, examples.indices, examples.data, len(examples.labels))
+        for group, examples in by_group.items()
+        if examples.indptr is not None
+        and examples.indices is not None
+        and examples.data is not None
+        and len(examples.data) > above
+    ]
+    if not large:
+        return {}
+    from bot.nlu.large_groups import LargeGroup
+
+    return {
+        group: LargeGroup(indptr=indptr, indices=indices, data=data, size=size)
+        for group, indptr, indices, data, size in large
+    }
 
 
 def _logits(

@@ -11,7 +11,7 @@ import pytest
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from bot.nlu import Lexicon, SearchDocument
-from bot.nlu.classifier import Classifier, Guess
+from bot.nlu.classifier import NUMPY_GROUP_ENTRIES, Classifier, Guess
 from bot.nlu.evaluation import load_labelled
 from bot.nlu.features import CHAR_NGRAMS, Example, TrainingRow, analyse, char_ngrams
 from bot.nlu.intents import load_intents, training_examples
@@ -95,10 +95,15 @@ def test_features_are_scikit_learns(fitted: Fitted, messages: list[str], lexicon
         )
 
 
+@pytest.mark.parametrize(
+    "numpy_above",
+    [NUMPY_GROUP_ENTRIES, 0],
+    ids=["plain Python (the real content's groups)", "numpy (every group counted large)"],
+)
 def test_ranking_is_scikit_learns_on_the_evaluation_set(
-    fitted: Fitted, messages: list[str], lexicon: Lexicon
+    fitted: Fitted, messages: list[str], lexicon: Lexicon, numpy_above: int
 ) -> None:
-    classifier = Classifier(lexicon=lexicon, model=fitted.data())
+    classifier = Classifier(lexicon=lexicon, model=fitted.data(), numpy_above=numpy_above)
     expected = _sklearn_ranks(fitted, messages, lexicon, LIMIT)
     differ = [
         text
