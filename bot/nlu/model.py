@@ -53,6 +53,8 @@ BYTE_CODE = "B"
 _NPY_MAGIC = b"\x93NUMPY"
 _NPY_VERSION = b"\x01\x00"
 _NPY_HEADER_LENGTH = struct.Struct("<H")
+#: Bytes before the header's text: magic, version, the header's length.
+_NPY_PREFIX = len(_NPY_MAGIC) + len(_NPY_VERSION) + _NPY_HEADER_LENGTH.size
 #: numpy pads the header so the data starts on this boundary.
 _NPY_ALIGN = 64
 #: A header longer than this is not one of ours (numpy's own limit for version 1.0 files).
@@ -100,7 +102,7 @@ class ModelData:
     groups: tuple[str, ...]
 
     def __post_init__(self) -> None:
-        features = len(self.char_terms) + len(self.word_terms)
+        features = self.features
         examples = len(self.labels)
         indptr = self.example_indptr
         checks = {
@@ -194,8 +196,7 @@ def _npy_bytes(values: array[Any], shape: tuple[int, ...]) -> bytes:
     header = repr(
         {"descr": _DESCR_OF_CODE[values.typecode], "fortran_order": False, "shape": shape}
     )
-    prefix = len(_NPY_MAGIC) + len(_NPY_VERSION) + _NPY_HEADER_LENGTH.size
-    padding = -(prefix + len(header) + 1) % _NPY_ALIGN
+    padding = -(_NPY_PREFIX + len(header) + 1) % _NPY_ALIGN
     text = (header + " " * padding + "\n").encode("latin-1")
     return _NPY_MAGIC + _NPY_VERSION + _NPY_HEADER_LENGTH.pack(len(text)) + text + values.tobytes()
 
@@ -203,15 +204,14 @@ def _npy_bytes(values: array[Any], shape: tuple[int, ...]) -> bytes:
 def _npy_array(content: bytes) -> tuple[array[Any], tuple[int, ...]]:
     """A ``.npy`` file's values and shape; raises ValueError for anything but a C-order array
     of a plain number type."""
-    prefix = len(_NPY_MAGIC) + len(_NPY_VERSION) + _NPY_HEADER_LENGTH.size
-    if len(content) < prefix or not content.startswith(_NPY_MAGIC):
+    if len(content) < _NPY_PREFIX or not content.startswith(_NPY_MAGIC):
         msg = "not an .npy member"
         raise ValueError(msg)
-    (length,) = _NPY_HEADER_LENGTH.unpack_from(content, prefix - _NPY_HEADER_LENGTH.size)
-    if length > _NPY_MAX_HEADER or prefix + length > len(content):
+    (length,) = _NPY_HEADER_LENGTH.unpack_from(content, _NPY_PREFIX - _NPY_HEADER_LENGTH.size)
+    if length > _NPY_MAX_HEADER or _NPY_PREFIX + length > len(content):
         msg = "broken .npy header"
         raise ValueError(msg)
-    header = ast.literal_eval(content[prefix : prefix + length].decode("latin-1"))
+    header = ast.literal_eval(content[_NPY_PREFIX : _NPY_PREFIX + length].decode("latin-1"))
     if not isinstance(header, dict) or header.get("fortran_order") is not False:
         msg = "not a C-order .npy array"
         raise ValueError(msg)
@@ -225,7 +225,7 @@ def _npy_array(content: bytes) -> tuple[array[Any], tuple[int, ...]]:
         msg = "unsupported .npy array"
         raise ValueError(msg)
     values = array(code)
-    data = content[prefix + length :]
+    data = content[_NPY_PREFIX + length :]
     if len(data) != math.prod(shape) * values.itemsize:
         msg = "the .npy data does not match its shape"
         raise ValueError(msg)
